@@ -1,0 +1,48 @@
+# Two commands: `make run` (the console on embedded defaults, with a demo fleet) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test install system-deps services lint typecheck checks pytest bench clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+system-deps:
+	scripts/install-system-deps.sh
+
+services:
+	scripts/ensure-services.sh
+
+run: install system-deps
+	$(BIN)/python manage.py rundemo --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+checks: install services
+	$(BIN)/python manage.py check
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(BIN)/python manage.py makemigrations --check --dry-run
+
+pytest: install system-deps services
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test: lint typecheck checks pytest
+
+bench: install system-deps services
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/fleet_overview.py
+
+clean:
+	rm -rf var artifacts

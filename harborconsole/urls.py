@@ -1,0 +1,24 @@
+"""URL wiring: the web console, the REST API v1, its schema and docs, health probes, Prometheus metrics."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from provisioning.views import health
+
+urlpatterns = [
+    path("healthz/live", health.live, name="health-live"),
+    path("healthz/ready", health.ready, name="health-ready"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/v1/", include("provisioning.api.urls")),
+    path("api/v1/monitoring/", include("monitoring.api.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("", include("monitoring.metrics_urls")),
+    path("", include("provisioning.urls")),
+]

@@ -1,0 +1,1 @@
+"""Monitoring: Prometheus access, the query catalogue, monitoring views and API, the console's own metrics."""

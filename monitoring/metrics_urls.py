@@ -1,0 +1,3 @@
+"""The console's own /metrics endpoint for Prometheus."""
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Monitoring pages."""
+
+app_name = "monitoring"
+urlpatterns: list = []

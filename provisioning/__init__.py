@@ -1,0 +1,1 @@
+"""Provisioning: the model of each tenant's Harbor stack, its rendering, reconciliation and external services."""

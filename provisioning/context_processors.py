@@ -1,0 +1,12 @@
+"""Template context shared by every page: the user's role and what it may do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioning.permissions import allowed_actions, role_of
+
+
+def console(request: Any) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    return {"user_role": role_of(user).label, "user_can": allowed_actions(user)}

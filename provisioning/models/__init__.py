@@ -1,0 +1,41 @@
+"""The model that mirrors each tenant's Harbor stack."""
+
+from provisioning.models.audit import AuditEvent
+from provisioning.models.bindings import (
+    BINDING_MODELS,
+    Binding,
+    CacheBinding,
+    DatabaseBinding,
+    IngressBinding,
+    StorageBinding,
+)
+from provisioning.models.clusters import Cluster
+from provisioning.models.idempotency import IdempotencyKey
+from provisioning.models.plans import Plan
+from provisioning.models.registries import Component, EffectiveSettings, Registry, RegistrySecret, SecretName
+from provisioning.models.resources import ManagedResource
+from provisioning.models.runs import ReconcileRun
+from provisioning.models.tenants import Tenant
+from provisioning.models.tokens import ApiToken
+
+__all__ = [
+    "BINDING_MODELS",
+    "ApiToken",
+    "AuditEvent",
+    "Binding",
+    "CacheBinding",
+    "Cluster",
+    "Component",
+    "DatabaseBinding",
+    "EffectiveSettings",
+    "IdempotencyKey",
+    "IngressBinding",
+    "ManagedResource",
+    "Plan",
+    "ReconcileRun",
+    "Registry",
+    "RegistrySecret",
+    "SecretName",
+    "StorageBinding",
+    "Tenant",
+]

@@ -1,0 +1,71 @@
+"""Clusters: the Kubernetes targets registries run on, and the shared services of their region."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from provisioning.fields import EncryptedTextField
+from provisioning.validators import validate_dns_label
+
+
+class Cluster(models.Model):
+    name = models.CharField(max_length=63, unique=True, validators=[validate_dns_label])
+    display_name = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=63, blank=True)
+    in_cluster = models.BooleanField(
+        default=False, help_text="Use the service account of the pod the console runs in."
+    )
+    api_url = models.URLField(blank=True, help_text="Kubernetes API URL, e.g. https://10.0.0.1:6443.")
+    token = EncryptedTextField(blank=True, help_text="Bearer token of the console's service account.")
+    ca_certificate = models.TextField(blank=True, help_text="PEM CA bundle of the API server.")
+    kubeconfig = EncryptedTextField(
+        blank=True, help_text="A kubeconfig; used instead of URL and token when set."
+    )
+    simulated = models.BooleanField(
+        default=False, help_text="This cluster is the Kubernetes API emulator, not a real cluster."
+    )
+    ingress_class = models.CharField(max_length=63, default="nginx")
+    ingress_namespace = models.CharField(max_length=63, default="ingress-nginx")
+    monitoring_namespace = models.CharField(max_length=63, default="monitoring")
+    storage_class = models.CharField(max_length=63, blank=True)
+    cert_issuer = models.CharField(
+        max_length=63, default="letsencrypt", help_text="cert-manager ClusterIssuer."
+    )
+    node_selector = models.JSONField(default=dict, blank=True)
+    tolerations = models.JSONField(default=list, blank=True)
+    capacity = models.PositiveIntegerField(default=500, help_text="How many registries the cluster may host.")
+    queue = models.CharField(
+        max_length=63, default="default", help_text="Celery queue for this cluster's reconciliations."
+    )
+    database_admin_url = EncryptedTextField(
+        blank=True,
+        help_text="postgres://admin:password@host:5432/postgres of the region's PostgreSQL service.",
+    )
+    egress_cidrs = models.JSONField(
+        default=list, blank=True, help_text="CIDRs of the shared services registries may reach."
+    )
+    s3_endpoint = models.URLField(blank=True)
+    s3_region = models.CharField(max_length=63, blank=True)
+    s3_access_key = EncryptedTextField(blank=True)
+    s3_secret_key = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+    def clean(self) -> None:
+        if not self.in_cluster and not self.kubeconfig and not self.api_url:
+            raise ValidationError(
+                {"api_url": "Give the API URL (with a token), a kubeconfig, or choose in-cluster access."}
+            )
+        if not isinstance(self.node_selector, dict):
+            raise ValidationError({"node_selector": "Give a JSON object of label: value."})
+        if not isinstance(self.tolerations, list):
+            raise ValidationError({"tolerations": "Give a JSON list of Kubernetes tolerations."})
+        if not isinstance(self.egress_cidrs, list):
+            raise ValidationError({"egress_cidrs": "Give a JSON list of CIDR strings."})

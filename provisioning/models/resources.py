@@ -1,0 +1,35 @@
+"""Managed resources: every Kubernetes object the console owns for a registry."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from provisioning.choices import ResourceState
+
+
+class ManagedResource(models.Model):
+    registry = models.ForeignKey("provisioning.Registry", on_delete=models.CASCADE, related_name="resources")
+    api_version = models.CharField(max_length=100)
+    kind = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, blank=True)
+    name = models.CharField(max_length=253)
+    apply_order = models.PositiveSmallIntegerField(default=0)
+    spec_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the last applied manifest.")
+    state = models.CharField(max_length=16, choices=ResourceState.choices, default=ResourceState.APPLIED)
+    message = models.CharField(max_length=500, blank=True)
+    resource_version = models.CharField(max_length=64, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["registry", "apply_order", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry", "api_version", "kind", "namespace", "name"],
+                name="managed_resource_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"

@@ -1,0 +1,1 @@
+"""Service functions: the rules for changing the fleet, shared by the web UI, the REST API and the command line."""

@@ -1,0 +1,257 @@
+"""Creating and changing registries, and the operations support staff and automation run on them.
+
+Each function changes the database, records an audit event and enqueues the registry's reconciliation after the
+transaction commits. None talks to Kubernetes or to the external services: reconciliation does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from provisioning import audit, catalogue
+from provisioning.choices import CacheMode, ComponentKind, DesiredState, Phase, RunStatus, RunTrigger
+from provisioning.models import (
+    CacheBinding,
+    Component,
+    DatabaseBinding,
+    IngressBinding,
+    ReconcileRun,
+    Registry,
+    StorageBinding,
+)
+from provisioning.services.errors import ActionRefused
+
+EDITABLE_FIELDS = (
+    "plan",
+    "storage_quota_gib",
+    "replicas",
+    "trivy_enabled",
+    "parallel_request_limit",
+    "hostname",
+)
+
+
+def service_names(registry: Registry) -> dict[str, str]:
+    """Deterministic names of the registry's share of the shared services."""
+    base = f"hc_{registry.tenant.slug}_{registry.name}".replace("-", "_")[:63]
+    return {"database": base, "role": base, "bucket": f"hc-{registry.tenant.slug}-{registry.name}"[:63]}
+
+
+@transaction.atomic
+def create_registry(*, actor: Any, via: str, cache_mode: str = CacheMode.MANAGED, **fields: Any) -> Registry:
+    """Validate and create a registry with its components and bindings; enqueue its first reconciliation."""
+    registry = Registry(**fields)
+    if registry.tenant_id and registry.name:
+        registry.namespace = registry.default_namespace()
+    registry.full_clean()
+    registry.save()
+    names = service_names(registry)
+    DatabaseBinding.objects.create(registry=registry, name=names["database"], username=names["role"])
+    CacheBinding.objects.create(registry=registry, mode=cache_mode)
+    StorageBinding.objects.create(registry=registry, bucket=names["bucket"])
+    IngressBinding.objects.create(registry=registry, tls_secret_name=f"{registry.name}-tls")
+    sync_components(registry)
+    audit.record(actor, via, "create", registry, changes=registry.spec_snapshot())
+    request_reconcile(registry, RunTrigger.CREATED, actor=actor)
+    return registry
+
+
+def sync_components(registry: Registry) -> None:
+    """Make the component rows match the components the registry's settings call for."""
+    eff = registry.effective()
+    wanted = {
+        ComponentKind.CORE: eff.replicas,
+        ComponentKind.PORTAL: eff.replicas,
+        ComponentKind.REGISTRY: eff.replicas,
+        ComponentKind.JOBSERVICE: eff.replicas,
+        ComponentKind.EXPORTER: 1,
+    }
+    if eff.trivy_enabled:
+        wanted[ComponentKind.TRIVY] = 1
+    cache = CacheBinding.objects.filter(registry=registry).values_list("mode", flat=True).first()
+    if cache == CacheMode.MANAGED:
+        wanted[ComponentKind.REDIS] = 1
+    registry.components.exclude(kind__in=list(wanted)).delete()
+    for kind, replicas in wanted.items():
+        Component.objects.update_or_create(
+            registry=registry, kind=kind, defaults={"desired_replicas": replicas}
+        )
+
+
+def _refuse_if_gone(registry: Registry, action: str) -> None:
+    if registry.desired_state == DesiredState.DELETED:
+        raise ActionRefused(
+            f"{registry} is deleted: it cannot be {action}. Restore is not possible; create a new registry.",
+            code="registry_deleted",
+        )
+
+
+@transaction.atomic
+def update_registry(registry: Registry, changes: dict[str, Any], *, actor: Any, via: str) -> Registry:
+    """Apply allowed field changes; a change of spec bumps the generation and enqueues a reconciliation."""
+    _refuse_if_gone(registry, "changed")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ActionRefused(
+            f"These fields cannot be changed here: {', '.join(sorted(unknown))}. "
+            "Use the upgrade action to change the Harbor version.",
+            code="not_editable",
+            status=400,
+        )
+    locked = Registry.objects.select_for_update().get(pk=registry.pk)
+    before = locked.spec_snapshot()
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    after = locked.spec_snapshot()
+    if after != before:
+        locked.generation = F("generation") + 1
+        locked.save()
+        locked.refresh_from_db()
+        sync_components(locked)
+        audit.record(actor, via, "update", locked, changes=audit.diff(before, after))
+        request_reconcile(locked, RunTrigger.CHANGED, actor=actor)
+    return locked
+
+
+def request_reconcile(
+    registry: Registry, trigger: str, *, actor: Any = None, operation: str = ""
+) -> ReconcileRun:
+    """Queue a reconciliation of the registry, unless one is already queued: duplicates are dropped."""
+    queued = ReconcileRun.objects.filter(registry=registry, status=RunStatus.QUEUED).first()
+    if queued is not None:
+        return queued
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    run = ReconcileRun.objects.create(
+        registry=registry,
+        trigger=trigger,
+        requested_by=user,
+        operation=operation,
+        generation=registry.generation,
+    )
+    queue = registry.cluster.queue
+    transaction.on_commit(lambda: enqueue_run(run.pk, registry.pk, queue))
+    return run
+
+
+def enqueue_run(run_id: int, registry_id: int, queue: str) -> None:
+    from provisioning.tasks import reconcile_registry
+
+    reconcile_registry.apply_async(args=(registry_id,), kwargs={"run_id": run_id}, queue=queue)
+
+
+def _change_state(registry: Registry, *, actor: Any, via: str, action: str, **values: Any) -> ReconcileRun:
+    locked = Registry.objects.select_for_update().get(pk=registry.pk)
+    before = locked.spec_snapshot()
+    for name, value in values.items():
+        setattr(locked, name, value)
+    locked.generation += 1
+    locked.save()
+    audit.record(actor, via, action, locked, changes=audit.diff(before, locked.spec_snapshot()))
+    return request_reconcile(locked, RunTrigger.ACTION, actor=actor, operation=action)
+
+
+@transaction.atomic
+def reconcile_now(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
+    if registry.phase == Phase.PURGED:
+        raise ActionRefused(f"{registry} is purged: nothing is left to reconcile.", code="registry_purged")
+    audit.record(actor, via, "reconcile", registry)
+    return request_reconcile(registry, RunTrigger.MANUAL, actor=actor, operation="reconcile")
+
+
+@transaction.atomic
+def suspend(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
+    _refuse_if_gone(registry, "suspended")
+    if registry.desired_state == DesiredState.SUSPENDED:
+        raise ActionRefused(f"{registry} is already suspended.", code="already_suspended")
+    return _change_state(
+        registry, actor=actor, via=via, action="suspend", desired_state=DesiredState.SUSPENDED
+    )
+
+
+@transaction.atomic
+def resume(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
+    _refuse_if_gone(registry, "resumed")
+    if registry.desired_state != DesiredState.SUSPENDED:
+        raise ActionRefused(f"{registry} is not suspended: there is nothing to resume.", code="not_suspended")
+    return _change_state(registry, actor=actor, via=via, action="resume", desired_state=DesiredState.RUNNING)
+
+
+@transaction.atomic
+def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) -> ReconcileRun:
+    """Move the registry to ``target_version`` when the path is allowed; otherwise say why not."""
+    _refuse_if_gone(registry, "upgraded")
+    refusal = catalogue.upgrade_refusal(registry.harbor_version, target_version)
+    if refusal:
+        raise ActionRefused(refusal, code="upgrade_not_allowed", field="target_version", status=400)
+    return _change_state(registry, actor=actor, via=via, action="upgrade", harbor_version=target_version)
+
+
+@transaction.atomic
+def delete(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
+    """Soft delete: the stack goes away, the data (database, bucket) stays until a purge."""
+    _refuse_if_gone(registry, "deleted again")
+    return _change_state(
+        registry,
+        actor=actor,
+        via=via,
+        action="delete",
+        desired_state=DesiredState.DELETED,
+        deleted_at=timezone.now(),
+    )
+
+
+def purge_allowed_at(registry: Registry) -> Any:
+    if registry.deleted_at is None:
+        return None
+    return registry.deleted_at + timedelta(days=settings.PURGE_RETENTION_DAYS)
+
+
+@transaction.atomic
+def purge(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
+    """Remove a deleted registry's data for good, once its retention period is over."""
+    if registry.phase == Phase.PURGED:
+        raise ActionRefused(f"{registry} is already purged.", code="already_purged")
+    if registry.desired_state != DesiredState.DELETED or registry.phase != Phase.DELETED:
+        raise ActionRefused(
+            f"{registry} must be deleted (and its stack gone) before it can be purged.", code="not_deleted"
+        )
+    allowed_at = purge_allowed_at(registry)
+    if allowed_at and allowed_at > timezone.now():
+        raise ActionRefused(
+            f"{registry}'s data is retained until {allowed_at:%Y-%m-%d %H:%M} UTC "
+            f"({settings.PURGE_RETENTION_DAYS} days after deletion); purge after that.",
+            code="retention_period",
+        )
+    audit.record(actor, via, "purge", registry)
+    run = ReconcileRun.objects.create(
+        registry=registry,
+        trigger=RunTrigger.ACTION,
+        operation="purge",
+        generation=registry.generation,
+        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    transaction.on_commit(lambda: _enqueue_purge(run.pk, registry.pk, registry.cluster.queue))
+    return run
+
+
+def _enqueue_purge(run_id: int, registry_id: int, queue: str) -> None:
+    from provisioning.tasks import purge_registry
+
+    purge_registry.apply_async(args=(registry_id,), kwargs={"run_id": run_id}, queue=queue)
+
+
+def validation_messages(exc: ValidationError) -> dict[str, list[str]]:
+    """Field → messages of a ValidationError, '__all__' for the rest."""
+    if hasattr(exc, "error_dict"):
+        return {
+            field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()
+        }
+    return {"__all__": list(exc.messages)}

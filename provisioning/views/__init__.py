@@ -1,0 +1,1 @@
+"""Views of the provisioning app's web console."""

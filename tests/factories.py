@@ -1,0 +1,59 @@
+"""Small factories for the model: plain functions with sensible defaults, overridable by keyword."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+
+from provisioning.choices import Via
+from provisioning.models import Cluster, Plan, Registry, Tenant
+from provisioning.services import registries
+
+_seq = itertools.count(1)
+
+
+def user(
+    role: str | None = "viewer", username: str | None = None, password: str = "pw-for-tests-only"
+) -> User:
+    name = username or f"{role or 'nobody'}{next(_seq)}"
+    account = User.objects.create_user(name, f"{name}@example.test", password)
+    if role:
+        account.groups.add(Group.objects.get(name=role))
+    return account
+
+
+def plan(name: str = "m") -> Plan:
+    return Plan.objects.get(name=name)
+
+
+def cluster(**fields: Any) -> Cluster:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "name": f"cluster-{n}",
+        "api_url": "http://127.0.0.1:1",
+        "simulated": True,
+        "region": "test",
+    }
+    values.update(fields)
+    return Cluster.objects.create(**values)
+
+
+def tenant(**fields: Any) -> Tenant:
+    n = next(_seq)
+    values: dict[str, Any] = {"slug": f"tenant-{n}", "name": f"Tenant {n}"}
+    values.update(fields)
+    return Tenant.objects.create(**values)
+
+
+def registry(actor: Any = None, **fields: Any) -> Registry:
+    """Create a registry through the same service function the UI and API use."""
+    n = next(_seq)
+    values: dict[str, Any] = {"name": f"reg-{n}", "harbor_version": "2.14.4"}
+    values.update(fields)
+    values.setdefault("tenant", tenant())
+    values.setdefault("plan", plan())
+    values.setdefault("cluster", cluster())
+    values.setdefault("hostname", f"{values['name']}.{values['tenant'].slug}.registry.example.com")
+    return registries.create_registry(actor=actor, via=Via.SYSTEM, **values)

@@ -1,0 +1,20 @@
+"""Test settings: the real PostgreSQL and Redis of the machine unless the environment says otherwise.
+
+Each pytest-xdist worker gets its own Redis database (15, 14, …) so Celery queues and caches never mix between
+workers; pytest-django already gives each worker its own test database.
+"""
+
+import os
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_index = int(_worker.removeprefix("gw") or 0) if _worker.startswith("gw") else 0
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/harborconsole")
+os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{15 - _index}")
+os.environ.setdefault(
+    "HARBORCONSOLE_VAR_DIR",
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", f"test-{_worker}"),
+)
+
+from harborconsole.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
