@@ -6,6 +6,14 @@ import pytest
 
 from tests import factories
 
+pytest_plugins = [
+    "tests.fixtures.emulator",
+    "tests.fixtures.celery_worker",
+    "tests.fixtures.prometheus",
+    "tests.fixtures.services",
+    "tests.fixtures.browser",
+]
+
 
 @pytest.fixture
 def viewer(db):

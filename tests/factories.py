@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -12,6 +13,7 @@ from provisioning.models import Cluster, Plan, Registry, Tenant
 from provisioning.services import registries
 
 _seq = itertools.count(1)
+RUN = secrets.token_hex(2)  # keeps names unique across parallel runs sharing one PostgreSQL server and Redis
 
 
 def user(
@@ -31,7 +33,7 @@ def plan(name: str = "m") -> Plan:
 def cluster(**fields: Any) -> Cluster:
     n = next(_seq)
     values: dict[str, Any] = {
-        "name": f"cluster-{n}",
+        "name": f"cluster-{RUN}-{n}",
         "api_url": "http://127.0.0.1:1",
         "simulated": True,
         "region": "test",
@@ -42,7 +44,7 @@ def cluster(**fields: Any) -> Cluster:
 
 def tenant(**fields: Any) -> Tenant:
     n = next(_seq)
-    values: dict[str, Any] = {"slug": f"tenant-{n}", "name": f"Tenant {n}"}
+    values: dict[str, Any] = {"slug": f"t{RUN}-{n}", "name": f"Tenant {n}"}
     values.update(fields)
     return Tenant.objects.create(**values)
 
