@@ -209,11 +209,17 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", 300, minimum=10)
 DEPENDENCY_CHECK_INTERVAL_SECONDS = env.int("DEPENDENCY_CHECK_INTERVAL_SECONDS", 600, minimum=30)
+CELERY_IMPORTS = ["provisioning.external.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "fleet-sweep": {
         "task": "provisioning.tasks.sweep_fleet",
         "schedule": timedelta(seconds=SWEEP_INTERVAL_SECONDS),
         "options": {"expires": SWEEP_INTERVAL_SECONDS * 0.9},
+    },
+    "dependency-checks": {
+        "task": "provisioning.external.check_all_dependencies",
+        "schedule": timedelta(seconds=DEPENDENCY_CHECK_INTERVAL_SECONDS),
+        "options": {"expires": DEPENDENCY_CHECK_INTERVAL_SECONDS * 0.9},
     },
 }
 

@@ -1,0 +1,1 @@
+"""Adapters to the provider's shared services (PostgreSQL, Redis, object storage); no Kubernetes in here."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the external services: periodic dependency checks."""
