@@ -1,0 +1,62 @@
+"""Harbor rendering: pure functions from a ``StackSpec`` to the Kubernetes objects of one tenant's Harbor.
+
+No Django, database, network, clock or randomness: the same spec always renders byte-identical output.
+"""
+
+from provisioning.rendering.export import REDACTED, render_helm_values, render_yaml
+from provisioning.rendering.labels import (
+    COMPONENT_LABEL,
+    INSTANCE_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGER,
+    NAME_LABEL,
+    REGISTRY_ID_LABEL,
+    TENANT_LABEL,
+    VERSION_LABEL,
+    ownership_selector,
+)
+from provisioning.rendering.objects import config_checksums, content_hash
+from provisioning.rendering.spec import (
+    CacheSpec,
+    ComponentSet,
+    ComponentSpec,
+    DatabaseSpec,
+    HarborSecrets,
+    QuotaSpec,
+    StackSpec,
+    StorageSpec,
+)
+from provisioning.rendering.stack import RENDERED_KINDS, apply_order, object_apply_order, render_stack
+from provisioning.rendering.versions import SUPPORTED_MINORS, HarborRelease, harbor_release
+
+__all__ = [
+    "COMPONENT_LABEL",
+    "INSTANCE_LABEL",
+    "MANAGED_BY_LABEL",
+    "MANAGER",
+    "NAME_LABEL",
+    "REDACTED",
+    "REGISTRY_ID_LABEL",
+    "RENDERED_KINDS",
+    "SUPPORTED_MINORS",
+    "TENANT_LABEL",
+    "VERSION_LABEL",
+    "CacheSpec",
+    "ComponentSet",
+    "ComponentSpec",
+    "DatabaseSpec",
+    "HarborRelease",
+    "HarborSecrets",
+    "QuotaSpec",
+    "StackSpec",
+    "StorageSpec",
+    "apply_order",
+    "config_checksums",
+    "content_hash",
+    "harbor_release",
+    "object_apply_order",
+    "ownership_selector",
+    "render_helm_values",
+    "render_stack",
+    "render_yaml",
+]

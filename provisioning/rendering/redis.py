@@ -1,0 +1,118 @@
+"""Managed Redis: a small single-replica Redis the console runs in the tenant's namespace.
+
+Harbor core must use db 0 and has no key prefix, and Redis ACLs cannot fence databases, so two Harbors
+never share one Redis: when the provider offers no dedicated instance, each tenant gets this one.
+The password is stored only as a SHA-256 ACL hash in ``redis.conf``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from provisioning.rendering.labels import selector_labels
+from provisioning.rendering.names import (
+    CORE,
+    EXPORTER,
+    JOBSERVICE,
+    REDIS,
+    REDIS_PORT,
+    REGISTRY,
+    TRIVY,
+    object_name,
+)
+from provisioning.rendering.objects import Checksums, Object, metadata, secret, service
+from provisioning.rendering.pods import (
+    REDIS_UID,
+    container,
+    container_port,
+    mount,
+    pod_template,
+    secret_volume,
+    stateful_set,
+)
+from provisioning.rendering.spec import StackSpec
+
+REDIS_CLIENTS = (CORE, REGISTRY, JOBSERVICE, TRIVY, EXPORTER)
+
+
+def redis_conf(spec: StackSpec) -> str:
+    cache = spec.cache
+    digest = hashlib.sha256(cache.password.encode()).hexdigest()
+    lines = [
+        "bind * -::*",
+        f"port {REDIS_PORT}",
+        "protected-mode yes",
+        "dir /data",
+        "appendonly yes",
+        "save 900 1",
+        f"maxmemory {cache.maxmemory}",
+        "maxmemory-policy volatile-lru",
+    ]
+    if cache.username:
+        lines += ["user default off", f"user {cache.username} on #{digest} ~* &* +@all"]
+    else:
+        lines.append(f"user default on #{digest} ~* &* +@all")
+    return "\n".join(lines) + "\n"
+
+
+def render_redis_secret(spec: StackSpec) -> Object:
+    """``<instance>-redis``: ``redis.conf`` (its ACL line carries the password hash)."""
+    return secret(spec, REDIS, object_name(spec, REDIS), {"redis.conf": redis_conf(spec)})
+
+
+def render_redis_networkpolicy(spec: StackSpec) -> Object:
+    """Only the Harbor components that use Redis may reach it, and only on its port."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(spec, REDIS, object_name(spec, REDIS)),
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(spec, REDIS)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "podSelector": {
+                                "matchLabels": {
+                                    key: value
+                                    for key, value in selector_labels(spec, REDIS).items()
+                                    if key != "app.kubernetes.io/component"
+                                },
+                                "matchExpressions": [
+                                    {
+                                        "key": "app.kubernetes.io/component",
+                                        "operator": "In",
+                                        "values": list(REDIS_CLIENTS),
+                                    }
+                                ],
+                            }
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
+                }
+            ],
+        },
+    }
+
+
+def render_redis_statefulset(spec: StackSpec, checksums: Checksums) -> Object:
+    name = object_name(spec, REDIS)
+    tcp = {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "timeoutSeconds": 3}
+    redis = container(
+        "redis",
+        spec.cache.image,
+        REDIS,
+        spec.cache.resources,
+        command=["redis-server", "/etc/redis/redis.conf"],
+        ports=[container_port("redis", REDIS_PORT)],
+        mounts=[mount("config", "/etc/redis", read_only=True), mount("data", "/data", read_only=False)],
+        liveness={**tcp, "initialDelaySeconds": 15, "failureThreshold": 5},
+        readiness={**tcp, "initialDelaySeconds": 2, "failureThreshold": 3},
+    )
+    template = pod_template(spec, REDIS, [redis], [secret_volume("config", name)], checksums, uid=REDIS_UID)
+    return stateful_set(spec, REDIS, name, 1, template, ("data", spec.cache.persistence_size))
+
+
+def render_redis_service(spec: StackSpec) -> Object:
+    return service(spec, REDIS, object_name(spec, REDIS), [("redis", REDIS_PORT, "redis")])
