@@ -1,0 +1,203 @@
+"""``KubeEmulator``: the in-process handle on one emulated API server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError
+from .faults import FaultInjector, FaultRule
+from .kinds import find_by_kind
+from .readiness import BrokenRule, Readiness
+from .server import EmulatorHTTPServer
+from .stats import RequestStats
+from .store import Store
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient, Configuration
+
+
+class KubeEmulator:
+    """A Kubernetes API server emulator listening on ``host:port`` (``port=0`` picks a free port).
+
+    ``ready_delay`` is how long (seconds, on ``clock``) workloads take to become ready after a spec change;
+    ``token``, when given, is the only bearer token accepted (anything else gets a 401).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ready_delay: float = 0.0,
+        token: str | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ):
+        self.host = host
+        self.token = token
+        self.readiness = Readiness(ready_delay, clock)
+        self.request_stats = RequestStats()
+        self.faults = FaultInjector()
+        self.store = Store(self.readiness, self.request_stats)
+        self._address = (host, port)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> KubeEmulator:
+        """Bind and serve from a background thread; returns ``self``."""
+        if self._server is None:
+            self._server = EmulatorHTTPServer(self._address, self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="kubeemulator",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server, self._thread = None, None
+
+    def __enter__(self) -> KubeEmulator:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}"
+
+    def configuration(self) -> Configuration:
+        """A ``kubernetes.client.Configuration`` pointing at this emulator (with the token, if any)."""
+        from kubernetes.client import Configuration
+
+        configuration = Configuration(host=self.url)
+        if self.token is not None:
+            configuration.api_key = {"authorization": f"Bearer {self.token}"}
+        return configuration
+
+    def api_client(self) -> ApiClient:
+        from kubernetes.client import ApiClient
+
+        return ApiClient(self.configuration())
+
+    # ---- accounting --------------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: total, reads, writes, mutations, by_verb, by_kind... (see ``RequestStats``)."""
+        return self.request_stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self.request_stats.reset()
+
+    # ---- faults ------------------------------------------------------------------------------------------
+
+    def set_faults(
+        self,
+        error_rate: float = 1.0,
+        codes: Iterable[int] = (500,),
+        latency_ms: int = 0,
+        verbs: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Replace every fault rule by one: fail ``error_rate`` of matching requests with one of ``codes``.
+
+        ``verbs`` holds ``read``, ``write`` or exact verbs (get, list, create, update, patch, apply, delete);
+        ``kinds`` holds kind names. ``seed`` makes the sequence of failures repeatable.
+        """
+        rule = FaultRule(error_rate, tuple(codes), latency_ms, _set(verbs), _set(kinds))
+        self.faults.set([rule], seed=seed)
+
+    def fail_next(
+        self,
+        count: int,
+        code: int = 500,
+        verbs: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+    ) -> None:
+        """Fail the next ``count`` matching requests with ``code`` (added to the current rules)."""
+        self.faults.add(FaultRule(1.0, (code,), 0, _set(verbs), _set(kinds), count=count))
+
+    def add_fault(self, rule: FaultRule) -> None:
+        self.faults.add(rule)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def faults_config(self) -> dict[str, Any]:
+        return {"seed": self.faults.seed, "rules": [rule.to_dict() for rule in self.faults.rules()]}
+
+    # ---- readiness ---------------------------------------------------------------------------------------
+
+    @property
+    def ready_delay(self) -> float:
+        return self.readiness.delay
+
+    @ready_delay.setter
+    def ready_delay(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("ready_delay must not be negative")
+        with self.store.lock:
+            self.readiness.delay = seconds
+
+    def break_workload(
+        self,
+        namespace: str,
+        name: str,
+        reason: str = "ImagePullBackOff",
+        message: str = "Back-off pulling image",
+        kind: str | None = None,
+    ) -> None:
+        """Keep matching workloads (shell patterns; any simulated kind unless ``kind``) from being ready."""
+        with self.store.lock:
+            self.readiness.break_workload(BrokenRule(namespace, name, reason, message, kind))
+
+    def heal_workload(self, namespace: str, name: str, kind: str | None = None) -> int:
+        """Drop the broken rules given with these patterns; healed workloads are ready after the delay."""
+        return self.store.heal(namespace, name, kind)
+
+    def broken_workloads(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return [rule.to_dict() for rule in self.readiness.broken]
+
+    # ---- objects -----------------------------------------------------------------------------------------
+
+    def objects(self, kind: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Stored objects, each with apiVersion and kind; ``kind`` is a kind name such as ``Deployment``."""
+        found = None
+        if kind is not None:
+            found = find_by_kind(kind)
+            if found is None:
+                raise ApiError(404, f"the emulator serves no kind {kind!r}")
+        return self.store.objects(found, namespace)
+
+    def reset(self) -> None:
+        """Delete every object (counters, faults and broken rules stay)."""
+        self.store.reset()
+
+
+def _set(values: Iterable[str] | None) -> frozenset[str] | None:
+    if values is None:
+        return None
+    return frozenset([values] if isinstance(values, str) else values)
