@@ -75,6 +75,17 @@ def http_probe(
     }
 
 
+def tcp_probe(port: int | str, *, initial_delay: int, failure: int, period: int = 10) -> Object:
+    return {
+        "tcpSocket": {"port": port},
+        "initialDelaySeconds": initial_delay,
+        "periodSeconds": period,
+        "timeoutSeconds": 3,
+        "successThreshold": 1,
+        "failureThreshold": failure,
+    }
+
+
 def container_port(name: str, port: int) -> Object:
     return {"name": name, "containerPort": port, "protocol": "TCP"}
 
@@ -192,9 +203,13 @@ def checksum_annotations(
 
 
 def topology_spread(spec: StackSpec, component: str) -> list[Object]:
-    selector = {"matchLabels": selector_labels(spec, component)}
     return [
-        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector}
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": selector_labels(spec, component)},
+        }
         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
     ]
 

@@ -29,6 +29,7 @@ from provisioning.rendering.pods import (
     pod_template,
     secret_volume,
     stateful_set,
+    tcp_probe,
 )
 from provisioning.rendering.spec import StackSpec
 
@@ -98,7 +99,6 @@ def render_redis_networkpolicy(spec: StackSpec) -> Object:
 
 def render_redis_statefulset(spec: StackSpec, checksums: Checksums) -> Object:
     name = object_name(spec, REDIS)
-    tcp = {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "timeoutSeconds": 3}
     redis = container(
         "redis",
         spec.cache.image,
@@ -107,8 +107,8 @@ def render_redis_statefulset(spec: StackSpec, checksums: Checksums) -> Object:
         command=["redis-server", "/etc/redis/redis.conf"],
         ports=[container_port("redis", REDIS_PORT)],
         mounts=[mount("config", "/etc/redis", read_only=True), mount("data", "/data", read_only=False)],
-        liveness={**tcp, "initialDelaySeconds": 15, "failureThreshold": 5},
-        readiness={**tcp, "initialDelaySeconds": 2, "failureThreshold": 3},
+        liveness=tcp_probe("redis", initial_delay=15, failure=5),
+        readiness=tcp_probe("redis", initial_delay=2, failure=3),
     )
     template = pod_template(spec, REDIS, [redis], [secret_volume("config", name)], checksums, uid=REDIS_UID)
     return stateful_set(spec, REDIS, name, 1, template, ("data", spec.cache.persistence_size))

@@ -154,14 +154,13 @@ def render_registry_htpasswd_secret(spec: StackSpec) -> Object:
 
 def render_registry_deployment(spec: StackSpec, checksums: Checksums) -> Object:
     name = object_name(spec, REGISTRY)
-    secret_env = [{"secretRef": {"name": name}}]
     registry = container(
         "registry",
         image(spec, "registry-photon"),
         REGISTRY,
         spec.components.registry,
         ports=[container_port("registry", REGISTRY_PORT), container_port(METRICS_PORT_NAME, METRICS_PORT)],
-        env_from=secret_env,
+        env_from=[{"secretRef": {"name": name}}],
         mounts=[
             mount("config", CONFIG_PATH, "config.yml"),
             mount("htpasswd", HTPASSWD_PATH, "passwd"),
@@ -175,7 +174,7 @@ def render_registry_deployment(spec: StackSpec, checksums: Checksums) -> Object:
         REGISTRYCTL,
         spec.components.registryctl,
         ports=[container_port("controller", HTTP_PORT)],
-        env_from=secret_env,
+        env_from=[{"secretRef": {"name": name}}],
         env=[
             env_from_secret("CORE_SECRET", object_name(spec, CORE), "CORE_SECRET"),
             env_from_secret("JOBSERVICE_SECRET", object_name(spec, JOBSERVICE), "JOBSERVICE_SECRET"),

@@ -11,7 +11,11 @@ _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Dumper(_BaseDumper):  # type: ignore[misc]
-    """Safe dumper that writes multi-line strings as literal blocks, so embedded files stay readable."""
+    """Safe dumper that writes multi-line strings as literal blocks, so embedded files stay readable,
+    and never writes anchors or aliases (Kubernetes manifests are read by tools that reject them)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_str(dumper: Any, value: str) -> Any:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-
-import pytest
 
 from provisioning.rendering import (
     CacheSpec,
@@ -94,11 +91,6 @@ def build_spec(**overrides: Any) -> StackSpec:
         storage_quota_bytes=107374182400,
     )
     return replace(base, **overrides)
-
-
-@pytest.fixture
-def make_spec() -> Callable[..., StackSpec]:
-    return build_spec
 
 
 def secret_values(spec: StackSpec) -> list[str]:
