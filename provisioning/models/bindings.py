@@ -19,6 +19,19 @@ class Binding(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     provisioned_at = models.DateTimeField(null=True, blank=True)
+    check_details = models.JSONField(
+        default=dict, blank=True, help_text="Figures of the last check (server version, memory, isolation)."
+    )
+    rotation_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A credential rotation was asked for and waits for the next reconcile.",
+    )
+    rotation_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="New credential live; the previous one stays valid until the rollout is Ready.",
+    )
 
     class Meta:
         abstract = True
@@ -50,9 +63,17 @@ class DatabaseBinding(Binding):
     host = models.CharField(max_length=253, blank=True)
     port = models.PositiveIntegerField(default=5432)
     name = models.CharField(max_length=63, blank=True)
-    username = models.CharField(max_length=63, blank=True)
+    username = models.CharField(max_length=63, blank=True, help_text="The login role Harbor uses now.")
     password = EncryptedTextField(blank=True)
+    previous_username = models.CharField(
+        max_length=63, blank=True, help_text="The login role of before a rotation, dropped once it completes."
+    )
     previous_password = EncryptedTextField(blank=True)
+    owner_role = models.CharField(
+        max_length=63,
+        blank=True,
+        help_text="NOLOGIN role owning the database; both login roles are its members.",
+    )
     sslmode = models.CharField(
         max_length=16,
         default="disable",
@@ -92,7 +113,13 @@ class StorageBinding(Binding):
     bucket = models.CharField(max_length=63, blank=True, help_text="S3 bucket, or Swift container.")
     access_key = models.CharField(max_length=128, blank=True, help_text="S3 access key, or Swift user name.")
     secret_key = EncryptedTextField(blank=True, help_text="S3 secret key, or Swift password.")
+    previous_access_key = models.CharField(max_length=128, blank=True)
     previous_secret_key = EncryptedTextField(blank=True)
+    iam_user = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The tenant's own IAM user; empty when the cluster's shared keys are used.",
+    )
     swift_tenant = models.CharField(max_length=128, blank=True)
     swift_domain = models.CharField(max_length=128, blank=True)
     root_directory = models.CharField(max_length=200, blank=True)

@@ -49,6 +49,11 @@ class Cluster(models.Model):
     s3_region = models.CharField(max_length=63, blank=True)
     s3_access_key = EncryptedTextField(blank=True)
     s3_secret_key = EncryptedTextField(blank=True)
+    s3_iam = models.BooleanField(
+        default=False,
+        help_text="The S3 provider serves the IAM API on the same endpoint: give each tenant its own user, "
+        "access key and bucket policy instead of the shared keys.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

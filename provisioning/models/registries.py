@@ -53,6 +53,10 @@ class Registry(models.Model):
         unique=True,
         validators=[validate_hostname],
         help_text="e.g. registry.customer.example",
+        error_messages={
+            "unique": "This hostname already serves another registry: a hostname belongs to one registry "
+            "across all tenants. Choose another hostname, or free this one first."
+        },
     )
     namespace = models.CharField(max_length=63, validators=[validate_dns_label], editable=False)
 
