@@ -233,3 +233,64 @@ def test_yaml_reads_back_to_the_objects() -> None:
 
     objects = _full_stack()
     assert list(yaml.safe_load_all(render_yaml(objects))) == objects
+
+
+TRICKY_STRINGS = [
+    "",
+    "yes",
+    "NO",
+    "on",
+    "y",
+    "null",
+    "~",
+    "true",
+    "0x1F",
+    "1e5",
+    "-1",
+    ".inf",
+    "2.14.4",
+    "0755",
+    "a: b",
+    "a #b",
+    "#x",
+    "@at",
+    "*star",
+    "&amp",
+    "!bang",
+    "%pct",
+    "|pipe",
+    ">gt",
+    "'q",
+    '"dq',
+    "-dash",
+    "? q",
+    "key:",
+    "[a]",
+    "{b}",
+    "  lead",
+    "trail ",
+    "tab\tin",
+    "ünïcödé",
+    "back\\slash",
+    "multi\nline\n",
+    "multi\n\nlines\n\n",
+    "no newline\nat end",
+    "line\n  indented\n",
+    "\ttab first\n",
+    "ends with space \nx",
+    "\nleading newline",
+    "---\n...\n",
+    "cr\r\nlf",
+    "nul\x00",
+    "nel\x85x",
+    "ls\u2028x",
+    "multi\nwith\u2029ps\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_STRINGS)
+def test_yaml_keeps_every_string_exactly(text: str) -> None:
+    import yaml
+
+    document = {"data": {"value": text, text or "empty": [text, {"nested": text}]}, "list": [[text]]}
+    assert yaml.safe_load(render_yaml([document])) == document

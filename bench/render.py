@@ -1,0 +1,51 @@
+"""Time to render one full Harbor stack (objects only, and objects + YAML).
+
+Run: ``.venv/bin/python bench/render.py [--iterations N]``. Prints medians and p95; asserts nothing on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from provisioning.rendering import render_helm_values, render_stack, render_yaml
+from tests.rendering.specs import MANAGED_CACHE, build_spec
+
+
+def measure(label: str, action: Callable[[], object], iterations: int) -> None:
+    for _ in range(min(50, iterations)):
+        action()
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    print(f"{label:<44} median {statistics.median(samples):7.3f} ms   p95 {p95:7.3f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=1000)
+    iterations = parser.parse_args().iterations
+    full = build_spec(harbor_version="2.15.2", ha=True, trivy_enabled=True)
+    managed = build_spec(harbor_version="2.15.2", ha=True, cache=MANAGED_CACHE)
+    print(
+        f"iterations: {iterations}; objects per stack: {len(render_stack(full))} (provider Redis, HA, trivy), "
+        f"{len(render_stack(managed))} (managed Redis)"
+    )
+    measure("render_stack (provider Redis, HA, trivy)", lambda: render_stack(full), iterations)
+    measure("render_stack (managed Redis, HA, trivy)", lambda: render_stack(managed), iterations)
+    measure("render_stack + render_yaml", lambda: render_yaml(render_stack(full)), iterations)
+    measure("render_helm_values", lambda: render_helm_values(full), iterations)
+
+
+if __name__ == "__main__":
+    main()
