@@ -17,7 +17,7 @@ POST     /_emulator/reset           delete every object (counters, faults and ru
 ======== ========================== ======================================================================
 
 A rule is ``{"error_rate": 0..1, "codes": [500], "latency_ms": 0, "verbs": ["read"|"write"|verb...],
-"kinds": ["Deployment"...], "count": n}``; omitted fields take their defaults (``error_rate`` 1,
+"kinds": ["Deployment"...], "count": n, "retry_after": s}``; omitted fields take their defaults (``error_rate`` 1,
 ``codes`` ``[500]``).
 """
 

@@ -33,6 +33,8 @@ class ApiError(Exception):
         self.message = message
         self.reason = reason or REASONS.get(code, "InternalError" if code >= 500 else "BadRequest")
         self.details = details
+        self.retry_after: int | None = None
+        """Seconds for a ``Retry-After`` header, when the answer should carry one."""
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {

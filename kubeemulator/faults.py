@@ -4,7 +4,10 @@ A rule matches requests by verb (``read``, ``write`` or an exact verb such as ``
 fails a matching request with probability ``error_rate`` (drawn from a seeded generator, so a run is
 repeatable) with one of ``codes``; ``count`` limits a rule to its next N failures ("fail the next 3
 writes"), after which it is dropped. Counted rules are consulted first. ``latency_ms`` delays every matching
-request, failing or not. Discovery and ``/_emulator`` requests are never faulted.
+request, failing or not. Discovery and ``/_emulator`` requests are never faulted. ``retry_after`` adds a
+``Retry-After`` header (as the apiserver sends with its 429s): beware that urllib3, under the official
+client, then silently retries reads (GET) on 413, 429 and 503 after sleeping that long, so the caller never
+sees those failures.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class FaultRule:
     verbs: frozenset[str] | None = None
     kinds: frozenset[str] | None = None
     count: int | None = None
+    retry_after: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.error_rate <= 1.0:
@@ -67,11 +71,12 @@ class FaultRule:
             "verbs": sorted(self.verbs) if self.verbs is not None else None,
             "kinds": sorted(self.kinds) if self.kinds is not None else None,
             "count": self.count,
+            "retry_after": self.retry_after,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultRule:
-        unknown = set(data) - {"error_rate", "codes", "latency_ms", "verbs", "kinds", "count"}
+        unknown = set(data) - {"error_rate", "codes", "latency_ms", "verbs", "kinds", "count", "retry_after"}
         if unknown:
             raise ValueError(f"unknown fault rule fields: {sorted(unknown)}")
         return cls(
@@ -81,6 +86,7 @@ class FaultRule:
             verbs=_names(data.get("verbs")),
             kinds=_names(data.get("kinds")),
             count=None if data.get("count") is None else int(data["count"]),
+            retry_after=None if data.get("retry_after") is None else int(data["retry_after"]),
         )
 
 
@@ -133,6 +139,7 @@ class FaultInjector:
                 if rule.error_rate >= 1.0 or self._random.random() < rule.error_rate:
                     code = rule.codes[0] if len(rule.codes) == 1 else self._random.choice(rule.codes)
                     error = ApiError(code, _MESSAGES.get(code, f"injected fault ({REASONS.get(code, code)})"))
+                    error.retry_after = rule.retry_after
                     if rule.count is not None:
                         rule.count -= 1
                         if rule.count <= 0:

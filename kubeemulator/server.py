@@ -159,8 +159,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 code, payload = self._api(segments, query, raw, content_type)
         except ApiError as error:
             code, payload = error.code, error.status()
-            if code == 429:
-                headers["Retry-After"] = "1"
+            if error.retry_after is not None:
+                headers["Retry-After"] = str(error.retry_after)
         except Exception:
             logger.exception("emulator failure on %s %s", self.command, self.path)
             code, payload = 500, ApiError(500, "Internal error occurred: the emulator failed").status()

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.kubeemulator.emulator_helpers import FakeClock
 from kubernetes import client, dynamic
 
 from kubeemulator import KubeEmulator
+from tests.kubeemulator.emulator_helpers import FakeClock
 
 
 @pytest.fixture
@@ -40,6 +40,16 @@ def apps(api: client.ApiClient) -> client.AppsV1Api:
 
 
 @pytest.fixture
+def networking(api: client.ApiClient) -> client.NetworkingV1Api:
+    return client.NetworkingV1Api(api)
+
+
+@pytest.fixture
+def batch(api: client.ApiClient) -> client.BatchV1Api:
+    return client.BatchV1Api(api)
+
+
+@pytest.fixture
 def custom(api: client.ApiClient) -> client.CustomObjectsApi:
     return client.CustomObjectsApi(api)
 
@@ -51,5 +61,5 @@ def dyn(api: client.ApiClient, tmp_path: Path) -> dynamic.DynamicClient:
 
 @pytest.fixture
 def namespace(core: client.CoreV1Api) -> str:
-    core.create_namespace({"metadata": {"name": "tenant-a"}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="tenant-a")))
     return "tenant-a"

@@ -24,7 +24,9 @@ class FakeClock:
         self.now += seconds
 
 
-def deployment(name: str = "core", namespace: str = "tenant-a", replicas: int = 2, **labels: str) -> dict[str, Any]:
+def deployment(
+    name: str = "core", namespace: str = "tenant-a", replicas: int = 2, **labels: str
+) -> dict[str, Any]:
     selector = {"app": name}
     return {
         "apiVersion": "apps/v1",

@@ -5,23 +5,26 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.kubeemulator.emulator_helpers import deployment
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from tests.kubeemulator.emulator_helpers import deployment
+
 
 def status_of(error: ApiException) -> tuple[int, str]:
-    body = json.loads(error.body)
+    body = json.loads(error.body or "{}")
     assert body["kind"] == "Status" and body["apiVersion"] == "v1" and body["status"] == "Failure"
     assert body["code"] == error.status
     return error.status, body["reason"]
 
 
 def config_map(name: str = "settings", **data: str) -> client.V1ConfigMap:
-    return client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name, labels={"app": "harbor"}), data=data or {"a": "1"})
+    return client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=name, labels={"app": "harbor"}), data=data or {"a": "1"}
+    )
 
 
-def test_create_fills_server_fields(core: client.CoreV1Api, namespace: str) -> None:
+def test_create_fills_server_fields(core, namespace):
     created = core.create_namespaced_config_map(namespace, config_map())
 
     assert created.metadata.uid and created.metadata.creation_timestamp
@@ -31,29 +34,31 @@ def test_create_fills_server_fields(core: client.CoreV1Api, namespace: str) -> N
     assert core.read_namespaced_config_map("settings", namespace).data == {"a": "1"}
 
 
-def test_resource_versions_come_from_one_global_counter(core: client.CoreV1Api, namespace: str) -> None:
+def test_resource_versions_come_from_one_global_counter(core, namespace):
     first = core.create_namespaced_config_map(namespace, config_map("one"))
-    second = core.create_namespaced_secret(namespace, {"metadata": {"name": "two"}, "data": {"k": "dmFsdWU="}})
+    second = core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "two"}, "data": {"k": "dmFsdWU="}}
+    )
 
     assert int(second.metadata.resource_version) > int(first.metadata.resource_version)
     listed = core.list_namespaced_config_map(namespace)
     assert int(listed.metadata.resource_version) >= int(second.metadata.resource_version)
 
 
-def test_generate_name(core: client.CoreV1Api, namespace: str) -> None:
+def test_generate_name(core, namespace):
     created = core.create_namespaced_config_map(namespace, {"metadata": {"generateName": "run-"}})
 
     assert created.metadata.name.startswith("run-") and len(created.metadata.name) == len("run-") + 5
 
 
-def test_create_twice_is_already_exists(core: client.CoreV1Api, namespace: str) -> None:
+def test_create_twice_is_already_exists(core, namespace):
     core.create_namespaced_config_map(namespace, config_map())
     with pytest.raises(ApiException) as caught:
         core.create_namespaced_config_map(namespace, config_map())
     assert status_of(caught.value) == (409, "AlreadyExists")
 
 
-def test_missing_object_is_not_found(core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str) -> None:
+def test_missing_object_is_not_found(core, apps, namespace):
     for call in (
         lambda: core.read_namespaced_config_map("nope", namespace),
         lambda: core.delete_namespaced_config_map("nope", namespace),
@@ -65,14 +70,14 @@ def test_missing_object_is_not_found(core: client.CoreV1Api, apps: client.AppsV1
         assert status_of(caught.value) == (404, "NotFound")
 
 
-def test_create_in_missing_namespace_is_not_found(core: client.CoreV1Api) -> None:
+def test_create_in_missing_namespace_is_not_found(core):
     with pytest.raises(ApiException) as caught:
         core.create_namespaced_config_map("ghost", config_map())
     assert status_of(caught.value) == (404, "NotFound")
-    assert json.loads(caught.value.body)["message"] == 'namespaces "ghost" not found'
+    assert json.loads(caught.value.body or "{}")["message"] == 'namespaces "ghost" not found'
 
 
-def test_replace_with_stale_resource_version_conflicts(core: client.CoreV1Api, namespace: str) -> None:
+def test_replace_with_stale_resource_version_conflicts(core, namespace):
     original = core.create_namespaced_config_map(namespace, config_map())
     original.data = {"a": "2"}
     updated = core.replace_namespaced_config_map("settings", namespace, original)
@@ -85,14 +90,14 @@ def test_replace_with_stale_resource_version_conflicts(core: client.CoreV1Api, n
     assert core.read_namespaced_config_map("settings", namespace).data == {"a": "2"}
 
 
-def test_replace_without_change_keeps_resource_version(core: client.CoreV1Api, namespace: str) -> None:
+def test_replace_without_change_keeps_resource_version(core, namespace):
     created = core.create_namespaced_config_map(namespace, config_map())
     again = core.replace_namespaced_config_map("settings", namespace, created)
 
     assert again.metadata.resource_version == created.metadata.resource_version
 
 
-def test_generation_moves_only_with_the_spec(apps: client.AppsV1Api, namespace: str) -> None:
+def test_generation_moves_only_with_the_spec(apps, namespace):
     apps.create_namespaced_deployment(namespace, deployment())
     labelled = apps.patch_namespaced_deployment("core", namespace, {"metadata": {"labels": {"tier": "web"}}})
     assert labelled.metadata.generation == 1
@@ -102,7 +107,7 @@ def test_generation_moves_only_with_the_spec(apps: client.AppsV1Api, namespace: 
     assert scaled.spec.replicas == 3
 
 
-def test_merge_patch_removes_with_null(core: client.CoreV1Api, namespace: str) -> None:
+def test_merge_patch_removes_with_null(core, namespace):
     core.create_namespaced_config_map(namespace, config_map(a="1", b="2"))
     patched = core.patch_namespaced_config_map(
         "settings", namespace, {"data": {"a": None, "c": "3"}}, _content_type="application/merge-patch+json"
@@ -110,7 +115,7 @@ def test_merge_patch_removes_with_null(core: client.CoreV1Api, namespace: str) -
     assert patched.data == {"b": "2", "c": "3"}
 
 
-def test_json_patch(core: client.CoreV1Api, namespace: str) -> None:
+def test_json_patch(core, namespace):
     core.create_namespaced_config_map(namespace, config_map(a="1"))
     patched = core.patch_namespaced_config_map(
         "settings",
@@ -122,13 +127,15 @@ def test_json_patch(core: client.CoreV1Api, namespace: str) -> None:
 
     with pytest.raises(ApiException) as caught:
         core.patch_namespaced_config_map(
-            "settings", namespace, [{"op": "test", "path": "/data/a", "value": "2"}],
+            "settings",
+            namespace,
+            [{"op": "test", "path": "/data/a", "value": "2"}],
             _content_type="application/json-patch+json",
         )
     assert caught.value.status == 422
 
 
-def test_strategic_merge_patch_replaces_lists(apps: client.AppsV1Api, namespace: str) -> None:
+def test_strategic_merge_patch_replaces_lists(apps, namespace):
     apps.create_namespaced_deployment(namespace, deployment())
     sidecar = {"name": "registryctl", "image": "goharbor/harbor-registryctl:v2.13.0"}
     patched = apps.patch_namespaced_deployment(
@@ -137,38 +144,44 @@ def test_strategic_merge_patch_replaces_lists(apps: client.AppsV1Api, namespace:
     assert [c.name for c in patched.spec.template.spec.containers] == ["registryctl"]
 
 
-def test_patch_with_stale_resource_version_conflicts(core: client.CoreV1Api, namespace: str) -> None:
+def test_patch_with_stale_resource_version_conflicts(core, namespace):
     core.create_namespaced_config_map(namespace, config_map())
     with pytest.raises(ApiException) as caught:
-        core.patch_namespaced_config_map("settings", namespace, {"metadata": {"resourceVersion": "1"}, "data": {}})
+        core.patch_namespaced_config_map(
+            "settings", namespace, {"metadata": {"resourceVersion": "1"}, "data": {}}
+        )
     assert status_of(caught.value) == (409, "Conflict")
 
 
-def test_invalid_names_and_labels_are_refused(core: client.CoreV1Api, namespace: str) -> None:
+def test_invalid_names_and_labels_are_refused(core, namespace):
     with pytest.raises(ApiException) as caught:
         core.create_namespaced_config_map(namespace, {"metadata": {"name": "Tenant_A"}})
     assert status_of(caught.value) == (422, "Invalid")
     with pytest.raises(ApiException) as caught:
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": "ok", "labels": {"plan": "big plan"}}})
+        core.create_namespaced_config_map(
+            namespace, {"metadata": {"name": "ok", "labels": {"plan": "big plan"}}}
+        )
     assert status_of(caught.value) == (422, "Invalid")
     with pytest.raises(ApiException) as caught:
         core.create_namespaced_secret(namespace, {"metadata": {"name": "s"}, "data": {"k": "not base64!"}})
     assert status_of(caught.value) == (400, "BadRequest")
 
 
-def test_secret_string_data_is_folded_into_data(core: client.CoreV1Api, namespace: str) -> None:
-    created = core.create_namespaced_secret(namespace, {"metadata": {"name": "s"}, "stringData": {"k": "value"}})
+def test_secret_string_data_is_folded_into_data(core, namespace):
+    created = core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "s"}, "stringData": {"k": "value"}}
+    )
     assert created.data == {"k": "dmFsdWU="} and created.string_data is None
 
 
-def test_dry_run_stores_nothing(core: client.CoreV1Api, namespace: str) -> None:
+def test_dry_run_stores_nothing(core, namespace):
     answer = core.create_namespaced_config_map(namespace, config_map(), dry_run="All")
     assert answer.metadata.name == "settings"
     with pytest.raises(ApiException):
         core.read_namespaced_config_map("settings", namespace)
 
 
-def test_cluster_scoped_and_all_namespaces_lists(core: client.CoreV1Api) -> None:
+def test_cluster_scoped_and_all_namespaces_lists(core):
     for name in ("tenant-a", "tenant-b"):
         core.create_namespace({"metadata": {"name": name}})
         core.create_namespaced_config_map(name, config_map())
@@ -181,7 +194,7 @@ def test_cluster_scoped_and_all_namespaces_lists(core: client.CoreV1Api) -> None
     ]
 
 
-def test_pagination_with_limit_and_continue(core: client.CoreV1Api, namespace: str) -> None:
+def test_pagination_with_limit_and_continue(core, namespace):
     for index in range(5):
         core.create_namespaced_config_map(namespace, config_map(f"c{index}"))
 
@@ -194,7 +207,7 @@ def test_pagination_with_limit_and_continue(core: client.CoreV1Api, namespace: s
     assert rest.metadata._continue is None
 
 
-def test_custom_resources_through_custom_objects_api(custom: client.CustomObjectsApi, namespace: str) -> None:
+def test_custom_resources_through_custom_objects_api(custom, namespace):
     certificate = {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Certificate",
