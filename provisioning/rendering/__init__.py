@@ -27,7 +27,7 @@ from provisioning.rendering.spec import (
     StorageSpec,
 )
 from provisioning.rendering.stack import RENDERED_KINDS, apply_order, object_apply_order, render_stack
-from provisioning.rendering.versions import SUPPORTED_MINORS, HarborRelease, harbor_release
+from provisioning.rendering.versions import SUPPORTED_MINORS, HarborRelease, check_upgrade, harbor_release
 
 __all__ = [
     "COMPONENT_LABEL",
@@ -51,6 +51,7 @@ __all__ = [
     "StackSpec",
     "StorageSpec",
     "apply_order",
+    "check_upgrade",
     "config_checksums",
     "content_hash",
     "harbor_release",

@@ -75,3 +75,19 @@ def harbor_release(version: str) -> HarborRelease:
     if profile is None:
         raise ValueError(f"Harbor {int(major)}.{int(minor)} is not supported; supported minors: {supported}.")
     return replace(profile, version=f"{int(major)}.{int(minor)}.{int(patch)}")
+
+
+def check_upgrade(current: str, target: str) -> None:
+    """Refuse what Harbor does not support: a downgrade, or an upgrade from further than two minors back.
+
+    Both versions must be supported ones; the same version, or a newer patch, is always allowed.
+    """
+    old, new = harbor_release(current), harbor_release(target)
+    old_key = tuple(int(part) for part in old.version.split("."))
+    new_key = tuple(int(part) for part in new.version.split("."))
+    if new_key < old_key:
+        raise ValueError(f"Harbor cannot be downgraded from {old.version} to {new.version}.")
+    if SUPPORTED_MINORS.index(new.minor) - SUPPORTED_MINORS.index(old.minor) > 2:
+        raise ValueError(
+            f"Harbor {new.minor} upgrades only from the two previous minors, not from {old.minor}."
+        )

@@ -135,3 +135,17 @@ def test_version_label_follows_the_spec() -> None:
     assert {obj["metadata"]["labels"]["app.kubernetes.io/version"] for obj in render_stack(spec)} == {
         "2.13.5"
     }
+
+
+def test_upgrade_rules() -> None:
+    from provisioning.rendering import check_upgrade
+
+    check_upgrade("2.13.5", "2.15.2")
+    check_upgrade("2.14.3", "2.14.4")
+    check_upgrade("2.15.2", "2.15.2")
+    with pytest.raises(ValueError, match="cannot be downgraded"):
+        check_upgrade("2.15.2", "2.14.4")
+    with pytest.raises(ValueError, match="cannot be downgraded"):
+        check_upgrade("2.14.4", "2.14.3")
+    with pytest.raises(ValueError, match="supported minors"):
+        check_upgrade("2.12.0", "2.13.5")
