@@ -63,6 +63,7 @@ class KubeEmulator:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
             if self._thread is not None:
                 self._thread.join(timeout=5)
@@ -184,7 +185,10 @@ class KubeEmulator:
     # ---- objects -----------------------------------------------------------------------------------------
 
     def objects(self, kind: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Stored objects, each with apiVersion and kind; ``kind`` is a kind name such as ``Deployment``."""
+        """Stored objects, each with apiVersion and kind; ``kind`` is a kind name such as ``Deployment``.
+
+        Like any read, this lets simulated readiness move on (statuses and resourceVersions may change).
+        """
         found = None
         if kind is not None:
             found = find_by_kind(kind)

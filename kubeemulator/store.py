@@ -109,6 +109,8 @@ class Store:
     ) -> dict[str, Any]:
         obj = self._decode(kind, body)
         metadata = obj["metadata"]
+        if metadata.get("resourceVersion"):
+            raise ApiError(400, "resourceVersion should not be set on objects to be created")
         if not metadata.get("name"):
             if not metadata.get("generateName"):
                 raise ApiError.invalid(

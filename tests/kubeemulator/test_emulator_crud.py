@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -221,3 +222,20 @@ def test_custom_resources_through_custom_objects_api(custom, namespace):
     with pytest.raises(ApiException) as caught:
         custom.get_namespaced_custom_object("cert-manager.io", "v1", namespace, "issuers", "le")
     assert caught.value.status == 404
+
+
+def test_create_refuses_a_resource_version(core, namespace):
+    created = core.create_namespaced_config_map(namespace, config_map())
+    core.delete_namespaced_config_map("settings", namespace)
+
+    with pytest.raises(ApiException) as caught:
+        core.create_namespaced_config_map(namespace, created)
+    assert status_of(caught.value) == (400, "BadRequest")
+
+
+def test_a_stopped_emulator_refuses_pooled_connections(core, emulator, namespace):
+    core.read_namespace(namespace)
+    emulator.stop()
+
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        core.read_namespace(namespace, _request_timeout=2)
