@@ -157,7 +157,7 @@ def record_update(
     mine = _entry(entries, ManagedEntry(manager, "Update", kind.api_version, subresource))
     for entry in entries:
         if entry is not mine:
-            entry.fields = {p for p in entry.fields if not _overlaps_any(p, changed)}
+            entry.fields = {p for p in entry.fields if not _taken(p, changed, new)}
         entry.fields = {p for p in entry.fields if get_path(new, p) is not MISSING}
     added = {p for p in changed if get_path(new, p) is not MISSING}
     if added:
@@ -199,7 +199,8 @@ def apply_config(
         if not _overlaps_any(path, still_owned) and not _overlaps_any(path, applied):
             delete_path(result, path, keep_empty)
     for path in applied:
-        set_path(result, path, get_path(config, path))
+        if not _agrees(result, config, path):
+            set_path(result, path, get_path(config, path))
 
     if applied != mine.fields or _content(result) != _content(live):
         mine.time = now
@@ -223,12 +224,31 @@ def _overlaps_any(path: Path, paths: set[Path]) -> bool:
     )
 
 
+def _taken(owned: Path, changed: set[Path], new: dict[str, Any]) -> bool:
+    """Did a write that changed ``changed`` overwrite the value at ``owned``?
+
+    A key added inside an object does not take the object itself: its owner only claimed that it exists.
+    """
+    if any(owned[:i] in changed for i in range(1, len(owned) + 1)):
+        return True
+    inside = any(p[: len(owned)] == owned for p in changed if len(p) > len(owned))
+    return inside and not isinstance(get_path(new, owned), dict)
+
+
 def _conflicts(owned: Path, applied: set[Path], live: dict[str, Any], config: dict[str, Any]) -> bool:
     """Does applying ``config`` change a value at or around a path owned by someone else?"""
     candidates = [owned[:i] for i in range(1, len(owned) + 1) if owned[:i] in applied]
     if not candidates and any(p[: len(owned)] == owned for p in applied):
         candidates = [owned]
-    return any(get_path(live, path) != get_path(config, path) for path in candidates)
+    return any(not _agrees(live, config, path) for path in candidates)
+
+
+def _agrees(live: dict[str, Any], config: dict[str, Any], path: Path) -> bool:
+    """Does the live value satisfy the applied one? An applied empty object only asks that the object exist."""
+    wanted, current = get_path(config, path), get_path(live, path)
+    if wanted == {} and isinstance(current, dict):
+        return True
+    return bool(wanted == current)
 
 
 def _content(obj: dict[str, Any]) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def _deployment(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> dic
         ready = min(int(before.get("availableReplicas", 0)), replicas)
         counts = _counts(
             replicas=replicas,
-            updatedReplicas=replicas,
+            updatedReplicas=0 if before else replicas,
             readyReplicas=ready,
             availableReplicas=ready,
             unavailableReplicas=replicas - ready,

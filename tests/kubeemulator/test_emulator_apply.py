@@ -146,3 +146,25 @@ def test_apply_through_dynamic_client(dyn, namespace):
     second = dyn.server_side_apply(deployments, body=deployment(), field_manager="harbor-console")
 
     assert first.metadata.resourceVersion == second.metadata.resourceVersion
+
+
+def test_an_applied_empty_object_leaves_other_keys_alone(apps, namespace):
+    apply(apps, deployment())
+    apps.patch_namespaced_deployment("core", namespace, {"metadata": {"annotations": {"note": "by hand"}}})
+    body = deployment()
+    body["metadata"]["annotations"] = {}
+
+    applied = apply(apps, body)
+
+    assert applied.metadata.annotations == {"note": "by hand"}
+
+
+def test_reapplying_after_someone_added_to_an_applied_empty_object_changes_nothing(apps, namespace):
+    body = deployment()
+    body["metadata"]["annotations"] = {}
+    apply(apps, body)
+    patched = apps.patch_namespaced_deployment(
+        "core", namespace, {"metadata": {"annotations": {"note": "x"}}}
+    )
+
+    assert apply(apps, body).metadata.resource_version == patched.metadata.resource_version

@@ -239,3 +239,20 @@ def test_a_stopped_emulator_refuses_pooled_connections(core, emulator, namespace
 
     with pytest.raises(urllib3.exceptions.MaxRetryError):
         core.read_namespace(namespace, _request_timeout=2)
+
+
+def test_concurrent_writers_get_distinct_resource_versions(emulator, namespace):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(index):
+        with client.ApiClient(emulator.configuration()) as api_client:
+            return client.CoreV1Api(api_client).create_namespaced_config_map(
+                namespace, config_map(f"c{index}")
+            )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(create, range(40)))
+
+    versions = {c.metadata.resource_version for c in created}
+    assert len(versions) == 40
+    assert len(emulator.objects(kind="ConfigMap", namespace=namespace)) == 40

@@ -46,6 +46,7 @@ def test_with_a_delay_workloads_progress_first(apps, emulator, clock, namespace)
     assert rolled.status.observed_generation == 1
     rolling = apps.list_namespaced_deployment(namespace).items[0]
     assert rolling.status.observed_generation == 2
+    assert rolling.status.updated_replicas is None
     assert conditions(rolling)["Available"] == ("True", "MinimumReplicasAvailable")
     assert conditions(rolling)["Progressing"] == ("True", "ReplicaSetUpdated")
 
