@@ -116,6 +116,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], emulator: KubeEmulator):
         super().__init__(address, RequestHandler)

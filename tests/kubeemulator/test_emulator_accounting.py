@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import urllib.error
+from pathlib import Path
 
 import pytest
 from kubernetes import client, dynamic
@@ -122,6 +123,7 @@ def test_cli_serves_until_sigterm():
         [sys.executable, "-m", "kubeemulator", "--port", "0", "--ready-delay", "1"],
         stderr=subprocess.PIPE,
         text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert process.stderr is not None
