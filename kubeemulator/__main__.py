@@ -39,14 +39,19 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    emulator = KubeEmulator(args.host, args.port, ready_delay=args.ready_delay, token=args.token).start()
-    logging.getLogger("kubeemulator").warning("Kubernetes API emulator listening on %s", emulator.url)
+    logger = logging.getLogger("kubeemulator")
+    try:
+        emulator = KubeEmulator(args.host, args.port, ready_delay=args.ready_delay, token=args.token).start()
+    except OSError as error:
+        logger.error("cannot listen on %s:%s: %s", args.host, args.port, error)
+        return 2
+    logger.warning("Kubernetes API emulator listening on %s", emulator.url)
     try:
         while not stopping.wait(0.5):
             pass
     finally:
         emulator.stop()
-        logging.getLogger("kubeemulator").warning("Kubernetes API emulator stopped")
+        logger.warning("Kubernetes API emulator stopped")
     return 0
 
 
