@@ -97,6 +97,7 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Reconcile requested"
     SWEEP = "sweep", "Periodic sweep"
     RETRY = "retry", "Retry after error"
+    FOLLOW_UP = "follow_up", "Rollout follow-up"
     ACTION = "action", "Operation"
 
 

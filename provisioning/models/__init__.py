@@ -11,6 +11,7 @@ from provisioning.models.bindings import (
 )
 from provisioning.models.clusters import Cluster
 from provisioning.models.idempotency import IdempotencyKey
+from provisioning.models.leases import ReconcileLease
 from provisioning.models.plans import Plan
 from provisioning.models.registries import Component, EffectiveSettings, Registry, RegistrySecret, SecretName
 from provisioning.models.resources import ManagedResource
@@ -32,6 +33,7 @@ __all__ = [
     "IngressBinding",
     "ManagedResource",
     "Plan",
+    "ReconcileLease",
     "ReconcileRun",
     "Registry",
     "RegistrySecret",

@@ -15,6 +15,11 @@ class ManagedResource(models.Model):
     name = models.CharField(max_length=253)
     apply_order = models.PositiveSmallIntegerField(default=0)
     spec_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the last applied manifest.")
+    manifest = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The manifest last applied, every Secret value redacted: what a preview diffs against.",
+    )
     state = models.CharField(max_length=16, choices=ResourceState.choices, default=ResourceState.APPLIED)
     message = models.CharField(max_length=500, blank=True)
     resource_version = models.CharField(max_length=64, blank=True)
