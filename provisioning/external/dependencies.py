@@ -1,0 +1,356 @@
+"""A registry's dependencies as a whole: provision, check, finish rotations and purge, binding by binding.
+
+Only reconciliation and the tasks that call it use this module. Each binding is saved after every step, success or
+not, so what a failed step left behind (a role, a bucket, an access key) is known to the next run, which finishes it.
+Checks save only the status fields, so a check running beside a reconcile never overwrites credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from provisioning import audit
+from provisioning.choices import BindingStatus, CacheMode, ErrorClass, RunTrigger, Via, WhoseMove
+from provisioning.external import connections, tls
+from provisioning.external.base import CheckResult, DependencyError, ServiceProvider
+from provisioning.external.postgres import PostgresProvider
+from provisioning.external.redis import redis_provider
+from provisioning.external.s3 import S3Storage
+from provisioning.models import (
+    Binding,
+    CacheBinding,
+    DatabaseBinding,
+    IngressBinding,
+    Registry,
+    StorageBinding,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE_KINDS = ("database", "cache", "storage")
+"""Dependencies provisioned before the stack; the ingress certificate is issued with it."""
+HOLDING = frozenset({BindingStatus.UNREACHABLE, BindingStatus.MISCONFIGURED})
+"""Statuses that hold the stack's rollout."""
+STATUS_FIELDS = [
+    "status",
+    "status_message",
+    "whose_move",
+    "status_since",
+    "last_checked_at",
+    "latency_ms",
+    "check_details",
+]
+EXTRA_STATUS_FIELDS = {
+    "database": ["server_version"],
+    "cache": ["server_version", "used_memory_bytes", "maxmemory_bytes"],
+}
+MOVE_NOTE: dict[str, str] = {
+    WhoseMove.PROVIDER: "provider's move",
+    WhoseMove.CUSTOMER: "customer's move",
+    WhoseMove.TRANSIENT: "retried automatically",
+}
+
+
+@dataclass(frozen=True)
+class DependencyItem:
+    """One dependency's observed state, as the reconciler puts it into the DependenciesReady condition."""
+
+    kind: str
+    status: str
+    message: str
+    whose_move: str = WhoseMove.NONE
+
+    @property
+    def ok(self) -> bool:
+        return self.status == BindingStatus.OK
+
+    @property
+    def holds_rollout(self) -> bool:
+        return self.status in HOLDING
+
+    @property
+    def sentence(self) -> str:
+        move = MOVE_NOTE.get(self.whose_move)
+        text = f"{self.kind} {self.message.rstrip('.')}"
+        return f"{text} ({move})" if move else text
+
+
+@dataclass(frozen=True)
+class DependencyReport:
+    """Every dependency of one registry. ``ready`` once none of them is unreachable or misconfigured.
+
+    Degraded or not-yet-known dependencies (a Redis near its memory limit, a managed Redis or a certificate that
+    comes with the stack) are named in ``message`` but do not hold the rollout.
+    """
+
+    items: list[DependencyItem] = field(default_factory=list)
+
+    @property
+    def holding(self) -> list[DependencyItem]:
+        return [item for item in self.items if item.holds_rollout]
+
+    @property
+    def ready(self) -> bool:
+        return not self.holding
+
+    @property
+    def message(self) -> str:
+        holding = [item.sentence for item in self.holding]
+        others = [item.sentence for item in self.items if not item.ok and not item.holds_rollout]
+        if holding:
+            return "; ".join(holding + others) + "."
+        if others:
+            return "Dependencies are ready; " + "; ".join(others) + "."
+        return "Dependencies are ready: " + ", ".join(item.kind for item in self.items) + "."
+
+    @property
+    def whose_move(self) -> str:
+        moves = {item.whose_move for item in self.holding}
+        for move in (WhoseMove.PROVIDER, WhoseMove.CUSTOMER, WhoseMove.TRANSIENT):
+            if move in moves:
+                return move
+        return WhoseMove.NONE
+
+    @property
+    def error_class(self) -> str:
+        """The stable code of a run this report fails: unreachable wins over misconfigured."""
+        statuses = {item.status for item in self.holding}
+        if BindingStatus.UNREACHABLE in statuses:
+            return ErrorClass.DEPENDENCY_UNREACHABLE
+        if statuses:
+            return ErrorClass.DEPENDENCY_MISCONFIGURED
+        return ErrorClass.NONE
+
+    def item(self, kind: str) -> DependencyItem | None:
+        return next((item for item in self.items if item.kind == kind), None)
+
+
+# -- bindings and their providers ------------------------------------------------------------------------------
+
+
+def service_bindings(registry: Registry) -> dict[str, Binding | None]:
+    """The registry's database, cache and storage bindings, read fresh (None for one that is missing)."""
+    models: dict[str, type[DatabaseBinding] | type[CacheBinding] | type[StorageBinding]] = {
+        "database": DatabaseBinding,
+        "cache": CacheBinding,
+        "storage": StorageBinding,
+    }
+    return {
+        kind: model.objects.select_related("registry", "registry__cluster").filter(registry=registry).first()
+        for kind, model in models.items()
+    }
+
+
+def provider_for(binding: Binding) -> ServiceProvider[Binding]:
+    cluster = binding.registry.cluster  # type: ignore[attr-defined]
+    timeout = connections.timeout_seconds()
+    provider: object
+    if isinstance(binding, DatabaseBinding):
+        provider = PostgresProvider(connections.database_admin_url(cluster), timeout)
+    elif isinstance(binding, CacheBinding):
+        provider = redis_provider(binding, timeout)
+    elif isinstance(binding, StorageBinding):
+        provider = S3Storage(connections.s3_admin(cluster), timeout)
+    else:
+        raise TypeError(f"no provider for {type(binding).__name__}")
+    return provider  # type: ignore[return-value]
+
+
+def _save_provisioning(binding: Binding, *, rotation: bool = False) -> None:
+    """Save what provisioning changed, not the check figures; the rotation request only when this step handled it."""
+    skip = {"id", "registry", *STATUS_FIELDS, *EXTRA_STATUS_FIELDS.get(binding.KIND, [])}
+    if not rotation:
+        skip.add("rotation_requested_at")
+    binding.save(update_fields=[f.name for f in binding._meta.concrete_fields if f.name not in skip])
+
+
+def _record(binding: Binding, result: CheckResult) -> None:
+    binding.record_check(result.status, result.message, result.whose_move, result.latency_ms)
+    binding.check_details = result.details
+    binding.save(update_fields=STATUS_FIELDS + EXTRA_STATUS_FIELDS.get(binding.KIND, []))
+
+
+def _missing(kind: str) -> DependencyItem:
+    return DependencyItem(
+        kind,
+        BindingStatus.MISCONFIGURED,
+        "has no binding row: recreate it (the registry was created without one).",
+        WhoseMove.PROVIDER,
+    )
+
+
+def _item(kind: str, result: CheckResult) -> DependencyItem:
+    return DependencyItem(kind, result.status, result.message, result.whose_move)
+
+
+def _certificate_item(registry: Registry) -> DependencyItem | None:
+    ingress = (
+        IngressBinding.objects.select_related("registry", "registry__cluster")
+        .filter(registry=registry)
+        .first()
+    )
+    if ingress is None:
+        return None
+    result = tls.certificate_result(ingress)
+    if (result.status, result.message) != (ingress.status, ingress.status_message):
+        _record(ingress, result)
+    return _item("certificate", result)
+
+
+# -- the four operations the reconciler calls -----------------------------------------------------------------
+
+
+def prepare_dependencies(registry: Registry) -> DependencyReport:
+    """Provision (idempotently), start any requested rotation, then check database, cache and storage.
+
+    A check that finds something the console can repair (a dropped role, a changed password, a deleted access key)
+    provisions once more with the stored credentials and checks again.
+    """
+    items = []
+    for kind, binding in service_bindings(registry).items():
+        items.append(_prepare_one(registry, binding) if binding is not None else _missing(kind))
+    certificate = _certificate_item(registry)
+    if certificate is not None:
+        items.append(certificate)
+    return DependencyReport(items)
+
+
+def _prepare_one(registry: Registry, binding: Binding) -> DependencyItem:
+    provider = provider_for(binding)
+    try:
+        try:
+            provider.ensure(binding)
+        finally:
+            _save_provisioning(binding)
+        if binding.rotation_requested_at is not None and binding.rotation_started_at is None:
+            _start_rotation(registry, binding, provider)
+        result = provider.check(binding)
+        if result.repairable:
+            log.info("repairing %s of %s: %s", binding.KIND, registry, result.message)
+            try:
+                provider.ensure(binding, reset_credentials=True)
+            finally:
+                _save_provisioning(binding)
+            result = provider.check(binding)
+    except DependencyError as error:
+        result = error.as_result()
+    _record(binding, result)
+    return _item(binding.KIND, result)
+
+
+def _start_rotation(registry: Registry, binding: Binding, provider: ServiceProvider[Binding]) -> None:
+    try:
+        provider.rotate(binding)
+    except DependencyError as error:
+        binding.rotation_requested_at = None
+        _save_provisioning(binding, rotation=True)
+        audit.record(
+            "system",
+            Via.SYSTEM,
+            "rotation_refused",
+            binding,
+            registry=registry,
+            changes={"kind": binding.KIND, "reason": error.message},
+        )
+        log.warning("rotation of %s for %s refused: %s", binding.KIND, registry, error.message)
+        return
+    binding.rotation_requested_at = None
+    binding.rotation_started_at = timezone.now()
+    _save_provisioning(binding, rotation=True)
+    audit.record(
+        "system", Via.SYSTEM, "rotation_started", binding, registry=registry, changes={"kind": binding.KIND}
+    )
+
+
+def check_dependencies(registry: Registry) -> DependencyReport:
+    """Check database, cache and storage without changing them; record what was seen on each binding."""
+    items = []
+    for kind, binding in service_bindings(registry).items():
+        if binding is None:
+            items.append(_missing(kind))
+            continue
+        result = check_binding(binding)
+        items.append(_item(kind, result))
+    certificate = _certificate_item(registry)
+    if certificate is not None:
+        items.append(certificate)
+    return DependencyReport(items)
+
+
+def check_binding(binding: Binding) -> CheckResult:
+    if binding.provisioned_at is None and binding.status == BindingStatus.UNKNOWN:
+        result = CheckResult(
+            BindingStatus.UNKNOWN, "is not provisioned yet: the next reconcile provisions it."
+        )
+    else:
+        try:
+            result = provider_for(binding).check(binding)
+        except DependencyError as error:
+            result = error.as_result()
+    _record(binding, result)
+    return result
+
+
+def complete_rotations(registry: Registry) -> list[str]:
+    """Revoke the previous credentials of every rotation under way; return the kinds completed.
+
+    Call it once the stack is Available at the current generation: every pod then runs with the new credentials.
+    A revocation that fails leaves its rotation under way, to be completed by a later call. Completing a managed
+    Redis rotation changes the rendered Redis configuration, so a reconcile is requested for it.
+    """
+    done = []
+    for binding in service_bindings(registry).values():
+        if binding is None or binding.rotation_started_at is None:
+            continue
+        try:
+            provider_for(binding).revoke_previous(binding)
+        except DependencyError as error:
+            log.warning(
+                "could not revoke the previous %s credential of %s: %s", binding.KIND, registry, error
+            )
+            continue
+        binding.rotation_started_at = None
+        _save_provisioning(binding)
+        audit.record(
+            "system",
+            Via.SYSTEM,
+            "rotation_completed",
+            binding,
+            registry=registry,
+            changes={"kind": binding.KIND},
+        )
+        done.append(binding.KIND)
+        if isinstance(binding, CacheBinding) and binding.mode == CacheMode.MANAGED:
+            from provisioning.services.registries import request_reconcile
+
+            request_reconcile(registry, RunTrigger.ACTION, operation="rotation")
+    return done
+
+
+def purge_dependencies(registry: Registry, force: bool = False) -> None:
+    """Drop the database and its roles, empty the cache, remove the bucket (only when empty unless ``force``).
+
+    Every dependency is attempted; when any fails a DependencyError names each failure, and calling again
+    finishes what is left (each step tolerates what is already gone).
+    """
+    failures: list[tuple[str, DependencyError]] = []
+    for kind, binding in service_bindings(registry).items():
+        if binding is None:
+            continue
+        try:
+            provider_for(binding).purge(binding, force=force)
+        except DependencyError as error:
+            failures.append((kind, error))
+            _record(binding, CheckResult(error.status, f"purge failed: {error.message}", error.whose_move))
+            continue
+        binding.rotation_requested_at = binding.rotation_started_at = None
+        _save_provisioning(binding, rotation=True)
+        _record(binding, CheckResult(BindingStatus.UNKNOWN, "purged: the data was removed."))
+    if failures:
+        worst = next((e for _, e in failures if e.status == BindingStatus.UNREACHABLE), failures[0][1])
+        raise type(worst)(
+            "; ".join(f"{kind} {e.message}" for kind, e in failures), whose_move=worst.whose_move
+        )

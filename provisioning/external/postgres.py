@@ -1,0 +1,516 @@
+"""Each tenant's PostgreSQL database and roles, made through the region's admin connection.
+
+Roles, for a database ``D`` (names from the binding):
+
+- ``owner_role`` (NOLOGIN) owns ``D``; nobody logs in as it.
+- two login roles ``<owner>_a`` and ``<owner>_b``, members of the owner, each with ``SET role = <owner>`` so that
+  whatever Harbor creates belongs to the owner, never to a login role. Harbor uses one of them (``username``).
+
+Rotation therefore never changes a password under a running pod: it gives the *other* login role a fresh password
+and points the binding at it, while the previous role keeps working for the pods not yet rolled. Once the rollout is
+Ready, ``revoke_previous`` drops the previous role (it owns nothing, so nothing is lost).
+
+Isolation: ``CONNECT`` and ``TEMPORARY`` on ``D`` are revoked from ``PUBLIC``, so only members of the owner reach it;
+tenants' roles are members of their own owner only.
+
+Every statement is composed with ``psycopg.sql`` (``Identifier``/``Literal``); passwords travel as SCRAM-SHA-256
+verifiers computed here, so the plaintext never reaches the server's statement log.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from django.utils import timezone
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from provisioning.choices import BindingStatus, WhoseMove
+from provisioning.crypto import random_string
+from provisioning.external.base import (
+    CheckResult,
+    DependencyMisconfigured,
+    DependencyUnreachable,
+    Stopwatch,
+    short,
+)
+from provisioning.models import DatabaseBinding
+
+APPLICATION_NAME = "harbor-console"
+PASSWORD_LENGTH = 32
+SCRAM_ITERATIONS = 4096
+MAX_IDENTIFIER = 63
+
+
+def generate_password() -> str:
+    return random_string(PASSWORD_LENGTH)
+
+
+def scram_verifier(password: str, iterations: int = SCRAM_ITERATIONS) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 7677; as libpq's ``PQencryptPassword``)."""
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def login_roles(owner: str) -> tuple[str, str]:
+    """The two login roles that take turns across rotations."""
+    stem = owner[: MAX_IDENTIFIER - 2]
+    return f"{stem}_a", f"{stem}_b"
+
+
+def other_login_role(binding: DatabaseBinding) -> str:
+    first, second = login_roles(binding.owner_role)
+    return second if binding.username == first else first
+
+
+# What a failed connection says, matched on the server's message (libpq reports most of these without SQLSTATE).
+_FAILURES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("password authentication failed",), "password"),
+    (('role "', "does not exist"), "role"),
+    (('database "', "does not exist"), "database"),
+    (("permission denied for database",), "connect"),
+    (("not permitted to log in",), "login"),
+    (("too many connections",), "busy"),
+    (("remaining connection slots",), "busy"),
+    (("no pg_hba.conf entry",), "hba"),
+)
+
+
+def reason(error: BaseException) -> str:
+    """The server's or libpq's own words, without psycopg's "connection to server at … failed:" preamble."""
+    text = short(error, limit=400)
+    text = text.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    return (text[:1].lower() + text[1:])[:200] if text else type(error).__name__
+
+
+def failure_kind(error: BaseException) -> str:
+    text = str(error).lower()
+    for words, kind in _FAILURES:
+        if all(word in text for word in words):
+            return kind
+    return "unreachable"
+
+
+class PostgresProvider:
+    """PostgreSQL through an admin URL (``postgres://admin:pw@host:5432/postgres``).
+
+    Without an admin URL the console can only check credentials staff entered on the binding.
+    """
+
+    def __init__(self, admin_url: str, timeout: int) -> None:
+        self.admin_url = admin_url
+        self.timeout = timeout
+
+    # -- connections -------------------------------------------------------------------------------------------
+
+    def _admin_target(self) -> str:
+        params = conninfo_to_dict(self.admin_url)
+        return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+
+    @contextmanager
+    def admin(self, dbname: str | None = None) -> Iterator[psycopg.Cursor[Any]]:
+        """An autocommit cursor as the admin role (on ``dbname`` if given); connection failures become ours."""
+        if not self.admin_url:
+            raise DependencyMisconfigured(
+                "no PostgreSQL admin connection is configured for this cluster: set the cluster's database "
+                "admin URL (or SHARED_DATABASE_ADMIN_URL) so the console can create the tenant's database."
+            )
+        extra: dict[str, Any] = {"dbname": dbname} if dbname else {}
+        try:
+            conn = psycopg.connect(
+                self.admin_url,
+                autocommit=True,
+                connect_timeout=self.timeout,
+                application_name=APPLICATION_NAME,
+                **extra,
+            )
+        except psycopg.OperationalError as error:
+            kind = failure_kind(error)
+            where = self._admin_target()
+            if kind in ("password", "role", "hba", "database"):
+                raise DependencyMisconfigured(
+                    f"the PostgreSQL admin connection to {where} is refused ({reason(error)}): "
+                    "correct the cluster's database admin URL."
+                ) from error
+            raise DependencyUnreachable(
+                f"PostgreSQL at {where} is unreachable as admin: {reason(error)}."
+            ) from error
+        except psycopg.ProgrammingError as error:
+            raise DependencyMisconfigured(
+                f"the PostgreSQL admin URL is not valid ({short(error)}): correct the cluster's database admin URL."
+            ) from error
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise DependencyMisconfigured(
+                f"the PostgreSQL admin role may not do this ({short(error)}): "
+                "it needs CREATEROLE and CREATEDB on the tenant's server."
+            ) from error
+        except psycopg.OperationalError as error:
+            raise DependencyUnreachable(
+                f"PostgreSQL at {self._admin_target()} failed during provisioning: {short(error)}."
+            ) from error
+        finally:
+            conn.close()
+
+    # -- provisioning ------------------------------------------------------------------------------------------
+
+    def _fill_names(self, binding: DatabaseBinding) -> None:
+        if not binding.owner_role:
+            binding.owner_role = binding.name
+        if binding.username not in login_roles(binding.owner_role):
+            binding.username = login_roles(binding.owner_role)[0]
+        if not binding.host and self.admin_url:
+            params = conninfo_to_dict(self.admin_url)
+            binding.host = str(params.get("host", "")) or "localhost"
+            binding.port = int(params.get("port") or 5432)
+            sslmode = params.get("sslmode")
+            if sslmode in ("disable", "require", "verify-ca", "verify-full"):
+                binding.sslmode = str(sslmode)
+
+    def ensure(self, binding: DatabaseBinding, *, reset_credentials: bool = False) -> None:
+        """Owner role, login role, database, isolation: each made only if missing, so a broken run resumes.
+
+        A login role that exists while the binding is not yet provisioned (a run that failed after creating it)
+        gets the stored password again, as it does when ``reset_credentials`` asks for it.
+        """
+        if not self.admin_url and binding.password and binding.host:
+            return  # credentials entered by staff: nothing the console can provision
+        if not binding.name:
+            raise DependencyMisconfigured("the database binding has no database name.")
+        self._fill_names(binding)
+        if not binding.password:
+            binding.password = generate_password()
+        with self.admin() as cur:
+            self.ensure_owner_role(cur, binding.owner_role)
+            self.ensure_login_role(
+                cur,
+                binding.username,
+                binding.owner_role,
+                binding.password,
+                set_password=reset_credentials or binding.provisioned_at is None,
+            )
+            if binding.previous_username:
+                self.ensure_login_role(
+                    cur, binding.previous_username, binding.owner_role, binding.previous_password, False
+                )
+            self.ensure_database(cur, binding)
+            self.ensure_isolated(cur, binding.name)
+        if binding.provisioned_at is None:
+            binding.provisioned_at = timezone.now()
+
+    @staticmethod
+    def role_exists(cur: psycopg.Cursor[Any], role: str) -> bool:
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        return cur.fetchone() is not None
+
+    def ensure_owner_role(self, cur: psycopg.Cursor[Any], owner: str) -> None:
+        if not self.role_exists(cur, owner):
+            cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
+        cur.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (owner,))
+        row = cur.fetchone()
+        if not (row and row[0]):
+            # CREATE DATABASE ... OWNER needs the admin to be a member of the owner (superusers always are).
+            cur.execute(sql.SQL("GRANT {} TO current_user").format(sql.Identifier(owner)))
+
+    def ensure_login_role(
+        self, cur: psycopg.Cursor[Any], role: str, owner: str, password: str, set_password: bool
+    ) -> None:
+        verifier = sql.Literal(scram_verifier(password))
+        if not self.role_exists(cur, role):
+            cur.execute(
+                sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} IN ROLE {}").format(
+                    sql.Identifier(role), verifier, sql.Identifier(owner)
+                )
+            )
+            acts_as_owner = False
+        else:
+            cur.execute(
+                "SELECT rolcanlogin, rolinherit, pg_has_role(rolname, %s, 'MEMBER'), rolconfig "
+                "FROM pg_roles WHERE rolname = %s",
+                (owner, role),
+            )
+            row = cur.fetchone()
+            assert row is not None
+            can_login, inherit, member, config = row
+            if not can_login or not inherit:
+                cur.execute(sql.SQL("ALTER ROLE {} LOGIN INHERIT").format(sql.Identifier(role)))
+            if not member:
+                cur.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(owner), sql.Identifier(role)))
+            if set_password:
+                cur.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), verifier))
+            acts_as_owner = f"role={owner}" in (config or [])
+        if not acts_as_owner:
+            cur.execute(
+                sql.SQL("ALTER ROLE {} SET role = {}").format(sql.Identifier(role), sql.Literal(owner))
+            )
+
+    @staticmethod
+    def ensure_database(cur: psycopg.Cursor[Any], binding: DatabaseBinding) -> None:
+        cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (binding.name,))
+        row = cur.fetchone()
+        if row is None:
+            if binding.provisioned_at is not None:
+                raise DependencyMisconfigured(
+                    f"database {binding.name} has disappeared from {binding.host}:{binding.port} (it was created "
+                    f"on {binding.provisioned_at:%Y-%m-%d}): restore it from the provider's backups; the console "
+                    "does not recreate it empty on its own."
+                )
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(binding.name), sql.Identifier(binding.owner_role)
+                )
+            )
+        elif row[0] != binding.owner_role:
+            raise DependencyMisconfigured(
+                f"database {binding.name} exists on {binding.host}:{binding.port} but belongs to role {row[0]}, "
+                f"not {binding.owner_role}: it is not this registry's database; rename one of them."
+            )
+
+    @staticmethod
+    def ensure_isolated(cur: psycopg.Cursor[Any], dbname: str) -> None:
+        cur.execute(
+            "SELECT has_database_privilege('public', %s, 'CONNECT') "
+            "OR has_database_privilege('public', %s, 'TEMPORARY')",
+            (dbname, dbname),
+        )
+        row = cur.fetchone()
+        if row and row[0]:
+            cur.execute(
+                sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(dbname))
+            )
+
+    # -- checking ----------------------------------------------------------------------------------------------
+
+    def check(self, binding: DatabaseBinding) -> CheckResult:
+        """Connect as the tenant's login role to its database, run a query; latency and server version."""
+        if not (binding.host and binding.username and binding.password):
+            return CheckResult(BindingStatus.UNKNOWN, "is not provisioned yet.")
+        where = f"{binding.host}:{binding.port}"
+        clock = Stopwatch()
+        try:
+            with psycopg.connect(
+                host=binding.host,
+                port=binding.port,
+                dbname=binding.name,
+                user=binding.username,
+                password=binding.password,
+                sslmode=binding.sslmode,
+                connect_timeout=self.timeout,
+                application_name=APPLICATION_NAME,
+            ) as conn:
+                row = conn.execute(
+                    "SELECT current_setting('server_version'), current_user, current_database()"
+                ).fetchone()
+        except psycopg.OperationalError as error:
+            return self._failed_check(binding, error, clock.ms)
+        assert row is not None
+        full_version, current_user, database = row
+        version = str(full_version).split()[0]
+        binding.server_version = version
+        details = {"server_version": version, "role": binding.username, "database": database}
+        if current_user != binding.owner_role and binding.owner_role:
+            return CheckResult(
+                BindingStatus.MISCONFIGURED,
+                f"role {binding.username} does not act as {binding.owner_role} on login: tables Harbor creates "
+                "would belong to the login role; the console resets it.",
+                WhoseMove.TRANSIENT if self.admin_url else WhoseMove.PROVIDER,
+                clock.ms,
+                details,
+                repairable=bool(self.admin_url),
+            )
+        return CheckResult(
+            BindingStatus.OK,
+            f"reachable at {where} as {binding.username} (PostgreSQL {version}).",
+            WhoseMove.NONE,
+            clock.ms,
+            details,
+        )
+
+    def _failed_check(self, binding: DatabaseBinding, error: BaseException, latency: float) -> CheckResult:
+        where = f"{binding.host}:{binding.port}"
+        kind = failure_kind(error)
+        can_repair = bool(self.admin_url)
+        repair_move = WhoseMove.TRANSIENT if can_repair else WhoseMove.PROVIDER
+        repair_note = (
+            "the console resets it on the next reconcile."
+            if can_repair
+            else "enter the current credentials on the binding."
+        )
+        if kind == "password":
+            message = (
+                f"refuses the stored password of role {binding.username} at {where} "
+                f"(changed outside the console?): {repair_note}"
+            )
+        elif kind == "role":
+            message = f"role {binding.username} no longer exists at {where}: {repair_note}"
+        elif kind in ("connect", "login"):
+            message = (
+                f"role {binding.username} may no longer connect to {binding.name} at {where}: {repair_note}"
+            )
+        elif kind == "database":
+            return CheckResult(
+                BindingStatus.MISCONFIGURED,
+                f"database {binding.name} does not exist at {where}: restore it from the provider's backups.",
+                WhoseMove.PROVIDER,
+                latency,
+            )
+        elif kind == "busy":
+            return CheckResult(
+                BindingStatus.DEGRADED,
+                f"at {where} has no connection slot left ({reason(error)}).",
+                WhoseMove.PROVIDER,
+                latency,
+            )
+        elif kind == "hba":
+            return CheckResult(
+                BindingStatus.MISCONFIGURED,
+                f"at {where} does not accept connections from the console ({reason(error)}): "
+                "allow it in the server's pg_hba.conf.",
+                WhoseMove.PROVIDER,
+                latency,
+            )
+        else:
+            return CheckResult(
+                BindingStatus.UNREACHABLE,
+                f"unreachable: {reason(error)} at {where}.",
+                WhoseMove.PROVIDER,
+                latency,
+            )
+        return CheckResult(BindingStatus.MISCONFIGURED, message, repair_move, latency, repairable=can_repair)
+
+    # -- rotation ----------------------------------------------------------------------------------------------
+
+    def rotate(self, binding: DatabaseBinding) -> None:
+        """Give the other login role a fresh password and switch the binding to it; the current role stays."""
+        if not self.admin_url:
+            raise DependencyMisconfigured(
+                "the console has no admin connection to this PostgreSQL, so it cannot rotate the password: "
+                "set the cluster's database admin URL, or rotate at the provider and enter the new credentials."
+            )
+        self._fill_names(binding)
+        new_role, new_password = other_login_role(binding), generate_password()
+        with self.admin() as cur:
+            self.ensure_login_role(cur, new_role, binding.owner_role, new_password, set_password=True)
+        binding.previous_username, binding.previous_password = binding.username, binding.password
+        binding.username, binding.password = new_role, new_password
+
+    def revoke_previous(self, binding: DatabaseBinding) -> None:
+        """Drop the previous login role (its sessions are ended first when the admin may end them)."""
+        previous = binding.previous_username
+        if previous and previous != binding.username:
+            with self.admin() as cur:
+                self.drop_login_role(cur, previous, binding)
+        binding.previous_username = ""
+        binding.previous_password = ""
+
+    def drop_login_role(self, cur: psycopg.Cursor[Any], role: str, binding: DatabaseBinding) -> None:
+        if not self.role_exists(cur, role):
+            return
+        try:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+        except psycopg.errors.InsufficientPrivilege:
+            pass  # its sessions end with their pods; the role can be dropped regardless
+        try:
+            cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        except psycopg.errors.DependentObjectsStillExist:
+            # Something was created without the owner role (a session that ran RESET ROLE): hand it over.
+            with self.admin(binding.name) as db_cur:
+                db_cur.execute(
+                    sql.SQL("REASSIGN OWNED BY {} TO {}").format(
+                        sql.Identifier(role), sql.Identifier(binding.owner_role)
+                    )
+                )
+                db_cur.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+    # -- purge -------------------------------------------------------------------------------------------------
+
+    def purge(self, binding: DatabaseBinding, force: bool = False) -> None:
+        """Drop the database (open sessions are ended), both login roles and the owner role."""
+        if not self.admin_url:
+            raise DependencyMisconfigured(
+                f"the console has no admin connection to drop database {binding.name}: set the cluster's "
+                "database admin URL, or drop it at the provider."
+            )
+        self._fill_names(binding)
+        with self.admin() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(binding.name))
+            )
+            for role in (*login_roles(binding.owner_role), binding.previous_username, binding.username):
+                if role and self.role_exists(cur, role):
+                    cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+            if self.role_exists(cur, binding.owner_role):
+                cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(binding.owner_role)))
+        binding.password = binding.previous_password = binding.previous_username = ""
+        binding.provisioned_at = None
+
+
+def admin_url_problem(url: str, timeout: int) -> str | None:
+    """What is wrong with an admin URL, as a sentence that never repeats its password; None when it works.
+
+    The URL must parse, reach the server, log in, and belong to a role that may create roles and databases.
+    """
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        params = {}
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("postgres", "postgresql") or not params.get("host"):
+        return (
+            "This is not a PostgreSQL URL: give postgres://ROLE:PASSWORD@HOST:5432/postgres for an administrator "
+            "role of the region's PostgreSQL service."
+        )
+    where = f"{params['host']}:{params.get('port') or 5432}"
+    role = str(params.get("user") or "?")
+    try:
+        with psycopg.connect(url, connect_timeout=timeout, application_name=APPLICATION_NAME) as conn:
+            row = conn.execute(
+                "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+    except psycopg.OperationalError as error:
+        kind = failure_kind(error)
+        if kind in ("password", "role"):
+            return (
+                f"PostgreSQL at {where} refused the login of role {role} ({reason(error)}): correct the role name "
+                "or the password."
+            )
+        if kind == "database":
+            return (
+                f"PostgreSQL at {where} has no such database ({reason(error)}): end the URL with /postgres."
+            )
+        if kind == "hba":
+            return f"PostgreSQL at {where} does not accept the console ({reason(error)}): allow it in pg_hba.conf."
+        return (
+            f"PostgreSQL at {where} does not answer ({reason(error)}): check the host and port, and that the "
+            "console's network may reach it."
+        )
+    except psycopg.Error as error:
+        return f"PostgreSQL at {where} refused the connection ({reason(error)})."
+    superuser, create_role, create_db = row if row else (False, False, False)
+    if not superuser and not (create_role and create_db):
+        missing = " and ".join(
+            p for p, ok in (("CREATEROLE", create_role), ("CREATEDB", create_db)) if not ok
+        )
+        return (
+            f"Role {role} at {where} may not create tenants' roles and databases: grant it {missing} "
+            f"(ALTER ROLE {role} {missing.replace(' and ', ' ')}), or use another administrator role."
+        )
+    return None

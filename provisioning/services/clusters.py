@@ -1,0 +1,99 @@
+"""Saving clusters, with their admin connections to the region's shared services checked before they are kept.
+
+A wrong PostgreSQL admin URL or S3 key would otherwise surface much later, as every new registry of the cluster
+failing to provision. Each problem is reported on its field, saying what is wrong and what to do; passwords and
+secret keys are never repeated back, neither in messages nor in the audit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from provisioning import audit
+from provisioning.external import connections
+from provisioning.external.postgres import admin_url_problem
+from provisioning.external.s3 import admin_problems
+from provisioning.models import Cluster
+
+S3_FIELDS = {
+    "endpoint": "s3_endpoint",
+    "access_key": "s3_access_key",
+    "secret_key": "s3_secret_key",
+    "iam": "s3_iam",
+}
+AUDITED_EXCLUDE = ("id", "created_at", "updated_at")
+
+
+def _snapshot(cluster: Cluster) -> dict[str, Any]:
+    return {name: value for name, value in model_to_dict(cluster).items() if name not in AUDITED_EXCLUDE}
+
+
+def _scrub(message: str, *secrets: str) -> str:
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "••••••")
+    return message
+
+
+def connection_problems(cluster: Cluster) -> dict[str, str]:
+    """Field name → what is wrong with the cluster's admin connections (syntax, reachability, privileges)."""
+    timeout = connections.timeout_seconds()
+    problems: dict[str, str] = {}
+    if cluster.database_admin_url:
+        problem = admin_url_problem(cluster.database_admin_url, timeout)
+        if problem:
+            problems["database_admin_url"] = problem
+    if cluster.s3_endpoint or cluster.s3_access_key or cluster.s3_secret_key:
+        if not cluster.s3_endpoint:
+            problems["s3_endpoint"] = "Give the S3 endpoint URL the keys belong to."
+        admin = connections.S3Admin(
+            endpoint=cluster.s3_endpoint,
+            region=cluster.s3_region or "us-east-1",
+            access_key=cluster.s3_access_key,
+            secret_key=cluster.s3_secret_key,
+            iam=cluster.s3_iam,
+        )
+        for name, message in admin_problems(admin, timeout).items():
+            problems.setdefault(S3_FIELDS[name], message)
+    elif cluster.s3_iam:
+        problems["s3_iam"] = "IAM needs an S3 endpoint and admin keys: give them, or turn IAM off."
+    secrets = (cluster.s3_secret_key, _password_of(cluster.database_admin_url))
+    return {field: _scrub(message, *secrets) for field, message in problems.items()}
+
+
+def _password_of(url: str) -> str:
+    userinfo = url.split("://", 1)[-1].rsplit("@", 1)[0] if "@" in url else ""
+    return userinfo.split(":", 1)[1] if ":" in userinfo else ""
+
+
+def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> Cluster:
+    """Validate the cluster (model rules, then its admin connections) and save it, audited.
+
+    Raises ValidationError keyed by field name; nothing is saved then.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        cluster.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if not {"database_admin_url", "s3_endpoint"} & set(errors):
+        for field, message in connection_problems(cluster).items():
+            errors.setdefault(field, []).append(message)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        before: dict[str, Any] = {}
+        if cluster.pk:
+            stored = Cluster.objects.select_for_update().filter(pk=cluster.pk).first()
+            before = _snapshot(stored) if stored else {}
+        created = not before
+        cluster.save()
+        after = _snapshot(cluster)
+        changes = after if created else audit.diff(before, after)
+        if created or changes:
+            audit.record(actor, via, "create" if created else "update", cluster, changes=changes)
+    return cluster
