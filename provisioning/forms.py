@@ -1,0 +1,349 @@
+"""Forms of the web console. They collect and check input; saving goes through the service functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from provisioning import catalogue
+from provisioning.choices import CacheMode
+from provisioning.models import Cluster, Plan, Registry, Tenant
+from provisioning.services.errors import ActionRefused
+from provisioning.services.registries import EDITABLE_FIELDS, validation_messages
+from provisioning.services.rotation import ROTATABLE_KINDS, not_rotatable_reason
+
+OVERRIDE_FIELDS = ("storage_quota_gib", "replicas", "trivy_enabled", "parallel_request_limit")
+TRIVY_CHOICES = [("", "Plan default"), ("true", "On"), ("false", "Off")]
+
+
+def _tristate(value: str) -> bool | None:
+    return {"true": True, "false": False}.get(value)
+
+
+def plan_default_hints(plan: Plan | None) -> dict[str, str]:
+    """The sentence under each override field: what leaving it empty gives, and the plan's limit."""
+    if plan is None:
+        return dict.fromkeys(OVERRIDE_FIELDS, "Empty = the plan's default. Choose a plan to see it.")
+    return {
+        "storage_quota_gib": (
+            f"Empty = plan default: {plan.storage_quota_gib} GiB. "
+            f"The {plan} plan allows at most {plan.max_storage_quota_gib} GiB."
+        ),
+        "replicas": (
+            f"Empty = plan default: {plan.replicas} per component. The {plan} plan allows at most "
+            f"{plan.max_replicas}."
+        ),
+        "trivy_enabled": f"Plan default: scanning {'on' if plan.trivy_enabled else 'off'}.",
+        "parallel_request_limit": f"Empty = plan default: {plan.parallel_request_limit} concurrent requests.",
+    }
+
+
+class ServiceErrorsMixin:
+    """Turns a service's ValidationError or ActionRefused into errors shown next to the fields they concern."""
+
+    def add_service_error(self, exc: ValidationError | ActionRefused) -> None:
+        form: Any = self
+        if isinstance(exc, ActionRefused):
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return
+        for field, messages in validation_messages(exc).items():
+            target = field if field in form.fields else None
+            for message in messages:
+                form.add_error(target, message if target or field == "__all__" else f"{field}: {message}")
+
+
+class TenantForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "contact_email", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["slug"].disabled = True
+            self.fields["slug"].help_text = "Used in namespace names: it cannot change."
+
+
+class RegistrySettingsForm(ServiceErrorsMixin, forms.Form):
+    """The settings a registry's owner may choose and later change: plan, host name and overrides."""
+
+    plan = forms.ModelChoiceField(queryset=Plan.objects.all(), empty_label="Choose a plan")
+    hostname = forms.CharField(max_length=253, help_text="Fully qualified, e.g. registry.customer.example.")
+    storage_quota_gib = forms.IntegerField(required=False, min_value=1, label="Storage quota (GiB)")
+    replicas = forms.IntegerField(required=False, min_value=1, label="Replicas per component")
+    trivy_enabled = forms.TypedChoiceField(
+        choices=TRIVY_CHOICES,
+        coerce=_tristate,
+        empty_value=None,
+        required=False,
+        label="Vulnerability scanning",
+    )
+    parallel_request_limit = forms.IntegerField(required=False, min_value=1, label="Parallel request limit")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].widget.attrs.update(
+            {"hx-get": reverse("provisioning:plan-defaults"), "hx-trigger": "change", "hx-swap": "none"}
+        )
+        for name, hint in plan_default_hints(self.chosen_plan()).items():
+            self.fields[name].help_text = hint
+
+    def chosen_plan(self) -> Plan | None:
+        value = self.data.get(self.add_prefix("plan")) if self.is_bound else self.initial.get("plan")
+        if isinstance(value, Plan):
+            return value
+        try:
+            return Plan.objects.filter(pk=int(value)).first() if value else None
+        except (TypeError, ValueError):
+            return None
+
+    def clean_hostname(self) -> str:
+        return str(self.cleaned_data["hostname"]).strip().lower().rstrip(".")
+
+
+class RegistryCreateForm(RegistrySettingsForm):
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.all(), empty_label="Choose a tenant")
+    name = forms.CharField(
+        max_length=30, help_text="DNS-safe, unique within the tenant; it cannot change later."
+    )
+    cluster = forms.ModelChoiceField(queryset=Cluster.objects.all(), empty_label="Choose a cluster")
+    harbor_version = forms.ChoiceField(
+        choices=[(v, f"Harbor {v}") for v in reversed(catalogue.SUPPORTED_VERSIONS)],
+        initial=catalogue.DEFAULT_VERSION,
+        help_text="Later changes go through the upgrade action.",
+    )
+    cache_mode = forms.ChoiceField(
+        choices=CacheMode.choices, initial=CacheMode.MANAGED, label="Redis", widget=forms.RadioSelect
+    )
+
+    field_order = [
+        "tenant",
+        "name",
+        "plan",
+        "cluster",
+        "harbor_version",
+        "hostname",
+        "cache_mode",
+        *OVERRIDE_FIELDS,
+    ]
+
+    def service_fields(self) -> dict[str, Any]:
+        """Keyword arguments of ``create_registry``."""
+        return dict(self.cleaned_data)
+
+
+class RegistryEditForm(RegistrySettingsForm):
+    def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
+        self.registry = registry
+        kwargs.setdefault("initial", {name: getattr(registry, name) for name in EDITABLE_FIELDS})
+        kwargs["initial"]["trivy_enabled"] = {True: "true", False: "false", None: ""}[registry.trivy_enabled]
+        super().__init__(*args, **kwargs)
+
+    def changes(self) -> dict[str, Any]:
+        """Only the fields whose value differs from the registry's: what ``update_registry`` should apply."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in EDITABLE_FIELDS and value != getattr(self.registry, name)
+        }
+
+
+class UpgradeForm(forms.Form):
+    target_version = forms.ChoiceField(label="Upgrade to")
+
+    def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        targets = catalogue.upgrade_targets(registry.harbor_version)
+        field = self.fields["target_version"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(v, f"Harbor {v}") for v in targets]
+        self.fields["target_version"].help_text = (
+            f"Runs Harbor {registry.harbor_version}. Offered: newer patches any time, newer minors only from "
+            "the two previous ones; never down."
+        )
+
+
+ROTATION_LABELS = {
+    "database": "PostgreSQL password",
+    "cache": "Redis password",
+    "storage": "Object storage keys",
+}
+
+
+class RotateForm(forms.Form):
+    """Which credentials to rotate; those the console cannot rotate itself are shown with the reason, disabled."""
+
+    kinds = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        label="Credentials to rotate",
+        help_text="Each gets a new value; the old one keeps working until the pods run with the new one.",
+    )
+
+    def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices: list[tuple[str, str]] = []
+        self.blocked: dict[str, str] = {}
+        for kind in ROTATABLE_KINDS:
+            binding = getattr(registry, kind, None)
+            reason = "it has no binding" if binding is None else not_rotatable_reason(binding)
+            label = ROTATION_LABELS.get(kind, kind)
+            if reason:
+                self.blocked[kind] = reason
+                label = f"{label} — not possible: {reason}"
+            choices.append((kind, label))
+        field = self.fields["kinds"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        self.initial.setdefault("kinds", [k for k in ROTATABLE_KINDS if k not in self.blocked])
+
+
+class ConfirmNameForm(forms.Form):
+    """Typing the registry's name guards the destructive actions."""
+
+    confirm_name = forms.CharField(label="Type the registry's name to confirm", max_length=30)
+
+    def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
+        self.registry = registry
+        super().__init__(*args, **kwargs)
+        self.fields["confirm_name"].help_text = f"Type {registry.name} exactly."
+        self.fields["confirm_name"].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+
+    def clean_confirm_name(self) -> str:
+        value = str(self.cleaned_data["confirm_name"]).strip()
+        if value != self.registry.name:
+            raise ValidationError(f"That is not the registry's name: type {self.registry.name} to confirm.")
+        return value
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = [
+            "name",
+            "display_name",
+            "description",
+            "storage_quota_gib",
+            "max_storage_quota_gib",
+            "replicas",
+            "max_replicas",
+            "trivy_enabled",
+            "parallel_request_limit",
+            "cpu_request",
+            "cpu_limit",
+            "memory_request",
+            "memory_limit",
+            "namespace_cpu_limit",
+            "namespace_memory_limit",
+            "redis_memory_mib",
+            "redis_persistence_gib",
+            "ha",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["name"].disabled = True
+            self.fields["name"].help_text = "The plan's identifier: it cannot change."
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “order pipeline”.")
+
+
+CLUSTER_SECRET_FIELDS = ("token", "kubeconfig", "database_admin_url", "s3_access_key", "s3_secret_key")
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """A textarea that never renders a value back, not even the one just submitted."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
+    """A cluster's settings. Secrets are write-only: the inputs start empty, and empty keeps the stored value."""
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "name",
+            "display_name",
+            "region",
+            "simulated",
+            "in_cluster",
+            "api_url",
+            "token",
+            "ca_certificate",
+            "kubeconfig",
+            "capacity",
+            "queue",
+            "ingress_class",
+            "ingress_namespace",
+            "monitoring_namespace",
+            "storage_class",
+            "cert_issuer",
+            "node_selector",
+            "tolerations",
+            "egress_cidrs",
+            "database_admin_url",
+            "s3_endpoint",
+            "s3_region",
+            "s3_access_key",
+            "s3_secret_key",
+            "s3_iam",
+        ]
+        widgets = {
+            "ca_certificate": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+            "kubeconfig": WriteOnlyTextarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
+            "node_selector": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+            "tolerations": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+            "egress_cidrs": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        }
+
+    api_url = forms.URLField(
+        required=False, assume_scheme="https", help_text=Cluster._meta.get_field("api_url").help_text
+    )
+    s3_endpoint = forms.URLField(required=False, assume_scheme="https", label="S3 endpoint")
+    clear_secrets = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Remove stored secrets",
+        help_text="E.g. remove the kubeconfig to use the API URL and token instead.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored_secrets = []
+        for name in CLUSTER_SECRET_FIELDS:
+            field = self.fields[name]
+            stored = bool(self.instance.pk and getattr(self.instance, name))
+            if stored:
+                stored_secrets.append((name, field.label))
+            if name != "kubeconfig":
+                field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+            field.required = False
+            self.initial[name] = ""
+            state = "A value is stored (never shown); leave empty to keep it." if stored else "Not set."
+            field.help_text = f"{field.help_text} {state}".strip()
+        clear = self.fields["clear_secrets"]
+        assert isinstance(clear, forms.ChoiceField)
+        clear.choices = stored_secrets
+        if not stored_secrets:
+            del self.fields["clear_secrets"]
+        if self.instance.pk:
+            self.fields["name"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        cleared = set(data.get("clear_secrets") or ())
+        for name in CLUSTER_SECRET_FIELDS:
+            if name in cleared:
+                data[name] = ""
+            elif not data.get(name) and self.instance.pk:
+                data[name] = getattr(self.instance, name)
+        return data
