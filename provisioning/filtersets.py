@@ -14,6 +14,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from provisioning import catalogue
 from provisioning.choices import DesiredState, ErrorClass, Phase, RunStatus, RunTrigger, Via, WhoseMove
@@ -41,6 +43,7 @@ class TrueFalseField(forms.Field):
         raise ValidationError("Use true or false.", code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = TrueFalseField
 

@@ -1,4 +1,9 @@
-"""One error shape for every 4xx of the API: ``{"error": {"code", "message", "fields"}}``."""
+"""One error shape for every 4xx of the API: ``{"error": {"code", "message", "fields"}}``.
+
+``code`` is stable for automation (``invalid``, ``not_found``, ``permission_denied``, ``precondition_failed``,
+``idempotency_key_reused``, a service's refusal code, …), ``message`` is a sentence for a person and ``fields``
+maps a request field to its messages.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,33 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from provisioning.services.errors import ActionRefused
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The object changed since you read it: read it again and retry with its new ETag."
+    default_code = "precondition_failed"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used for a different request."
+    default_code = "idempotency_key_reused"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the object."
+    default_code = "conflict"
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -26,21 +52,37 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, ActionRefused):
-        fields = {exc.field: [exc.message]} if exc.field else {}
-        return Response(error_body(exc.code, exc.message, fields), status=exc.status)
+def _translate(exc: Exception) -> Exception:
+    """Django and database exceptions → the DRF exception that says the same to a client."""
     if isinstance(exc, DjangoValidationError):
         fields = (
             {f: [str(m) for e in errs for m in e.messages] for f, errs in exc.error_dict.items()}
             if hasattr(exc, "error_dict")
             else {"non_field_errors": list(exc.messages)}
         )
-        exc = exceptions.ValidationError(fields)
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound("No such object: check the id in the URL.")
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
+        return exceptions.ValidationError(
+            {("non_field_errors" if k == "__all__" else k): v for k, v in fields.items()}
+        )
+    if isinstance(exc, Http404):
+        return exceptions.NotFound("No such object: check the id in the URL.")
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        names = sorted({str(obj) for obj in list(exc.args[1])[:5]})
+        return Conflict(f"Other objects still use it ({', '.join(names)}): remove or move them first.")
+    if isinstance(exc, IntegrityError):
+        return Conflict("The change conflicts with an existing object (a name or host name already taken?).")
+    if isinstance(exc, DataError):
+        return exceptions.ValidationError({"non_field_errors": ["A value is out of range or malformed."]})
+    return exc
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ActionRefused):
+        set_rollback()
+        fields = {exc.field: [exc.message]} if exc.field else {}
+        return Response(error_body(exc.code, exc.message, fields), status=exc.status)
+    exc = _translate(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

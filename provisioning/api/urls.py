@@ -1,8 +1,29 @@
-"""REST API v1 routes of the provisioning app."""
+"""REST API v1 routes of the provisioning app (``/api/v1/``); monitoring serves ``/api/v1/monitoring/``."""
 
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
+
+from provisioning.api.views.audit import AuditEventViewSet
+from provisioning.api.views.clusters import ClusterViewSet
+from provisioning.api.views.fallback import not_found
+from provisioning.api.views.plans import PlanViewSet
+from provisioning.api.views.registries import RegistryViewSet
+from provisioning.api.views.runs import ReconcileRunViewSet
+from provisioning.api.views.tenants import TenantViewSet
+from provisioning.api.views.tokens import ApiTokenViewSet
 
 app_name = "api"
 
 router = DefaultRouter()
-urlpatterns = router.urls
+router.register("tenants", TenantViewSet, basename="tenant")
+router.register("plans", PlanViewSet, basename="plan")
+router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("registries", RegistryViewSet, basename="registry")
+router.register("runs", ReconcileRunViewSet, basename="reconcilerun")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("tokens", ApiTokenViewSet, basename="apitoken")
+
+urlpatterns = [
+    *router.urls,
+    re_path(r"^(?!monitoring/).*$", not_found, name="not-found"),
+]

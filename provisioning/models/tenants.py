@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from provisioning.choices import Phase
 from provisioning.validators import validate_dns_label
 
 
@@ -25,3 +26,17 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.slug
+
+    def deletion_refusal(self) -> str | None:
+        """Why the tenant cannot be deleted now, or None. Every registry must be purged first: a deleted one
+        still holds the customer's data (database, bucket) until its purge."""
+        remaining = list(
+            self.registries.exclude(phase=Phase.PURGED).order_by("name").values_list("name", flat=True)[:6]
+        )
+        if not remaining:
+            return None
+        names = ", ".join(remaining[:5]) + (", …" if len(remaining) > 5 else "")
+        return (
+            f"Tenant {self.slug} still has registries that are not purged ({names}): delete them, and purge them "
+            "once their retention period is over, before deleting the tenant."
+        )

@@ -1,0 +1,159 @@
+"""OpenAPI 3 of the API: the one error component, the token security scheme, and the schema and docs views.
+
+Every operation documents the errors it can answer with (all in the one error shape): 401 and 403 always, 404 on
+an object's URL, 400 on bodies and filtered lists, 415 on bodies, plus what a viewset declares per action in
+``error_codes`` (409 refused, 412 stale ``If-Match``, 422 reused ``Idempotency-Key``). Request headers
+``Idempotency-Key`` and ``If-Match`` and response headers ``ETag`` and ``Location`` come from the viewset's
+``idempotent_actions``, ``if_match_actions``, ``etag_actions`` and ``location_actions``.
+
+The schema needs a login like every other page: a token (``Authorization: Bearer hc_…``) or a console session, and
+at least the viewer role. Swagger UI and ReDoc redirect to the login page and fetch the schema with the session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+
+from provisioning.api.permissions import RolePermission
+from provisioning.authentication import ApiTokenAuthentication
+
+ERROR_DESCRIPTIONS = {
+    400: "The request is not valid: `fields` says which value is wrong and why.",
+    401: "No credentials, or an unknown or revoked token.",
+    403: "Your role does not allow this.",
+    404: "No such object.",
+    409: "Refused in the object's current state: `message` says why and what to do.",
+    412: "`If-Match` does not name the object's current ETag: read it again and retry.",
+    415: "Send the body as JSON (`Content-Type: application/json`).",
+    422: "This `Idempotency-Key` was already used for a different request.",
+}
+
+
+ERROR_DETAIL = inline_serializer(
+    "ErrorDetail",
+    {
+        "code": serializers.CharField(
+            help_text="Stable code for automation, e.g. `invalid` or `upgrade_not_allowed`."
+        ),
+        "message": serializers.CharField(help_text="What went wrong and what to do, as a sentence."),
+        "fields": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="Messages per request field (`non_field_errors` for the request as a whole).",
+        ),
+    },
+)
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    error = ERROR_DETAIL
+
+
+def error_response(code: int) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A key you generate per operation (e.g. a UUID). Retrying with the same key and body returns "
+    "the first result instead of creating a duplicate; the same key with another body answers 422. "
+    "Keys are kept 24 hours.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag you read. When given and the registry changed since, nothing is done and the answer "
+    "is 412.",
+)
+ETAG = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], description="The registry's version."
+)
+LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[201, 202],
+    description="The created object, or the reconcile run to poll.",
+)
+
+
+class ApiAutoSchema(AutoSchema):
+    """AutoSchema that adds the error responses and the concurrency headers each operation can use."""
+
+    def _action(self) -> str:
+        return getattr(self.view, "action", None) or ""
+
+    def _declared(self, attribute: str) -> bool:
+        return self._action() in getattr(self.view, attribute, ())
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self._declared("idempotent_actions"):
+            parameters.append(IDEMPOTENCY_KEY)
+        if self._declared("if_match_actions"):
+            parameters.append(IF_MATCH)
+        if self._declared("etag_actions"):
+            parameters.append(ETAG)
+        if self._declared("location_actions"):
+            parameters.append(LOCATION)
+        return parameters
+
+    def error_codes(self) -> set[int]:
+        codes = {401, 403}
+        if "{" in self.path:
+            codes.add(404)
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes |= {400, 415}
+        if self.method == "GET" and self._is_list_view():
+            codes.add(400)
+        codes |= set(getattr(self.view, "error_codes", {}).get(self._action(), ()))
+        if self._declared("idempotent_actions"):
+            codes.add(422)
+        if self._declared("if_match_actions"):
+            codes.add(412)
+        return codes
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        for code in sorted(self.error_codes()):
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(
+                    error_response(code), str(code), direction=direction
+                )
+        return responses
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "provisioning.authentication.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "hc_…",
+            "description": "An API token created with POST /api/v1/tokens/ (or on your account page).",
+        }
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document: a token or a session, and at least the viewer role."""
+
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
+    permission_classes = [RolePermission]
+
+
+schema_view = SchemaView.as_view()
+swagger_view = login_required(SpectacularSwaggerView.as_view(url_name="api-schema"))
+redoc_view = login_required(SpectacularRedocView.as_view(url_name="api-schema"))

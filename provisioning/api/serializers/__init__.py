@@ -1,0 +1,1 @@
+"""Serializers of the REST API v1, one module per resource."""

@@ -1,0 +1,133 @@
+"""Clusters: Kubernetes targets. Credentials are write-only: the API says whether each is set, never its value."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.db.models import BooleanField, Case, Value, When
+from rest_framework import serializers
+
+from provisioning.api.serializers.base import CleanedModelSerializer
+from provisioning.models import Cluster
+
+SECRET_FIELDS = ("token", "kubeconfig", "database_admin_url", "s3_access_key", "s3_secret_key")
+SECRET_HELP = (
+    "Write-only: stored encrypted and never returned. Omit it to keep the stored value; '' clears it."
+)
+LABEL_KEY_MAX = 317  # an optional 253-character prefix, '/', and a 63-character name
+
+
+def secret_kwargs(max_length: int) -> dict[str, Any]:
+    return {
+        "write_only": True,
+        "required": False,
+        "allow_blank": True,
+        "max_length": max_length,
+        "help_text": SECRET_HELP,
+    }
+
+
+class TolerationSerializer(serializers.Serializer[Any]):
+    """A Kubernetes toleration, checked field by field so that a bad one fails here rather than at apply time."""
+
+    key = serializers.CharField(max_length=LABEL_KEY_MAX, required=False, allow_blank=True)
+    operator = serializers.ChoiceField(choices=["Exists", "Equal"], required=False)
+    value = serializers.CharField(max_length=63, required=False, allow_blank=True)
+    effect = serializers.ChoiceField(
+        choices=["", "NoSchedule", "PreferNoSchedule", "NoExecute"], required=False, allow_blank=True
+    )
+    tolerationSeconds = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    f"Unknown toleration field(s): {', '.join(map(str, unknown))}."
+                )
+        return super().to_internal_value(data)
+
+
+def validate_label_keys(value: dict[str, str]) -> None:
+    for key in value:
+        if not key or len(key) > LABEL_KEY_MAX or "\x00" in key or not key.isprintable():
+            raise serializers.ValidationError(f"{key[:40]!r} is not a Kubernetes label key.")
+
+
+def validate_cidr(value: str) -> None:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise serializers.ValidationError(f"{value!r} is not a CIDR such as 10.0.0.0/8.") from exc
+
+
+class ClusterSerializer(CleanedModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:cluster-detail")
+    credentials = serializers.SerializerMethodField(
+        help_text="Which write-only credentials are set (true) or empty (false)."
+    )
+    registry_count = serializers.IntegerField(
+        read_only=True, default=0, help_text="Registries not yet purged."
+    )
+    node_selector = serializers.DictField(
+        child=serializers.CharField(max_length=63, allow_blank=True),
+        validators=[validate_label_keys],
+        required=False,
+    )
+    tolerations = serializers.ListField(child=TolerationSerializer(), max_length=50, required=False)
+    egress_cidrs = serializers.ListField(
+        child=serializers.CharField(max_length=43, validators=[validate_cidr]), max_length=100, required=False
+    )
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "id",
+            "url",
+            "name",
+            "display_name",
+            "region",
+            "in_cluster",
+            "api_url",
+            "ca_certificate",
+            "simulated",
+            "ingress_class",
+            "ingress_namespace",
+            "monitoring_namespace",
+            "storage_class",
+            "cert_issuer",
+            "node_selector",
+            "tolerations",
+            "capacity",
+            "queue",
+            "egress_cidrs",
+            "s3_endpoint",
+            "s3_region",
+            "s3_iam",
+            *SECRET_FIELDS,
+            "credentials",
+            "registry_count",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            **{name: secret_kwargs(max_length=10_000) for name in SECRET_FIELDS},
+            "kubeconfig": secret_kwargs(max_length=100_000),
+            "ca_certificate": {"max_length": 100_000},
+            "capacity": {"max_value": 1_000_000},
+        }
+
+    def get_credentials(self, cluster: Cluster) -> dict[str, bool]:
+        """Read from the ``has_<name>`` annotations of :func:`credential_flags`: no secret is decrypted."""
+        return {name: bool(getattr(cluster, f"has_{name}", False)) for name in SECRET_FIELDS}
+
+
+def credential_flags() -> dict[str, Case]:
+    """Annotations saying whether each credential is set, computed by the database."""
+    return {
+        f"has_{name}": Case(
+            When(**{name: ""}, then=Value(False)), default=Value(True), output_field=BooleanField()
+        )
+        for name in SECRET_FIELDS
+    }

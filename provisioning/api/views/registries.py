@@ -1,0 +1,280 @@
+"""Registries: list, read (with ETag), create (with Idempotency-Key), change, and the operations on one.
+
+Every write locks the registry row, checks ``If-Match`` against its current ETag, then calls the service function
+the web console calls too; the service changes the database, audits and enqueues the reconciliation after commit.
+Operations answer 202 with the reconcile run to poll and its URL in ``Location``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import yaml
+from django.db import transaction
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from provisioning.api.etag import check_if_match, registry_etag
+from provisioning.api.idempotency import idempotent
+from provisioning.api.serializers.registries import (
+    ManagedResourceSerializer,
+    RegistryCreateSerializer,
+    RegistryDetailSerializer,
+    RegistrySerializer,
+    RegistryUpdateSerializer,
+    UpgradeSerializer,
+)
+from provisioning.api.serializers.rotation import RotateCredentialsSerializer, SecretMetadataSerializer
+from provisioning.api.serializers.runs import ReconcileRunSerializer
+from provisioning.api.views.base import ApiViewSet
+from provisioning.choices import Via
+from provisioning.filtersets import RegistryFilterSet
+from provisioning.models import ManagedResource, ReconcileRun, Registry
+from provisioning.reconcile.errors import InvalidSpec
+from provisioning.reconcile.export import export_helm_values, export_manifests_yaml
+from provisioning.services import registries as services
+from provisioning.services.errors import ActionRefused
+from provisioning.services.rotation import rotate_credentials
+
+ACCEPTED = OpenApiResponse(ReconcileRunSerializer, description="Accepted: poll the run at Location.")
+OPERATIONS = (
+    "reconcile",
+    "suspend",
+    "resume",
+    "upgrade",
+    "rotate_credentials",
+    "soft_delete",
+    "purge",
+    "destroy",
+)
+
+
+def registry_queryset(detail: bool = False) -> QuerySet[Registry]:
+    """Registries with everything their serializer reads, in a constant number of queries per page."""
+    latest = ReconcileRun.objects.filter(registry=OuterRef("pk")).order_by("-requested_at", "-id")
+    queryset = Registry.objects.with_related().annotate(
+        latest_run_id=Subquery(latest.values("id")[:1]),
+        latest_run_status=Subquery(latest.values("status")[:1]),
+        latest_run_operation=Subquery(latest.values("operation")[:1]),
+    )
+    if detail:
+        resources = ManagedResource.objects.only("registry_id", *ManagedResourceSerializer.Meta.fields)
+        queryset = queryset.select_related("database", "cache", "storage", "ingress").prefetch_related(
+            "components", Prefetch("resources", queryset=resources)
+        )
+    return queryset.order_by("tenant__slug", "name")
+
+
+@contextmanager
+def rendering_refusals() -> Iterator[None]:
+    """A stack that cannot be rendered yet (e.g. its database is not provisioned) is a 409 with the reason."""
+    try:
+        yield
+    except InvalidSpec as error:
+        raise ActionRefused(
+            f"The registry's stack cannot be rendered yet: {error}", code="not_renderable"
+        ) from error
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """For exports: the body is YAML whatever the client accepts; errors keep the JSON error shape."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+@extend_schema(tags=["registries"])
+class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
+    filterset_class = RegistryFilterSet
+    ordering_fields = [
+        "name",
+        "tenant__slug",
+        "hostname",
+        "harbor_version",
+        "phase",
+        "phase_since",
+        "created_at",
+        "updated_at",
+        "last_reconciled_at",
+    ]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    action_permissions = {
+        "list": "view",
+        "retrieve": "view",
+        "manifests": "view",
+        "helm_values": "view",
+        "secrets": "view_secrets_metadata",
+        "create": "create",
+        "partial_update": "change",
+        "reconcile": "reconcile",
+        "suspend": "suspend",
+        "resume": "resume",
+        "upgrade": "upgrade",
+        "rotate_credentials": "rotate",
+        "soft_delete": "delete",
+        "destroy": "delete",
+        "purge": "purge",
+    }
+    idempotent_actions = ("create",)
+    if_match_actions = ("partial_update", *OPERATIONS)
+    etag_actions = ("retrieve", "partial_update")
+    location_actions = ("create", *OPERATIONS)
+    error_codes = dict.fromkeys(("create", "partial_update", "manifests", "helm_values", *OPERATIONS), (409,))
+
+    def get_queryset(self) -> QuerySet[Registry]:
+        return registry_queryset(detail=self.action != "list")
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        return RegistrySerializer if self.action == "list" else RegistryDetailSerializer
+
+    def detail_response(self, registry_id: int, status: int = 200) -> Response:
+        registry = registry_queryset(detail=True).get(pk=registry_id)
+        data = RegistryDetailSerializer(registry, context=self.get_serializer_context()).data
+        headers = {"ETag": registry_etag(registry)}
+        if status == 201:
+            headers["Location"] = data["url"]
+        return Response(data, status=status, headers=headers)
+
+    def locked_registry(self) -> Registry:
+        """The registry of the URL, locked until the transaction ends, after checking ``If-Match``."""
+        registry = get_object_or_404(
+            Registry.objects.select_for_update(of=("self",)).with_related(), pk=self.kwargs["pk"]
+        )
+        check_if_match(self.request, registry)
+        return registry
+
+    def run_operation(self, operate: Callable[[Registry], ReconcileRun]) -> Response:
+        with transaction.atomic():
+            run = operate(self.locked_registry())
+        run = ReconcileRun.objects.select_related("registry__tenant", "requested_by").get(pk=run.pk)
+        data = ReconcileRunSerializer(run, context=self.get_serializer_context()).data
+        return Response(data, status=202, headers={"Location": data["url"]})
+
+    def actor(self) -> dict[str, Any]:
+        return {"actor": self.request.user, "via": Via.API}
+
+    @extend_schema(responses={200: RegistryDetailSerializer})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """A registry with its components, bindings, resources, conditions and ETag."""
+        registry = self.get_object()
+        return self.detail_response(registry.pk)
+
+    @extend_schema(request=RegistryCreateSerializer, responses={201: RegistryDetailSerializer})
+    def create(self, request: Request) -> Response:
+        """Create a registry; its first reconciliation is queued (see latest_run)."""
+        return idempotent(request, lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
+        serializer = RegistryCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        registry = services.create_registry(**self.actor(), **serializer.validated_data)
+        return self.detail_response(registry.pk, status=201)
+
+    @extend_schema(request=RegistryUpdateSerializer, responses={200: RegistryDetailSerializer})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Change the plan, overrides or host name; a change of spec queues a reconciliation."""
+        serializer = RegistryUpdateSerializer(
+            data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            registry = self.locked_registry()
+            services.update_registry(registry, dict(serializer.validated_data), **self.actor())
+        return self.detail_response(registry.pk)
+
+    @extend_schema(request=None, responses={202: ACCEPTED})
+    @action(detail=True, methods=["post"])
+    def reconcile(self, request: Request, pk: str) -> Response:
+        """Reconcile now (a queued reconciliation is reused, not duplicated)."""
+        return self.run_operation(lambda registry: services.reconcile_now(registry, **self.actor()))
+
+    @extend_schema(request=None, responses={202: ACCEPTED})
+    @action(detail=True, methods=["post"])
+    def suspend(self, request: Request, pk: str) -> Response:
+        """Scale the registry's workloads to zero; data and configuration are kept."""
+        return self.run_operation(lambda registry: services.suspend(registry, **self.actor()))
+
+    @extend_schema(request=None, responses={202: ACCEPTED})
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        """Run a suspended registry again."""
+        return self.run_operation(lambda registry: services.resume(registry, **self.actor()))
+
+    @extend_schema(request=UpgradeSerializer, responses={202: ACCEPTED})
+    @action(detail=True, methods=["post"])
+    def upgrade(self, request: Request, pk: str) -> Response:
+        """Move to another Harbor version: any newer patch, a newer minor only from the two previous minors,
+        never down. A path that is not allowed is refused with 400 and the reason."""
+        serializer = UpgradeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = serializer.validated_data["target_version"]
+        return self.run_operation(lambda registry: services.upgrade(registry, target, **self.actor()))
+
+    @extend_schema(request=RotateCredentialsSerializer, responses={202: ACCEPTED})
+    @action(detail=True, methods=["post"], url_path="rotate-credentials")
+    def rotate_credentials(self, request: Request, pk: str) -> Response:
+        """Generate new credentials of the given kinds and roll them out; the old ones work until the rollout
+        is Ready."""
+        serializer = RotateCredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        kinds = serializer.validated_data.get("kinds")
+        return self.run_operation(lambda registry: rotate_credentials(registry, kinds, **self.actor()))
+
+    @extend_schema(request=None, responses={202: ACCEPTED})
+    @action(detail=True, methods=["post"], url_path="delete", url_name="delete")
+    def soft_delete(self, request: Request, pk: str) -> Response:
+        """Delete the registry's stack; its data (database, bucket) is kept until a purge."""
+        return self.run_operation(lambda registry: services.delete(registry, **self.actor()))
+
+    @extend_schema(request=None, responses={202: ACCEPTED})
+    def destroy(self, request: Request, pk: str) -> Response:
+        """Same as POST …/delete/: the stack goes, the data stays until a purge."""
+        return self.run_operation(lambda registry: services.delete(registry, **self.actor()))
+
+    @extend_schema(request=None, responses={202: ACCEPTED})
+    @action(detail=True, methods=["post"])
+    def purge(self, request: Request, pk: str) -> Response:
+        """Remove a deleted registry's data for good, once its retention period is over (admins only)."""
+        return self.run_operation(lambda registry: services.purge(registry, **self.actor()))
+
+    @extend_schema(responses={(200, "text/yaml"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], content_negotiation_class=FirstRendererNegotiation)
+    def manifests(self, request: Request, pk: str) -> HttpResponse:
+        """Every Kubernetes object of the registry's stack as one YAML stream; Secret values are redacted."""
+        registry = self.get_object()
+        with rendering_refusals():
+            text = export_manifests_yaml(registry)
+        response = HttpResponse(text, content_type="text/yaml; charset=utf-8")
+        response["Content-Disposition"] = f'inline; filename="{registry.namespace}.yaml"'
+        return response
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], url_path="helm-values", url_name="helm-values")
+    def helm_values(self, request: Request, pk: str) -> Response:
+        """The registry's settings as values of the goharbor/harbor-helm chart, secrets redacted."""
+        registry = self.get_object()
+        with rendering_refusals():
+            values = yaml.safe_load(export_helm_values(registry))
+        return Response(values)
+
+    @extend_schema(responses={200: SecretMetadataSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def secrets(self, request: Request, pk: str) -> Response:
+        """When each generated secret was created and last rotated (admins only; never a value)."""
+        registry = self.get_object()
+        rows = registry.secrets.order_by("name").values("name", "created_at", "rotated_at")
+        return Response(SecretMetadataSerializer(rows, many=True).data)
