@@ -1,20 +1,263 @@
-"""Celery tasks of the provisioning app. They take ids, re-read rows and tolerate a row that is gone."""
+"""Celery tasks of the provisioning app. They take ids, re-read rows and tolerate a row that is gone.
+
+Every task acknowledges late (a worker lost mid-run gets its message redelivered) and is idempotent: a
+redelivered run reconciles again, which converges to the same state. Retries are new runs sent with a countdown,
+never a sleep in a worker.
+"""
 
 from __future__ import annotations
 
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
 from celery import shared_task
+from celery.signals import task_revoked
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from provisioning import external
+from provisioning.choices import Phase, RunStatus, RunTrigger, WhoseMove
+from provisioning.models import ReconcileRun, Registry
+from provisioning.reconcile import Outcome, reconcile
+from provisioning.reconcile.lock import holding
+
+logger = logging.getLogger("provisioning.tasks")
+
+RECONCILE_TASK = "provisioning.tasks.reconcile_registry"
+EXPIRED = "The run expired before a worker took it."
+WORKER_LOST = "The worker running this run stopped before it finished."
 
 
-@shared_task(name="provisioning.tasks.reconcile_registry", acks_late=True)
-def reconcile_registry(registry_id: int, run_id: int | None = None) -> None:
-    raise NotImplementedError("The reconciler lands with the provisioning engine.")
+def backoff_seconds(attempt: int, floor: float | None = None) -> float:
+    """Exponential backoff with jitter for the ``attempt``-th try (1 = the first retry), capped at the sweep."""
+    base = settings.RECONCILE_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0)
+    ceiling = float(settings.SWEEP_INTERVAL_SECONDS)
+    delay = min(base, ceiling)
+    delay = delay / 2 + random.uniform(0, delay / 2)
+    return max(delay, floor or 0.0)
 
 
-@shared_task(name="provisioning.tasks.purge_registry", acks_late=True)
-def purge_registry(registry_id: int, run_id: int | None = None) -> None:
-    raise NotImplementedError("Purging lands with the external services.")
+def _queue_of(registry_id: int) -> str | None:
+    return Registry.objects.filter(pk=registry_id).values_list("cluster__queue", flat=True).first()
 
 
-@shared_task(name="provisioning.tasks.sweep_fleet", acks_late=True)
-def sweep_fleet() -> None:
-    raise NotImplementedError("The fleet sweep lands with the provisioning engine.")
+def send_reconcile(
+    registry_id: int,
+    *,
+    run_id: int | None = None,
+    trigger: str = RunTrigger.MANUAL,
+    attempt: int = 1,
+    countdown: float = 0,
+    queue: str | None = None,
+    expires: float | None = None,
+) -> None:
+    """Send one ``reconcile_registry`` onto the registry's cluster queue."""
+    queue = queue or _queue_of(registry_id)
+    if queue is None:
+        return
+    options: dict[str, Any] = {"queue": queue}
+    if countdown:
+        options["countdown"] = countdown
+    if expires:
+        options["expires"] = expires
+    reconcile_registry.apply_async(
+        args=(registry_id,), kwargs={"run_id": run_id, "trigger": trigger, "attempt": attempt}, **options
+    )
+
+
+def schedule_next(outcome: Outcome, attempt: int) -> str:
+    """Decide what follows a run: nothing, a run now, a retry with backoff, or a follow-up look. Returns which."""
+    if outcome.changed_meanwhile:
+        send_reconcile(outcome.registry_id, trigger=RunTrigger.CHANGED)
+        return "now"
+    if attempt > settings.RECONCILE_MAX_RETRIES:
+        return "none"
+    if outcome.should_retry:
+        assert outcome.failure is not None
+        delay = backoff_seconds(attempt, outcome.failure.retry_after)
+        send_reconcile(outcome.registry_id, trigger=RunTrigger.RETRY, attempt=attempt + 1, countdown=delay)
+        return "retry"
+    if outcome.follow_up:
+        delay = backoff_seconds(attempt)
+        send_reconcile(
+            outcome.registry_id, trigger=RunTrigger.FOLLOW_UP, attempt=attempt + 1, countdown=delay
+        )
+        return "follow_up"
+    return "none"
+
+
+@shared_task(name=RECONCILE_TASK, acks_late=True, ignore_result=True)
+def reconcile_registry(
+    registry_id: int, run_id: int | None = None, trigger: str = RunTrigger.MANUAL, attempt: int = 1
+) -> str:
+    """Reconcile one registry; transient failures come back with backoff, permanent ones stop and say why."""
+    outcome = reconcile(registry_id, run_id, trigger=trigger, attempt=attempt)
+    if outcome.status == RunStatus.SKIPPED:
+        return outcome.status
+    next_step = schedule_next(outcome, attempt)
+    logger.info(
+        "reconciled registry %s (run %s): %s, phase %s, next %s",
+        registry_id,
+        outcome.run_id,
+        outcome.status,
+        outcome.phase,
+        next_step,
+    )
+    return outcome.status
+
+
+@task_revoked.connect
+def _close_expired_run(sender: Any = None, request: Any = None, expired: bool = False, **kwargs: Any) -> None:
+    """A sweep's run whose task expired unstarted is recorded as skipped, so it no longer counts as queued."""
+    if getattr(sender, "name", "") != RECONCILE_TASK or request is None:
+        return
+    run_id = (getattr(request, "kwargs", None) or {}).get("run_id")
+    if run_id:
+        message = EXPIRED if expired else "The run was revoked before it started."
+        ReconcileRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.SKIPPED, error_message=message, finished_at=timezone.now()
+        )
+
+
+def close_stale_runs(now: Any = None) -> tuple[int, int]:
+    """Queued runs older than two sweeps never started; running ones older than the lock TTL lost their worker."""
+    now = now or timezone.now()
+    queued_before = now - timedelta(seconds=2 * settings.SWEEP_INTERVAL_SECONDS)
+    running_before = now - timedelta(seconds=settings.RECONCILE_LOCK_TTL_SECONDS)
+    expired = ReconcileRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=queued_before).update(
+        status=RunStatus.SKIPPED, error_message=EXPIRED, finished_at=now
+    )
+    lost = ReconcileRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=running_before).update(
+        status=RunStatus.FAILED,
+        error_class="INTERNAL",
+        whose_move=WhoseMove.TRANSIENT,
+        error_message=WORKER_LOST,
+        finished_at=now,
+    )
+    return expired, lost
+
+
+@shared_task(name="provisioning.tasks.sweep_fleet", acks_late=True, ignore_result=True)
+def sweep_fleet() -> int:
+    """Fan out one reconcile per live registry onto its cluster's queue; each expires before the next sweep."""
+    close_stale_runs()
+    queued = ReconcileRun.objects.filter(registry=OuterRef("pk"), status=RunStatus.QUEUED)
+    targets = list(
+        Registry.objects.live()
+        .filter(~Exists(queued))
+        .order_by("pk")
+        .values_list("pk", "generation", "cluster__queue")
+    )
+    runs = ReconcileRun.objects.bulk_create(
+        [ReconcileRun(registry_id=pk, trigger=RunTrigger.SWEEP, generation=gen) for pk, gen, _ in targets],
+        batch_size=500,
+    )
+    expires = settings.SWEEP_INTERVAL_SECONDS * 0.9
+    from harborconsole.celery import app
+
+    with app.producer_or_acquire() as producer:
+        for run, (pk, _, queue) in zip(runs, targets, strict=True):
+            reconcile_registry.apply_async(
+                args=(pk,),
+                kwargs={"run_id": run.pk, "trigger": RunTrigger.SWEEP, "attempt": 1},
+                queue=queue,
+                expires=expires,
+                producer=producer,
+            )
+    logger.info("fleet sweep: %d registries queued", len(targets))
+    return len(targets)
+
+
+@shared_task(name="provisioning.tasks.purge_registry", acks_late=True, ignore_result=True)
+def purge_registry(registry_id: int, run_id: int | None = None, attempt: int = 1) -> str:
+    """Remove a deleted registry's data for good (database, cache, bucket), then mark it Purged."""
+    registry = Registry.objects.select_related("cluster").filter(pk=registry_id).first()
+    if registry is None:
+        return RunStatus.SKIPPED
+    run = ReconcileRun.objects.filter(pk=run_id).first() if run_id else None
+    if run is None:
+        run = ReconcileRun.objects.create(
+            registry=registry, trigger=RunTrigger.ACTION, operation="purge", generation=registry.generation
+        )
+    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return run.status
+    with holding(registry_id) as lock:
+        if lock is None:
+            countdown = backoff_seconds(attempt)
+            purge_registry.apply_async(
+                args=(registry_id,),
+                kwargs={"run_id": run.pk, "attempt": attempt + 1},
+                queue=registry.cluster.queue,
+                countdown=countdown,
+            )
+            return RunStatus.QUEUED
+        return _purge(registry, run, attempt)
+
+
+def _purge(registry: Registry, run: ReconcileRun, attempt: int) -> str:
+    started = timezone.now()
+    run.status, run.started_at = RunStatus.RUNNING, started
+    run.save(update_fields=["status", "started_at"])
+    registry.refresh_from_db()
+    if registry.phase == Phase.PURGED:
+        return _finish_purge_run(run, RunStatus.SUCCEEDED, "Already purged.")
+    if registry.phase != Phase.DELETED:
+        return _finish_purge_run(
+            run,
+            RunStatus.FAILED,
+            f"{registry} is {registry.phase}, not Deleted: its stack must be gone before its data is purged.",
+            error_class="INVALID_SPEC",
+            whose_move=WhoseMove.PROVIDER,
+        )
+    try:
+        external.purge_dependencies(registry)
+    except external.DependencyError as error:
+        transient = error.error_class == "DEPENDENCY_UNREACHABLE"
+        status = _finish_purge_run(
+            run,
+            RunStatus.FAILED,
+            f"The purge failed: {error.message}",
+            error_class=error.error_class,
+            whose_move=WhoseMove.TRANSIENT if transient else error.whose_move,
+        )
+        if transient and attempt <= settings.RECONCILE_MAX_RETRIES:
+            purge_registry.apply_async(
+                args=(registry.pk,),
+                kwargs={"attempt": attempt + 1},
+                queue=registry.cluster.queue,
+                countdown=backoff_seconds(attempt),
+            )
+        return status
+    now = timezone.now()
+    registry.set_phase(Phase.PURGED, now)
+    registry.purged_at = now
+    registry.conditions = [
+        {
+            "type": "Available",
+            "status": "False",
+            "reason": "Purged",
+            "message": "The registry is purged: its database, cache and bucket are removed.",
+            "whose_move": "",
+            "since": now.isoformat(),
+        }
+    ]
+    registry.save(update_fields=["phase", "phase_since", "purged_at", "conditions"])
+    return _finish_purge_run(run, RunStatus.SUCCEEDED, "")
+
+
+def _finish_purge_run(
+    run: ReconcileRun, status: str, message: str, *, error_class: str = "", whose_move: str = ""
+) -> str:
+    now = timezone.now()
+    run.status = status
+    run.finished_at = now
+    run.duration_ms = round((now - (run.started_at or now)).total_seconds() * 1000, 1)
+    run.error_message = message if status != RunStatus.SUCCEEDED or message else ""
+    run.error_class = error_class
+    run.whose_move = whose_move
+    run.actions = [{"action": "purge", "detail": message or "database, cache and bucket removed"}]
+    run.save()
+    return status

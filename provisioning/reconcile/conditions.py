@@ -1,0 +1,342 @@
+"""Conditions a person can read, and the phase derived from them: pure functions of one run's observation.
+
+A condition is ``{type, status, reason, message, whose_move, since}``: ``reason`` is CamelCase, ``message`` a
+sentence naming what is wrong, ``since`` the last time the status changed (kept while it does not), and
+``whose_move`` says who has to act: the customer, the provider, or nobody because it is transient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from provisioning.choices import ConditionStatus, ConditionType, DesiredState, Phase, WhoseMove
+from provisioning.reconcile.errors import Failure
+from provisioning.reconcile.readiness import CertificateState, WorkloadState
+
+TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+_MOVE_ORDER = (WhoseMove.PROVIDER, WhoseMove.CUSTOMER, WhoseMove.TRANSIENT)
+
+
+@dataclass(frozen=True)
+class DependencyView:
+    """What the external services said of the database, cache and storage."""
+
+    ready: bool
+    message: str
+    whose_move: str = WhoseMove.NONE
+    error_class: str = ""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything one run learned, in plain values."""
+
+    desired_state: str
+    desired_version: str
+    deployed_version: str
+    dependencies: DependencyView | None = None
+    """None when the run stopped before checking them."""
+    held: bool = False
+    """The rollout was held because a dependency is failing."""
+    failure: Failure | None = None
+    objects: int = 0
+    workloads: Sequence[WorkloadState] = ()
+    certificate: CertificateState | None = None
+    managed_cache: bool = False
+    remaining: int = 0
+    """Owned objects still on the cluster (what a deletion waits for)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str
+    message: str
+    whose_move: str = WhoseMove.NONE
+
+
+@dataclass(frozen=True)
+class Derived:
+    conditions: list[dict[str, Any]]
+    phase: str
+    rolled_out: bool
+    """Every workload is available at the desired version with nothing left to roll out."""
+    problems: list[Condition] = field(default_factory=list)
+
+
+def worst_move(moves: Iterable[str]) -> str:
+    present = set(moves)
+    return next((move for move in _MOVE_ORDER if move in present), WhoseMove.NONE)
+
+
+def _join(parts: Sequence[str]) -> str:
+    return "; ".join(parts)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _names(workloads: Iterable[WorkloadState]) -> str:
+    return ", ".join(w.component for w in workloads)
+
+
+def rolled_out(obs: Observation) -> bool:
+    workloads = list(obs.workloads)
+    return bool(workloads) and all(
+        w.present and w.rolled_out and w.available and w.version in ("", obs.desired_version)
+        for w in workloads
+    )
+
+
+def dependencies_condition(obs: Observation) -> Condition:
+    """Database, cache and storage from the external services; a managed Redis and TLS from the cluster."""
+    problems: list[tuple[str, str]] = []
+    move: str
+    if obs.dependencies is not None and not obs.dependencies.ready:
+        problems.append((obs.dependencies.message, obs.dependencies.whose_move or WhoseMove.PROVIDER))
+    if obs.managed_cache and obs.desired_state == DesiredState.RUNNING:
+        redis = next((w for w in obs.workloads if w.component == "redis"), None)
+        if redis is not None and not redis.available:
+            move = WhoseMove.PROVIDER if redis.stalled else WhoseMove.TRANSIENT
+            problems.append((f"cache: the managed Redis is not available ({redis.describe()})", move))
+    certificate = obs.certificate
+    if certificate is not None and not certificate.ready:
+        if not certificate.present:
+            problems.append(("TLS: the certificate is not requested yet", WhoseMove.TRANSIENT))
+        elif certificate.issuing or certificate.reason in ("", "DoesNotExist", "Pending", "InProgress"):
+            problems.append(("TLS: the certificate is being issued", WhoseMove.TRANSIENT))
+        else:
+            problems.append(
+                (
+                    f"TLS: the certificate cannot be issued ({certificate.reason}: {certificate.message}); "
+                    "check that the hostname's DNS points at the ingress",
+                    WhoseMove.CUSTOMER,
+                )
+            )
+    if problems:
+        move = worst_move(m for _, m in problems)
+        reason = "DependenciesFailing" if move != WhoseMove.TRANSIENT else "DependenciesPending"
+        return Condition(
+            ConditionType.DEPENDENCIES_READY, FALSE, reason, _sentence(_join([p for p, _ in problems])), move
+        )
+    if obs.dependencies is None:
+        return Condition(
+            ConditionType.DEPENDENCIES_READY,
+            UNKNOWN,
+            "NotChecked",
+            "The dependencies were not checked in the last run.",
+            WhoseMove.TRANSIENT,
+        )
+    return Condition(
+        ConditionType.DEPENDENCIES_READY,
+        TRUE,
+        "AllReady",
+        "The database, cache, object storage and TLS certificate are ready.",
+    )
+
+
+def resources_condition(obs: Observation) -> Condition:
+    if obs.failure is not None and not obs.held:
+        failure = obs.failure
+        return Condition(
+            ConditionType.RESOURCES_APPLIED, FALSE, failure.reason, failure.message, failure.whose_move
+        )
+    if obs.held:
+        move = obs.dependencies.whose_move if obs.dependencies else WhoseMove.TRANSIENT
+        return Condition(
+            ConditionType.RESOURCES_APPLIED,
+            FALSE,
+            "HeldForDependencies",
+            "The rollout is held until the dependencies are ready; objects already on the cluster are left "
+            "as they are.",
+            move or WhoseMove.PROVIDER,
+        )
+    if obs.desired_state == DesiredState.SUSPENDED:
+        message = f"All {obs.objects} objects of the stack are applied, every workload scaled to zero."
+    else:
+        message = f"All {obs.objects} objects of the stack are applied."
+    return Condition(ConditionType.RESOURCES_APPLIED, TRUE, "Applied", message)
+
+
+def available_condition(obs: Observation) -> Condition:
+    if obs.desired_state == DesiredState.SUSPENDED:
+        return Condition(
+            ConditionType.AVAILABLE,
+            FALSE,
+            "Suspended",
+            "The registry is suspended: every workload is scaled to zero.",
+        )
+    workloads = list(obs.workloads)
+    if not any(w.present for w in workloads):
+        return Condition(
+            ConditionType.AVAILABLE,
+            FALSE,
+            "NotDeployed",
+            "No workload of the stack exists yet.",
+            WhoseMove.TRANSIENT,
+        )
+    down = [w for w in workloads if not (w.present and w.available)]
+    if not down:
+        return Condition(
+            ConditionType.AVAILABLE,
+            TRUE,
+            "AllComponentsAvailable",
+            _sentence(f"Available: {_names(workloads)}"),
+        )
+    stalled = any(w.stalled for w in down)
+    return Condition(
+        ConditionType.AVAILABLE,
+        FALSE,
+        "ComponentsStalled" if stalled else "ComponentsStarting",
+        _sentence(_join([w.describe() for w in down])),
+        WhoseMove.PROVIDER if stalled else WhoseMove.TRANSIENT,
+    )
+
+
+def progressing_condition(obs: Observation) -> Condition:
+    workloads = list(obs.workloads)
+    stalled = [w for w in workloads if w.stalled]
+    if stalled:
+        return Condition(
+            ConditionType.PROGRESSING,
+            FALSE,
+            "RolloutStalled",
+            _sentence("The rollout is stuck: " + _join([w.describe() for w in stalled])),
+            WhoseMove.PROVIDER,
+        )
+    moving = [w for w in workloads if w.progressing or not w.present]
+    if moving:
+        upgrading = obs.deployed_version and obs.deployed_version != obs.desired_version
+        what = f"Upgrading to Harbor {obs.desired_version}" if upgrading else "Rolling out"
+        return Condition(
+            ConditionType.PROGRESSING,
+            TRUE,
+            "UpgradeInProgress" if upgrading else "RolloutInProgress",
+            _sentence(f"{what}: {_join([w.describe() for w in moving])}"),
+            WhoseMove.TRANSIENT,
+        )
+    return Condition(ConditionType.PROGRESSING, FALSE, "RolloutComplete", "No rollout is under way.")
+
+
+def degraded_condition(obs: Observation, others: Sequence[Condition]) -> Condition:
+    """Degraded: a deployed registry is not fully serving or cannot take a change, or a workload cannot start.
+
+    A rollout or a certificate renewal in progress on a registry that still serves is not degraded.
+    """
+    by_type = {c.type: c for c in others}
+    progressing = by_type[ConditionType.PROGRESSING]
+    wrong: list[Condition] = []
+    if progressing.reason == "RolloutStalled":
+        wrong.append(progressing)
+    if obs.deployed_version and obs.desired_state == DesiredState.RUNNING:
+        dependencies = by_type[ConditionType.DEPENDENCIES_READY]
+        if dependencies.status == FALSE and dependencies.whose_move != WhoseMove.TRANSIENT:
+            wrong.append(dependencies)
+        for type_ in (ConditionType.RESOURCES_APPLIED, ConditionType.AVAILABLE):
+            if by_type[type_].status == FALSE and by_type[type_] not in wrong:
+                wrong.append(by_type[type_])
+    if not wrong:
+        return Condition(ConditionType.DEGRADED, FALSE, "AsExpected", "Nothing is degraded.")
+    return Condition(
+        ConditionType.DEGRADED,
+        TRUE,
+        wrong[0].reason,
+        _sentence(_join([c.message.rstrip(".") for c in wrong])),
+        worst_move(c.whose_move for c in wrong),
+    )
+
+
+def deletion_conditions(obs: Observation) -> list[Condition]:
+    if obs.failure is not None:
+        applied = Condition(
+            ConditionType.RESOURCES_APPLIED,
+            FALSE,
+            obs.failure.reason,
+            obs.failure.message,
+            obs.failure.whose_move,
+        )
+    elif obs.remaining:
+        applied = Condition(
+            ConditionType.RESOURCES_APPLIED,
+            FALSE,
+            "Deleting",
+            f"{obs.remaining} objects of the stack are being deleted.",
+            WhoseMove.TRANSIENT,
+        )
+    else:
+        applied = Condition(
+            ConditionType.RESOURCES_APPLIED,
+            TRUE,
+            "Deleted",
+            "Every object of the stack is deleted; the database and the bucket are kept until the registry is "
+            "purged.",
+        )
+    available = Condition(ConditionType.AVAILABLE, FALSE, "Deleted", "The registry is deleted.")
+    return [applied, available]
+
+
+def phase_of(obs: Observation, conditions: Sequence[Condition], is_rolled_out: bool) -> str:
+    by_type = {c.type: c for c in conditions}
+    if obs.desired_state == DesiredState.DELETED:
+        deleted = by_type[ConditionType.RESOURCES_APPLIED].status == TRUE
+        return Phase.DELETED if deleted else Phase.DELETING
+    if obs.failure is not None and not obs.failure.transient:
+        return Phase.FAILED
+    applied = by_type[ConditionType.RESOURCES_APPLIED].status == TRUE
+    if obs.desired_state == DesiredState.SUSPENDED:
+        return Phase.SUSPENDED if applied else Phase.DEGRADED
+    if not obs.deployed_version:
+        if applied and is_rolled_out and by_type[ConditionType.DEPENDENCIES_READY].status == TRUE:
+            return Phase.READY
+        return Phase.PROVISIONING
+    if obs.deployed_version != obs.desired_version and not (applied and is_rolled_out):
+        return Phase.DEGRADED if by_type[ConditionType.DEGRADED].status == TRUE else Phase.UPGRADING
+    return Phase.DEGRADED if by_type[ConditionType.DEGRADED].status == TRUE else Phase.READY
+
+
+def derive(obs: Observation, previous: Sequence[dict[str, Any]], now: datetime) -> Derived:
+    """The registry's conditions (``since`` kept from ``previous`` while a status holds) and its phase."""
+    if obs.desired_state == DesiredState.DELETED:
+        conditions = deletion_conditions(obs)
+        is_rolled_out = False
+    else:
+        first = [
+            dependencies_condition(obs),
+            resources_condition(obs),
+            available_condition(obs),
+            progressing_condition(obs),
+        ]
+        conditions = [*first, degraded_condition(obs, first)]
+        is_rolled_out = rolled_out(obs) and obs.desired_state == DesiredState.RUNNING
+    phase = phase_of(obs, conditions, is_rolled_out)
+    before = {c.get("type"): c for c in previous}
+    stamp = now.isoformat()
+    rendered = []
+    for condition in conditions:
+        old = before.get(condition.type) or {}
+        since = old.get("since") if old.get("status") == condition.status and old.get("since") else stamp
+        rendered.append(
+            {
+                "type": condition.type,
+                "status": condition.status,
+                "reason": condition.reason,
+                "message": condition.message,
+                "whose_move": condition.whose_move,
+                "since": since,
+            }
+        )
+    problems = [
+        c
+        for c in conditions
+        if (c.status == TRUE) == (c.type == ConditionType.DEGRADED) and c.type != ConditionType.PROGRESSING
+    ]
+    return Derived(rendered, phase, is_rolled_out, problems)

@@ -1,0 +1,472 @@
+"""``reconcile(registry_id)``: bring one registry's stack on its cluster to what the database says.
+
+Level-based like a controller's ``Reconcile(key)``: it never asks what triggered it. Under the registry's lock it
+reads the desired state from the database, prepares the external services, renders the stack, lists each kind
+once by ownership label, applies (server-side, one field manager) only what differs, prunes what is no longer
+desired, reads readiness back into components and conditions, and records the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from provisioning import external
+from provisioning.choices import CacheMode, DesiredState, ErrorClass, Phase, RunStatus, RunTrigger, WhoseMove
+from provisioning.kube import ClusterAccess, KubeGateway, gateway_for, object_key
+from provisioning.kube.resources import ObjectKey
+from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry
+from provisioning.reconcile import conditions as cond
+from provisioning.reconcile.compare import differences, with_spec_hash
+from provisioning.reconcile.errors import DependenciesNotReady, Failure, classify
+from provisioning.reconcile.lock import holding
+from provisioning.reconcile.readiness import (
+    WORKLOAD_KINDS,
+    CertificateState,
+    WorkloadState,
+    certificate_state,
+    missing_workload,
+    record_certificate,
+    record_components,
+    workload_state,
+)
+from provisioning.reconcile.resources import record_resources
+from provisioning.reconcile.spec import desired_objects, load_registry
+from provisioning.rendering import RENDERED_KINDS, object_apply_order, ownership_selector
+
+logger = logging.getLogger("provisioning.reconcile")
+
+STATUS_KINDS = frozenset({"Deployment", "StatefulSet", "Certificate"})
+MAX_ACTIONS = 200
+LOCK_HELD = "Another run of this registry was under way: this one was dropped."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run ended with, and whether (and when) another run should look again."""
+
+    registry_id: int
+    run_id: int | None
+    status: str
+    phase: str = ""
+    failure: Failure | None = None
+    follow_up: bool = False
+    """Nothing failed but the stack is still moving (a rollout, a deletion): look again soon."""
+    changed_meanwhile: bool = False
+    """The registry changed while this run worked on an older generation: run again now."""
+    message: str = ""
+
+    @property
+    def should_retry(self) -> bool:
+        return self.failure is not None and self.failure.transient
+
+
+@dataclass
+class Tally:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    actions: list[dict[str, str]] = field(default_factory=list)
+    written: set[ObjectKey] = field(default_factory=set)
+
+    def note(self, action: str, key: ObjectKey, detail: str = "") -> None:
+        if len(self.actions) < MAX_ACTIONS:
+            _, kind, namespace, name = key
+            entry = {"action": action, "kind": kind, "namespace": namespace, "name": name}
+            if detail:
+                entry["detail"] = detail
+            self.actions.append(entry)
+
+
+def cluster_access(cluster: Cluster) -> ClusterAccess:
+    return ClusterAccess(
+        api_url=cluster.api_url,
+        token=cluster.token,
+        ca_pem=cluster.ca_certificate,
+        kubeconfig=cluster.kubeconfig,
+        in_cluster=cluster.in_cluster,
+    )
+
+
+def cluster_gateway(cluster: Cluster) -> KubeGateway:
+    """The shared gateway of ``cluster`` under the console's field manager."""
+    return gateway_for(
+        cluster_access(cluster),
+        field_manager=settings.KUBE_FIELD_MANAGER,
+        timeout=settings.KUBE_REQUEST_TIMEOUT_SECONDS,
+    )
+
+
+def reconcile(
+    registry_id: int, run_id: int | None = None, *, trigger: str = RunTrigger.MANUAL, attempt: int = 1
+) -> Outcome:
+    """Reconcile one registry now, in this process; a run already under way elsewhere makes this one skip."""
+    run = _claim_run(registry_id, run_id, trigger, attempt)
+    if run is None:
+        return Outcome(registry_id, run_id, RunStatus.SKIPPED, message="The registry no longer exists.")
+    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return Outcome(registry_id, run.pk, run.status, message="This run has already finished.")
+    with holding(registry_id) as lock:
+        if lock is None:
+            _finish_skipped(run, LOCK_HELD)
+            return Outcome(registry_id, run.pk, RunStatus.SKIPPED, message="Another run holds the lock.")
+        run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+        run.save(update_fields=["status", "started_at"])
+        return Reconciler(registry_id, run).run()
+
+
+def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int) -> ReconcileRun | None:
+    if run_id is not None:
+        run = ReconcileRun.objects.filter(pk=run_id, registry_id=registry_id).first()
+        if run is not None:
+            return run
+    generation = Registry.objects.filter(pk=registry_id).values_list("generation", flat=True).first()
+    if generation is None:
+        return None
+    return ReconcileRun.objects.create(
+        registry_id=registry_id, trigger=trigger, attempt=attempt, generation=generation
+    )
+
+
+def _finish_skipped(run: ReconcileRun, message: str) -> None:
+    now = timezone.now()
+    run.status, run.error_message = RunStatus.SKIPPED, message
+    run.started_at = run.started_at or now
+    run.finished_at = now
+    run.duration_ms = 0.0
+    run.save(update_fields=["status", "error_message", "started_at", "finished_at", "duration_ms"])
+
+
+class Reconciler:
+    """One run over one registry; ``run()`` never raises for what the cluster or the services do."""
+
+    def __init__(self, registry_id: int, run: ReconcileRun) -> None:
+        self.registry_id = registry_id
+        self.run_row = run
+        self.tally = Tally()
+        self.started = time.perf_counter()
+        self.now = timezone.now()
+
+    def run(self) -> Outcome:
+        registry = load_registry(self.registry_id)
+        if registry is None:
+            _finish_skipped(self.run_row, "The registry was removed from the database.")
+            return Outcome(self.registry_id, self.run_row.pk, RunStatus.SKIPPED)
+        try:
+            if registry.desired_state == DesiredState.DELETED:
+                return self._run_deletion(registry)
+            return self._run_stack(registry)
+        except Exception as error:
+            # Recording must not be lost: say what happened on the run, whatever broke while recording.
+            logger.exception("reconcile of registry %s failed while recording its outcome", self.registry_id)
+            failure = classify(error)
+            self._record_run(registry.generation, failure)
+            return Outcome(self.registry_id, self.run_row.pk, RunStatus.FAILED, registry.phase, failure)
+
+    # ---- a running or suspended stack --------------------------------------------------------------------
+
+    def _run_stack(self, registry: Registry) -> Outcome:
+        generation = registry.generation
+        gateway = cluster_gateway(registry.cluster)
+        failure: Failure | None = None
+        dependencies: cond.DependencyView | None = None
+        held = False
+        desired: list[dict[str, Any]] | None = None
+        live: dict[ObjectKey, dict[str, Any]] = {}
+        listed = False
+        try:
+            dependencies = self._prepare_dependencies(registry)
+            live = self._list_owned(gateway, registry)
+            listed = True
+            if not dependencies.ready:
+                held = True
+                raise DependenciesNotReady(
+                    dependencies.message, dependencies.whose_move, dependencies.error_class
+                )
+            desired = [with_spec_hash(obj)[0] for obj in desired_objects(registry)]
+            written = self._apply(gateway, desired, live)
+            self._prune(gateway, desired, live)
+            if written & STATUS_KINDS:
+                self._refresh_status(gateway, registry, live, written & STATUS_KINDS)
+        except Exception as error:
+            failure = classify(error)
+            log = logger.warning if failure.transient else logger.error
+            log("reconcile of %s: %s %s", registry, failure.error_class, failure.message)
+            if failure.error_class == "INTERNAL" and not failure.transient:
+                logger.exception("unexpected error reconciling %s", registry)
+
+        workloads, certificate = self._observe(desired, live, listed)
+        observation = cond.Observation(
+            desired_state=registry.desired_state,
+            desired_version=registry.harbor_version,
+            deployed_version=registry.deployed_version,
+            dependencies=dependencies,
+            held=held,
+            failure=failure,
+            objects=len(desired or ()),
+            workloads=workloads,
+            certificate=certificate,
+            managed_cache=registry.cache.mode == CacheMode.MANAGED,
+        )
+        derived = cond.derive(observation, registry.conditions, self.now)
+        applied = failure is None
+        if listed:
+            record_components(registry, workloads, self.now)
+            if certificate is not None and certificate.present:
+                record_certificate(registry.ingress, certificate)
+            record_resources(registry, desired, live, applied, self.now, self.tally.written)
+        deployed = registry.deployed_version
+        if applied and derived.rolled_out:
+            deployed = registry.harbor_version
+            self._complete_rotations(registry)
+        self._save_registry(registry, derived, generation if applied else None, deployed)
+        self._record_run(generation, failure)
+        moving = applied and not derived.rolled_out and self._worth_following(derived, registry)
+        return Outcome(
+            self.registry_id,
+            self.run_row.pk,
+            RunStatus.SUCCEEDED if applied else RunStatus.FAILED,
+            derived.phase,
+            failure,
+            follow_up=moving,
+            changed_meanwhile=self._changed_since(generation),
+        )
+
+    def _prepare_dependencies(self, registry: Registry) -> cond.DependencyView:
+        """Provision and check database, cache and storage; the binding rows are read again afterwards."""
+        try:
+            report = external.prepare_dependencies(registry)
+        except Exception as error:
+            logger.exception("preparing the dependencies of %s failed", registry)
+            return cond.DependencyView(
+                False,
+                f"The dependency check failed ({type(error).__name__}: {error}).",
+                WhoseMove.PROVIDER,
+                ErrorClass.DEPENDENCY_UNREACHABLE,
+            )
+        for binding in (registry.database, registry.cache, registry.storage):
+            binding.refresh_from_db()
+        return cond.DependencyView(report.ready, report.message, report.whose_move, report.error_class)
+
+    def _list_owned(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
+        """Every object the console owns for the registry: one LIST per kind (none in a missing namespace)."""
+        selector = ownership_selector(registry.pk)
+        found: dict[ObjectKey, dict[str, Any]] = {}
+        namespaces = gateway.list("v1", "Namespace", label_selector=selector)
+        for obj in namespaces:
+            found[object_key(obj)] = obj
+        if not any(obj["metadata"]["name"] == registry.namespace for obj in namespaces):
+            return found
+        for api_version, kind in RENDERED_KINDS:
+            if kind == "Namespace":
+                continue
+            for obj in gateway.list(api_version, kind, namespace=registry.namespace, label_selector=selector):
+                found[object_key(obj)] = obj
+        return found
+
+    def _apply(
+        self, gateway: KubeGateway, desired: list[dict[str, Any]], live: dict[ObjectKey, dict[str, Any]]
+    ) -> set[str]:
+        """Create what is missing and apply what differs, in order; returns the kinds written."""
+        written: set[str] = set()
+        for obj in desired:
+            key = object_key(obj)
+            current = live.get(key)
+            if current is None:
+                live[key] = gateway.apply(obj)
+                self.tally.written.add(key)
+                self.tally.created += 1
+                self.tally.note("create", key)
+                written.add(key[1])
+                continue
+            drift = differences(obj, current)
+            if not drift:
+                self.tally.unchanged += 1
+                continue
+            live[key] = gateway.apply(obj)
+            self.tally.written.add(key)
+            self.tally.updated += 1
+            self.tally.note("update", key, "differs at " + ", ".join(drift))
+            written.add(key[1])
+        return written
+
+    def _prune(
+        self, gateway: KubeGateway, desired: list[dict[str, Any]], live: dict[ObjectKey, dict[str, Any]]
+    ) -> None:
+        """Delete owned objects that are no longer desired, the last applied first."""
+        wanted = {object_key(obj) for obj in desired}
+        orphans = [obj for key, obj in live.items() if key not in wanted]
+        orphans.sort(key=_order_or_last, reverse=True)
+        for obj in orphans:
+            key = object_key(obj)
+            gateway.delete(key[0], key[1], key[3], key[2])
+            del live[key]
+            self.tally.deleted += 1
+            self.tally.note("delete", key, "no longer desired")
+
+    def _refresh_status(
+        self, gateway: KubeGateway, registry: Registry, live: dict[ObjectKey, dict[str, Any]], kinds: set[str]
+    ) -> None:
+        """Read the status of the kinds just written once more, so readiness is not a step behind."""
+        selector = ownership_selector(registry.pk)
+        for api_version, kind in RENDERED_KINDS:
+            if kind in kinds:
+                for obj in gateway.list(
+                    api_version, kind, namespace=registry.namespace, label_selector=selector
+                ):
+                    live[object_key(obj)] = obj
+
+    def _observe(
+        self, desired: list[dict[str, Any]] | None, live: Mapping[ObjectKey, dict[str, Any]], listed: bool
+    ) -> tuple[list[WorkloadState], CertificateState | None]:
+        if not listed:
+            return [], None
+        if desired is None:
+            workloads = [workload_state(obj) for key, obj in live.items() if key[1] in WORKLOAD_KINDS]
+            certificates = [obj for key, obj in live.items() if key[1] == "Certificate"]
+            return workloads, certificate_state(certificates[0]) if certificates else None
+        workloads = []
+        certificate: CertificateState | None = None
+        for obj in desired:
+            key = object_key(obj)
+            if key[1] in WORKLOAD_KINDS:
+                workloads.append(workload_state(live[key]) if key in live else missing_workload(obj))
+            elif key[1] == "Certificate":
+                certificate = certificate_state(live.get(key))
+        return workloads, certificate
+
+    def _complete_rotations(self, registry: Registry) -> None:
+        try:
+            completed = external.complete_rotations(registry)
+        except Exception as error:
+            logger.exception("completing credential rotations of %s failed", registry)
+            self.tally.actions.append(
+                {
+                    "action": "rotation",
+                    "detail": f"completing rotations failed ({type(error).__name__}): {error}",
+                }
+            )
+            return
+        for kind in completed:
+            self.tally.actions.append(
+                {"action": "rotation", "detail": f"{kind}: previous credentials revoked"}
+            )
+
+    def _worth_following(self, derived: cond.Derived, registry: Registry) -> bool:
+        """Look again soon only while something is moving by itself, not while it waits for a person."""
+        if registry.desired_state == DesiredState.SUSPENDED and derived.phase == Phase.SUSPENDED:
+            return any(c["type"] == "Progressing" and c["status"] == "True" for c in derived.conditions)
+        return bool(derived.problems) and all(p.whose_move == "transient" for p in derived.problems)
+
+    # ---- a deleted registry ------------------------------------------------------------------------------
+
+    def _run_deletion(self, registry: Registry) -> Outcome:
+        """Delete every owned object (the namespace takes its content along); data is kept until a purge."""
+        generation = registry.generation
+        failure: Failure | None = None
+        remaining = 0
+        try:
+            gateway = cluster_gateway(registry.cluster)
+            selector = ownership_selector(registry.pk)
+            contents = ManagedResource.objects.filter(registry=registry)
+            for namespace in gateway.list("v1", "Namespace", label_selector=selector):
+                name = namespace["metadata"]["name"]
+                if not namespace["metadata"].get("deletionTimestamp"):
+                    gateway.delete("v1", "Namespace", name)
+                    inside = contents.filter(namespace=name).count()
+                    self.tally.deleted += 1 + inside
+                    self.tally.note("delete", object_key(namespace), f"with the {inside} objects in it")
+            remaining = (
+                len(gateway.list("v1", "Namespace", label_selector=selector)) if self.tally.deleted else 0
+            )
+        except Exception as error:  # noqa: BLE001 - classified and recorded on the run
+            failure = classify(error)
+            logger.warning("deleting the stack of %s: %s %s", registry, failure.error_class, failure.message)
+        observation = cond.Observation(
+            desired_state=registry.desired_state,
+            desired_version=registry.harbor_version,
+            deployed_version=registry.deployed_version,
+            failure=failure,
+            remaining=remaining,
+        )
+        derived = cond.derive(observation, registry.conditions, self.now)
+        if failure is None and remaining == 0:
+            ManagedResource.objects.filter(registry=registry).delete()
+            registry.components.update(
+                ready_replicas=0, available=False, message="Deleted.", observed_at=self.now
+            )
+        self._save_registry(
+            registry, derived, generation if failure is None else None, registry.deployed_version
+        )
+        self._record_run(generation, failure)
+        return Outcome(
+            self.registry_id,
+            self.run_row.pk,
+            RunStatus.SUCCEEDED if failure is None else RunStatus.FAILED,
+            derived.phase,
+            failure,
+            follow_up=failure is None and remaining > 0,
+        )
+
+    # ---- recording ---------------------------------------------------------------------------------------
+
+    def _save_registry(
+        self, registry: Registry, derived: cond.Derived, observed: int | None, deployed_version: str
+    ) -> None:
+        values: dict[str, Any] = {
+            "conditions": derived.conditions,
+            "phase": derived.phase,
+            "last_reconciled_at": self.now,
+            "deployed_version": deployed_version,
+        }
+        if derived.phase != registry.phase:
+            values["phase_since"] = self.now
+        if observed is not None:
+            values["observed_generation"] = observed
+        Registry.objects.filter(pk=registry.pk).update(**values)
+
+    def _record_run(self, generation: int, failure: Failure | None) -> None:
+        run, tally = self.run_row, self.tally
+        run.finished_at = timezone.now()
+        run.duration_ms = round((time.perf_counter() - self.started) * 1000, 1)
+        run.status = RunStatus.FAILED if failure else RunStatus.SUCCEEDED
+        run.generation = generation
+        run.created, run.updated, run.unchanged, run.deleted = (
+            tally.created,
+            tally.updated,
+            tally.unchanged,
+            tally.deleted,
+        )
+        run.actions = tally.actions
+        run.error_class = failure.error_class if failure else ""
+        run.error_message = failure.message if failure else ""
+        run.whose_move = failure.whose_move if failure else ""
+        run.save()
+
+    def _changed_since(self, generation: int) -> bool:
+        """Did the registry change, or was a run asked for and dropped, while this run was working?"""
+        if Registry.objects.filter(pk=self.registry_id, generation__gt=generation).exists():
+            return True
+        return ReconcileRun.objects.filter(
+            registry_id=self.registry_id,
+            status=RunStatus.SKIPPED,
+            error_message=LOCK_HELD,
+            requested_at__gte=self.run_row.started_at or self.now,
+        ).exists()
+
+
+def _order_or_last(obj: Mapping[str, Any]) -> int:
+    try:
+        return object_apply_order(obj)
+    except (KeyError, ValueError):
+        return 1000
+
+
+__all__ = ["Outcome", "cluster_access", "cluster_gateway", "reconcile"]

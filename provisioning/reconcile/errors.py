@@ -1,0 +1,111 @@
+"""Classifying what went wrong in a run: a stable error class, transient or permanent, and whose move it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import DatabaseError
+
+from provisioning.choices import ErrorClass, WhoseMove
+from provisioning.kube import KubeApiError, KubeConfigError, KubeUnreachable
+
+_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+_QUOTA_WORDS = ("exceeded quota", "forbidden: exceeded", "exceeds quota")
+
+
+class InvalidSpec(Exception):
+    """The registry's rows cannot be turned into a stack (a value rendering refuses)."""
+
+
+class DependenciesNotReady(Exception):
+    """A dependency (database, cache, object storage) is failing: the rollout is held."""
+
+    def __init__(
+        self, message: str, whose_move: str, error_class: str = ErrorClass.DEPENDENCY_UNREACHABLE
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.whose_move = whose_move
+        self.error_class = error_class or ErrorClass.DEPENDENCY_UNREACHABLE
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A run's failure, as a person and the retry policy read it."""
+
+    error_class: str
+    transient: bool
+    whose_move: str
+    reason: str
+    message: str
+    retry_after: float | None = None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _camel(error_class: str) -> str:
+    return "".join(part.capitalize() for part in error_class.split("_"))
+
+
+def _failure(
+    error_class: str, transient: bool, whose_move: str, message: str, **extra: float | None
+) -> Failure:
+    return Failure(error_class, transient, whose_move, _camel(error_class), _sentence(message), **extra)
+
+
+def _api_failure(error: KubeApiError) -> Failure:
+    said = f"The Kubernetes API answered {error.status} {error.reason} to {error.verb} {error.what}: {error.message}"
+    if error.status == 409:
+        return _failure(ErrorClass.API_CONFLICT, True, WhoseMove.TRANSIENT, said)
+    if error.status == 404:
+        return _failure(ErrorClass.API_CONFLICT, True, WhoseMove.TRANSIENT, f"{said} (removed meanwhile)")
+    if error.status in _TRANSIENT_STATUS:
+        return _failure(
+            ErrorClass.API_UNAVAILABLE, True, WhoseMove.TRANSIENT, said, retry_after=error.retry_after
+        )
+    if error.status == 403 and any(word in error.message.lower() for word in _QUOTA_WORDS):
+        return _failure(
+            ErrorClass.QUOTA_EXCEEDED,
+            False,
+            WhoseMove.CUSTOMER,
+            f"{said}. Lower the registry's settings or move it to a larger plan",
+        )
+    if error.status in (401, 403):
+        return _failure(
+            ErrorClass.API_FORBIDDEN,
+            False,
+            WhoseMove.PROVIDER,
+            f"{said}. Check the cluster's credentials and the console's RBAC",
+        )
+    if error.status in (400, 415, 422):
+        return _failure(ErrorClass.API_INVALID, False, WhoseMove.PROVIDER, said)
+    return _failure(ErrorClass.API_UNAVAILABLE, error.status >= 500, WhoseMove.PROVIDER, said)
+
+
+def classify(error: BaseException) -> Failure:
+    """The failure ``error`` stands for; anything unforeseen is a permanent ``INTERNAL`` error."""
+    if isinstance(error, DependenciesNotReady):
+        return _failure(error.error_class, True, error.whose_move or WhoseMove.PROVIDER, error.message)
+    if isinstance(error, InvalidSpec):
+        return _failure(
+            ErrorClass.INVALID_SPEC, False, WhoseMove.PROVIDER, f"The stack cannot be rendered: {error}"
+        )
+    if isinstance(error, KubeApiError):
+        return _api_failure(error)
+    if isinstance(error, KubeUnreachable):
+        return _failure(ErrorClass.CLUSTER_UNREACHABLE, True, WhoseMove.TRANSIENT, str(error))
+    if isinstance(error, KubeConfigError):
+        return _failure(ErrorClass.CLUSTER_UNREACHABLE, False, WhoseMove.PROVIDER, str(error))
+    if isinstance(error, DatabaseError):
+        return _failure(
+            ErrorClass.INTERNAL, True, WhoseMove.TRANSIENT, f"The console's database failed: {error}"
+        )
+    return _failure(
+        ErrorClass.INTERNAL,
+        False,
+        WhoseMove.PROVIDER,
+        f"The reconciler failed unexpectedly ({type(error).__name__}: {error}); the console's logs have the trace",
+    )

@@ -1,0 +1,103 @@
+"""Keeping ``ManagedResource`` rows: one per object the console owns for a registry, with its last state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from provisioning.choices import ResourceState
+from provisioning.kube import object_key
+from provisioning.kube.resources import ObjectKey
+from provisioning.models import ManagedResource, Registry
+from provisioning.reconcile.compare import differences, live_hash
+from provisioning.reconcile.readiness import WORKLOAD_KINDS, certificate_state, workload_state
+from provisioning.reconcile.redaction import redact
+from provisioning.rendering import object_apply_order
+
+_LIGHT_FIELDS = ("state", "message", "resource_version", "last_seen_at", "applied_at")
+_FULL_FIELDS = (*_LIGHT_FIELDS, "apply_order", "spec_hash", "manifest")
+
+
+def _state(desired: Mapping[str, Any], live: Mapping[str, Any] | None, applied: bool) -> tuple[str, str]:
+    """The state of one desired object, and a short message."""
+    if live is None:
+        return ResourceState.MISSING, "Not on the cluster."
+    if not applied and differences(desired, live):
+        return ResourceState.DRIFTED, "Differs from the desired manifest; the next successful run applies it."
+    kind = desired["kind"]
+    if kind in WORKLOAD_KINDS:
+        workload = workload_state(live)
+        if workload.rolled_out:
+            return ResourceState.READY, "Available."
+        return ResourceState.NOT_READY, workload.describe()
+    if kind == "Certificate":
+        certificate = certificate_state(live)
+        if certificate.ready:
+            return ResourceState.READY, "Issued."
+        return ResourceState.NOT_READY, certificate.message or "Not issued yet."
+    return ResourceState.APPLIED, ""
+
+
+def record_resources(
+    registry: Registry,
+    desired: Sequence[Mapping[str, Any]] | None,
+    live: Mapping[ObjectKey, Mapping[str, Any]],
+    applied: bool,
+    now: datetime,
+    written: set[ObjectKey] | frozenset[ObjectKey] = frozenset(),
+) -> None:
+    """Make the registry's rows match the desired objects (or, when nothing rendered, what is live)."""
+    existing = {
+        (row.api_version, row.kind, row.namespace, row.name): row
+        for row in ManagedResource.objects.filter(registry=registry)
+    }
+    objects = list(desired) if desired is not None else [dict(obj) for obj in live.values()]
+    wanted: set[ObjectKey] = set()
+    new_rows: list[ManagedResource] = []
+    light: list[ManagedResource] = []
+    full: list[ManagedResource] = []
+    for obj in objects:
+        key = object_key(obj)
+        wanted.add(key)
+        current = live.get(key)
+        state, message = _state(obj, current, applied or desired is None)
+        digest = live_hash(obj)
+        version = str(((current or {}).get("metadata") or {}).get("resourceVersion", ""))
+        row = existing.get(key)
+        if row is None:
+            row = ManagedResource(
+                registry=registry, api_version=key[0], kind=key[1], namespace=key[2], name=key[3]
+            )
+        hash_changed = row.spec_hash != digest and desired is not None
+        row.state, row.message = state, message[:500]
+        row.last_seen_at = now if current is not None else row.last_seen_at
+        row.resource_version = version
+        if key in written:
+            row.applied_at = now
+        if row.pk is None or hash_changed:
+            row.apply_order = _order(obj)
+            row.spec_hash = digest
+            row.manifest = redact(obj)
+        if row.pk is None:
+            new_rows.append(row)
+        elif hash_changed:
+            full.append(row)
+        else:
+            light.append(row)
+    if new_rows:
+        ManagedResource.objects.bulk_create(new_rows)
+    if full:
+        ManagedResource.objects.bulk_update(full, _FULL_FIELDS)
+    if light:
+        ManagedResource.objects.bulk_update(light, _LIGHT_FIELDS)
+    gone = [row.pk for key, row in existing.items() if key not in wanted and key not in live]
+    if gone:
+        ManagedResource.objects.filter(pk__in=gone).delete()
+
+
+def _order(obj: Mapping[str, Any]) -> int:
+    try:
+        return object_apply_order(obj)
+    except (KeyError, ValueError):
+        return 0
