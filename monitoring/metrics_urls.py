@@ -1,3 +1,7 @@
 """The console's own /metrics endpoint for Prometheus."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from monitoring import views_metrics
+
+urlpatterns = [path("metrics", views_metrics.metrics, name="metrics")]

@@ -1,0 +1,157 @@
+"""Shapes of the monitoring API's answers (read-only; they also document the API schema)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from monitoring.prometheus import Batch
+
+
+def metrics_state(batch: Batch) -> dict[str, Any]:
+    """How the figures of an answer were obtained: ``ok``, ``unconfigured``, ``unavailable`` or ``error``."""
+    return {
+        "status": str(batch.status),
+        "message": batch.message,
+        "evaluated_at": batch.evaluated_at,
+        "evaluated_at_iso": datetime.fromtimestamp(batch.evaluated_at, tz=UTC).isoformat(),
+    }
+
+
+class MetricsStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unconfigured", "unavailable", "error"])
+    message = serializers.CharField(help_text="Empty when all is well; otherwise what a person should know.")
+    evaluated_at = serializers.FloatField(help_text="Evaluation time of instant queries, Unix seconds.")
+    evaluated_at_iso = serializers.CharField()
+
+
+class FleetRowSerializer(serializers.Serializer):
+    registry_id = serializers.IntegerField()
+    tenant = serializers.CharField(source="tenant_slug")
+    tenant_name = serializers.CharField()
+    registry = serializers.CharField(source="name")
+    namespace = serializers.CharField()
+    hostname = serializers.CharField()
+    plan = serializers.CharField()
+    cluster = serializers.CharField()
+    phase = serializers.CharField()
+    health = serializers.CharField(source="health.value")
+    reasons = serializers.ListField(child=serializers.CharField())
+    harbor_version = serializers.CharField()
+    running_version = serializers.CharField(allow_null=True)
+    error_ratio = serializers.FloatField(allow_null=True, help_text="5xx share of core's answers (0-1).")
+    mean_latency_seconds = serializers.FloatField(source="mean_latency", allow_null=True)
+    pulls_per_day = serializers.FloatField(allow_null=True)
+    storage_used_bytes = serializers.FloatField(source="storage_used", allow_null=True)
+    storage_limit_bytes = serializers.IntegerField(source="storage_limit")
+    storage_share = serializers.FloatField(allow_null=True)
+    parallel_request_limit = serializers.IntegerField(source="parallel_limit")
+    pods_not_ready = serializers.FloatField(allow_null=True)
+    components_down = serializers.ListField(child=serializers.CharField())
+
+
+class FleetSerializer(serializers.Serializer):
+    metrics = MetricsStateSerializer()
+    health = serializers.DictField(child=serializers.IntegerField(), help_text="Registries per health.")
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = FleetRowSerializer(many=True)
+
+
+class ValueSerializer(serializers.Serializer):
+    labels = serializers.DictField(child=serializers.CharField())
+    value = serializers.FloatField(allow_null=True)
+
+
+class FigureSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    title = serializers.CharField()
+    unit = serializers.CharField()
+    description = serializers.CharField()
+    period = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    value = serializers.FloatField(allow_null=True, help_text="The figure, for queries without extra labels.")
+    values = ValueSerializer(many=True)
+
+
+class LimitsSerializer(serializers.Serializer):
+    storage_bytes = serializers.IntegerField()
+    parallel_requests = serializers.IntegerField()
+
+
+class RegistrySummarySerializer(serializers.Serializer):
+    registry_id = serializers.IntegerField()
+    namespace = serializers.CharField()
+    phase = serializers.CharField()
+    metrics = MetricsStateSerializer()
+    limits = LimitsSerializer()
+    figures = serializers.DictField(child=FigureSerializer())
+
+
+class SeriesSerializer(serializers.Serializer):
+    labels = serializers.DictField(child=serializers.CharField())
+    points = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.FloatField(allow_null=True), min_length=2, max_length=2
+        ),
+        help_text="[Unix seconds, value or null] pairs.",
+    )
+
+
+class RegistrySeriesSerializer(serializers.Serializer):
+    registry_id = serializers.IntegerField()
+    namespace = serializers.CharField()
+    range = serializers.CharField()
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    step = serializers.IntegerField()
+    metrics = MetricsStateSerializer()
+    series = serializers.DictField(child=SeriesSerializer(many=True))
+
+
+class ConsumerSerializer(serializers.Serializer):
+    registry_id = serializers.IntegerField()
+    tenant = serializers.CharField(source="tenant_slug")
+    registry = serializers.CharField(source="name")
+    namespace = serializers.CharField()
+    plan = serializers.CharField()
+    phase = serializers.CharField()
+    storage_limit_bytes = serializers.IntegerField(source="storage_limit")
+    parallel_request_limit = serializers.IntegerField(source="parallel_limit")
+    storage_share = serializers.FloatField(allow_null=True)
+    peak_share = serializers.FloatField(allow_null=True)
+    figures = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+
+class PlanMixSerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    plan_name = serializers.CharField()
+    registries = serializers.IntegerField()
+    storage_used_bytes = serializers.FloatField(source="storage")
+    storage_limit_bytes = serializers.IntegerField(source="storage_limit")
+
+
+class BusinessSerializer(serializers.Serializer):
+    range = serializers.CharField()
+    sort = serializers.CharField()
+    metrics = MetricsStateSerializer()
+    tenants = serializers.IntegerField()
+    registries_by_phase = serializers.DictField(child=serializers.IntegerField())
+    totals = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    plan_mix = PlanMixSerializer(many=True)
+    top_consumers = ConsumerSerializer(many=True)
+    near_quota = ConsumerSerializer(many=True)
+    peak_parallel = ConsumerSerializer(many=True)
+
+
+class QuerySerializer(serializers.Serializer):
+    key = serializers.CharField()
+    group = serializers.CharField()
+    title = serializers.CharField()
+    unit = serializers.CharField()
+    description = serializers.CharField()
+    by = serializers.ListField(child=serializers.CharField())
+    promql = serializers.CharField(help_text="For the whole fleet, with the default period.")

@@ -1,0 +1,155 @@
+"""A real Prometheus over generated history, for the tests, the benchmark and the demo.
+
+:func:`backfill` turns a :class:`~monitoring.history.History` into TSDB blocks with ``promtool tsdb
+create-blocks-from openmetrics`` (one input file per two-hour block, so promtool reads each sample once);
+:class:`LocalPrometheus` starts ``prometheus`` on those blocks on a free local port and stops it again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from monitoring.history import History
+
+
+class PrometheusNotInstalled(RuntimeError):
+    """The prometheus or promtool binary is missing."""
+
+
+def binary(name: str) -> str:
+    """Path of ``prometheus`` or ``promtool`` (``PROMETHEUS_BIN`` / ``PROMTOOL_BIN`` override it)."""
+    override = os.environ.get(f"{name.upper()}_BIN")
+    found = override or shutil.which(name)
+    if not found:
+        raise PrometheusNotInstalled(
+            f"{name} is not installed: run `make system-deps` (Debian package `prometheus`) or set "
+            f"{name.upper()}_BIN."
+        )
+    return found
+
+
+def backfill(history: History, tsdb_dir: Path, work_dir: Path, jobs: int = 2) -> int:
+    """Write ``history`` as TSDB blocks into ``tsdb_dir``; returns the number of blocks created."""
+    promtool = binary("promtool")
+    tsdb_dir.mkdir(parents=True, exist_ok=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for start, text in history.openmetrics_windows():
+        path = work_dir / f"window-{start}.om"
+        path.write_text(text)
+        files.append(path)
+
+    def create(path: Path) -> None:
+        result = subprocess.run(
+            [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(path), str(tsdb_dir)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        path.unlink()
+        if result.returncode != 0:
+            raise RuntimeError(f"promtool could not backfill {path.name}: {result.stderr.strip()[-500:]}")
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(create, files))
+    return len(files)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalPrometheus:
+    """One ``prometheus`` process serving ``tsdb_dir`` on 127.0.0.1."""
+
+    def __init__(
+        self,
+        tsdb_dir: Path,
+        work_dir: Path,
+        *,
+        scrape_configs: list[dict[str, Any]] | None = None,
+        scrape_interval: str = "15s",
+    ) -> None:
+        self.tsdb_dir = tsdb_dir
+        self.work_dir = work_dir
+        self.scrape_configs = scrape_configs or []
+        self.scrape_interval = scrape_interval
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.work_dir / "prometheus.log"
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start Prometheus and wait until it answers ``/-/ready``; returns its URL."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        config = self.work_dir / "prometheus.yml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": "1m"},
+                    "scrape_configs": self.scrape_configs,
+                }
+            )
+        )
+        self.port = free_port()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    binary("prometheus"),
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={self.tsdb_dir}",
+                    "--storage.tsdb.retention.time=3650d",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited at start; see {self.log_path}")
+            try:
+                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return self.url
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"prometheus was not ready within {timeout:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.process = None
+
+    def __enter__(self) -> LocalPrometheus:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

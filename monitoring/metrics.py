@@ -1,0 +1,220 @@
+"""The console's own ``/metrics`` for Prometheus, read from the database at scrape time by one custom collector.
+
+Exported (every family prefixed ``harborconsole_``):
+
+- ``tenants`` — tenants known to the console;
+- ``registries{plan, phase}`` — registries by plan and phase;
+- ``registry_info{namespace, tenant, registry, plan, cluster, harbor_version, phase}`` — 1 per live registry;
+- ``registry_storage_limit_bytes{namespace}`` and ``registry_parallel_request_limit{namespace}`` — each live
+  registry's plan limits (overrides applied), so PromQL can set usage against them, e.g.
+  ``sum by (namespace) (harbor_project_quota_usage_byte) / on (namespace) harborconsole_registry_storage_limit_bytes``;
+- ``reconcile_runs_total{status, error_class}`` — reconcile runs recorded (a counter while runs are kept);
+- ``reconcile_duration_seconds{status}`` — a histogram of finished runs' durations;
+- ``reconcile_queue_depth{queue, status}`` — runs queued or running, per cluster queue;
+- ``broker_queue_length{queue}`` — messages waiting in each cluster queue of a Redis broker.
+
+The collector runs a fixed number of SQL queries whatever the fleet's size (seven).
+
+Access (:func:`allowed`): a request bearing ``Authorization: Bearer <METRICS_TOKEN>`` — the way Prometheus
+scrapes (``authorization: {credentials_file: …}`` in its scrape config) — or a logged-in user whose role may view.
+With no ``METRICS_TOKEN`` set, only logged-in users can read it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from prometheus_client import PlatformCollector, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from harborconsole.env import Env
+from monitoring.fleet import registry_rows
+from provisioning.choices import RunStatus
+from provisioning.models import Cluster, ReconcileRun, Registry, Tenant
+from provisioning.permissions import can
+
+log = logging.getLogger(__name__)
+
+GiB = 1024**3
+DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+def metrics_token() -> str:
+    """``METRICS_TOKEN`` from the settings, else from the environment (``METRICS_TOKEN`` or ``METRICS_TOKEN_FILE``)."""
+    configured = getattr(settings, "METRICS_TOKEN", None)
+    return configured if configured is not None else Env().str("METRICS_TOKEN")
+
+
+def bearer(request: Any) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def allowed(request: Any) -> tuple[bool, int]:
+    """(allowed, status if refused): 401 without valid credentials, 403 for a logged-in user without a role."""
+    token = bearer(request)
+    expected = metrics_token()
+    if token is not None:
+        return (True, 200) if expected and hmac.compare_digest(token, expected) else (False, 401)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return (True, 200) if can(user, "view") else (False, 403)
+    return False, 401
+
+
+class ConsoleCollector(Collector):
+    """Reads the console's state at each scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._tenants_and_registries()
+        yield from self._limits()
+        yield from self._runs()
+        yield from self._durations()
+        yield from self._queues()
+
+    def _tenants_and_registries(self) -> Iterator[Metric]:
+        tenants = GaugeMetricFamily("harborconsole_tenants", "Tenants known to the console.")
+        tenants.add_metric([], Tenant.objects.count())
+        yield tenants
+        registries = GaugeMetricFamily(
+            "harborconsole_registries", "Registries by plan and phase.", labels=["plan", "phase"]
+        )
+        for row in Registry.objects.values("plan__name", "phase").annotate(n=Count("id")).order_by():
+            registries.add_metric([row["plan__name"], row["phase"]], row["n"])
+        yield registries
+
+    def _limits(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "harborconsole_registry_info",
+            "One per live registry: what the console knows of the tenant namespace.",
+            labels=["namespace", "tenant", "registry", "plan", "cluster", "harbor_version", "phase"],
+        )
+        storage = GaugeMetricFamily(
+            "harborconsole_registry_storage_limit_bytes",
+            "Storage quota of the registry's plan (or its override), per namespace.",
+            labels=["namespace"],
+        )
+        parallel = GaugeMetricFamily(
+            "harborconsole_registry_parallel_request_limit",
+            "Parallel-request limit of the registry's plan (or its override), per namespace.",
+            labels=["namespace"],
+        )
+        for registry in registry_rows():
+            effective = registry.effective()
+            ns = registry.namespace
+            info.add_metric(
+                [
+                    ns,
+                    registry.tenant.slug,
+                    registry.name,
+                    registry.plan.name,
+                    getattr(registry, "cluster_name", ""),
+                    registry.harbor_version,
+                    registry.phase,
+                ],
+                1,
+            )
+            storage.add_metric([ns], effective.storage_quota_gib * GiB)
+            parallel.add_metric([ns], effective.parallel_request_limit)
+        yield info
+        yield storage
+        yield parallel
+
+    def _runs(self) -> Iterator[Metric]:
+        runs = CounterMetricFamily(
+            "harborconsole_reconcile_runs",
+            "Reconcile runs recorded, by status and error class (a counter while runs are kept).",
+            labels=["status", "error_class"],
+        )
+        rows = ReconcileRun.objects.values("status", "error_class").annotate(n=Count("id")).order_by()
+        for row in rows:
+            runs.add_metric([row["status"], row["error_class"] or ""], row["n"])
+        yield runs
+
+    def _durations(self) -> Iterator[Metric]:
+        histogram = HistogramMetricFamily(
+            "harborconsole_reconcile_duration_seconds",
+            "Duration of finished reconcile runs, by status.",
+            labels=["status"],
+        )
+        aggregates: dict[str, Any] = {
+            f"le_{i}": Count("id", filter=Q(duration_ms__lte=bound * 1000))
+            for i, bound in enumerate(DURATION_BUCKETS)
+        }
+        rows = (
+            ReconcileRun.objects.filter(
+                duration_ms__isnull=False, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]
+            )
+            .values("status")
+            .annotate(total=Count("id"), seconds=Sum("duration_ms"), **aggregates)
+            .order_by("status")
+        )
+        for row in rows:
+            buckets = [(_le(bound), row[f"le_{i}"]) for i, bound in enumerate(DURATION_BUCKETS)]
+            buckets.append(("+Inf", row["total"]))
+            histogram.add_metric([row["status"]], buckets, (row["seconds"] or 0.0) / 1000)
+        yield histogram
+
+    def _queues(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily(
+            "harborconsole_reconcile_queue_depth",
+            "Reconcile runs queued or running, per cluster queue.",
+            labels=["queue", "status"],
+        )
+        rows = (
+            ReconcileRun.objects.open()
+            .values("registry__cluster__queue", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            depth.add_metric([row["registry__cluster__queue"], row["status"]], row["n"])
+        yield depth
+        queues = sorted(
+            set(Cluster.objects.values_list("queue", flat=True)) | {settings.CELERY_TASK_DEFAULT_QUEUE}
+        )
+        lengths = broker_queue_lengths(queues)
+        if lengths is not None:
+            broker = GaugeMetricFamily(
+                "harborconsole_broker_queue_length",
+                "Messages waiting in the Celery broker, per queue (Redis broker only).",
+                labels=["queue"],
+            )
+            for queue, length in lengths.items():
+                broker.add_metric([queue], length)
+            yield broker
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))
+
+
+def broker_queue_lengths(queues: list[str]) -> dict[str, int] | None:
+    """Length of each queue in a Redis broker, in one round trip; None for another broker or when unreachable."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        pipe = client.pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(queue)
+        return dict(zip(queues, (int(n) for n in pipe.execute()), strict=True))
+    except redis.RedisError as exc:
+        log.warning("broker queue lengths unavailable: %s", exc)
+        return None
+
+
+registry = CollectorRegistry(auto_describe=False)
+registry.register(ConsoleCollector())
+ProcessCollector(registry=registry)
+PlatformCollector(registry=registry)
