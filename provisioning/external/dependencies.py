@@ -281,7 +281,8 @@ def check_dependencies(registry: Registry) -> DependencyReport:
 
 
 def check_binding(binding: Binding) -> CheckResult:
-    if binding.provisioned_at is None and binding.status == BindingStatus.UNKNOWN:
+    has_credentials = bool(getattr(binding, "password", "") or getattr(binding, "secret_key", ""))
+    if binding.provisioned_at is None and not has_credentials:
         result = CheckResult(
             BindingStatus.UNKNOWN, "is not provisioned yet: the next reconcile provisions it."
         )
@@ -352,5 +353,5 @@ def purge_dependencies(registry: Registry, force: bool = False) -> None:
     if failures:
         worst = next((e for _, e in failures if e.status == BindingStatus.UNREACHABLE), failures[0][1])
         raise type(worst)(
-            "; ".join(f"{kind} {e.message}" for kind, e in failures), whose_move=worst.whose_move
+            "; ".join(f"{kind}: {e.message}" for kind, e in failures), whose_move=worst.whose_move
         )

@@ -127,8 +127,8 @@ class PostgresProvider:
         """An autocommit cursor as the admin role (on ``dbname`` if given); connection failures become ours."""
         if not self.admin_url:
             raise DependencyMisconfigured(
-                "no PostgreSQL admin connection is configured for this cluster: set the cluster's database "
-                "admin URL (or SHARED_DATABASE_ADMIN_URL) so the console can create the tenant's database."
+                "has no PostgreSQL admin connection on this cluster: set the cluster's database admin URL (or "
+                "SHARED_DATABASE_ADMIN_URL) so the console can create the tenant's database."
             )
         extra: dict[str, Any] = {"dbname": dbname} if dbname else {}
         try:
@@ -144,27 +144,27 @@ class PostgresProvider:
             where = self._admin_target()
             if kind in ("password", "role", "hba", "database"):
                 raise DependencyMisconfigured(
-                    f"the PostgreSQL admin connection to {where} is refused ({reason(error)}): "
+                    f"admin connection to {where} is refused ({reason(error)}): "
                     "correct the cluster's database admin URL."
                 ) from error
             raise DependencyUnreachable(
-                f"PostgreSQL at {where} is unreachable as admin: {reason(error)}."
+                f"unreachable: {reason(error)} at {where}, through the console's admin connection."
             ) from error
         except psycopg.ProgrammingError as error:
             raise DependencyMisconfigured(
-                f"the PostgreSQL admin URL is not valid ({short(error)}): correct the cluster's database admin URL."
+                f"admin URL is not valid ({short(error)}): correct the cluster's database admin URL."
             ) from error
         try:
             with conn.cursor() as cur:
                 yield cur
         except psycopg.errors.InsufficientPrivilege as error:
             raise DependencyMisconfigured(
-                f"the PostgreSQL admin role may not do this ({short(error)}): "
+                f"admin role may not provision ({short(error)}): "
                 "it needs CREATEROLE and CREATEDB on the tenant's server."
             ) from error
         except psycopg.OperationalError as error:
             raise DependencyUnreachable(
-                f"PostgreSQL at {self._admin_target()} failed during provisioning: {short(error)}."
+                f"unreachable: {reason(error)} at {self._admin_target()}, while provisioning."
             ) from error
         finally:
             conn.close()
@@ -193,7 +193,7 @@ class PostgresProvider:
         if not self.admin_url and binding.password and binding.host:
             return  # credentials entered by staff: nothing the console can provision
         if not binding.name:
-            raise DependencyMisconfigured("the database binding has no database name.")
+            raise DependencyMisconfigured("has no database name on its binding.")
         self._fill_names(binding)
         if not binding.password:
             binding.password = generate_password()
@@ -268,7 +268,7 @@ class PostgresProvider:
         if row is None:
             if binding.provisioned_at is not None:
                 raise DependencyMisconfigured(
-                    f"database {binding.name} has disappeared from {binding.host}:{binding.port} (it was created "
+                    f"{binding.name} has disappeared from {binding.host}:{binding.port} (it was created "
                     f"on {binding.provisioned_at:%Y-%m-%d}): restore it from the provider's backups; the console "
                     "does not recreate it empty on its own."
                 )
@@ -279,7 +279,7 @@ class PostgresProvider:
             )
         elif row[0] != binding.owner_role:
             raise DependencyMisconfigured(
-                f"database {binding.name} exists on {binding.host}:{binding.port} but belongs to role {row[0]}, "
+                f"{binding.name} exists on {binding.host}:{binding.port} but belongs to role {row[0]}, "
                 f"not {binding.owner_role}: it is not this registry's database; rename one of them."
             )
 
@@ -367,7 +367,7 @@ class PostgresProvider:
         elif kind == "database":
             return CheckResult(
                 BindingStatus.MISCONFIGURED,
-                f"database {binding.name} does not exist at {where}: restore it from the provider's backups.",
+                f"{binding.name} does not exist at {where}: restore it from the provider's backups.",
                 WhoseMove.PROVIDER,
                 latency,
             )
@@ -444,6 +444,8 @@ class PostgresProvider:
 
     def purge(self, binding: DatabaseBinding, force: bool = False) -> None:
         """Drop the database (open sessions are ended), both login roles and the owner role."""
+        if not self.admin_url and binding.provisioned_at is None:
+            return  # without an admin connection the console never created anything
         if not self.admin_url:
             raise DependencyMisconfigured(
                 f"the console has no admin connection to drop database {binding.name}: set the cluster's "

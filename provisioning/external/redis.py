@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 from django.utils import timezone
+from redis.backoff import NoBackoff
 from redis.exceptions import (
     AuthenticationError,
     AuthorizationError,
@@ -29,6 +30,7 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from provisioning.choices import BindingStatus, CacheMode, ComponentKind, WhoseMove
 from provisioning.crypto import random_string
@@ -66,7 +68,7 @@ def client(host: str, port: int, username: str, password: str, *, tls: bool, tim
         ssl=tls,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
-        retry_on_timeout=False,
+        retry=Retry(NoBackoff(), 0),  # one attempt: a check reports what it sees, the next check tries again
         client_name="harbor-console",
     )
 

@@ -15,8 +15,10 @@ Swift containers are configured by staff and rendered into the registry configur
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
+import threading
 from typing import Any
 
 import boto3
@@ -79,6 +81,36 @@ def user_policy(bucket: str) -> dict[str, Any]:
     }
 
 
+_session_lock = threading.Lock()
+_session: boto3.session.Session | None = None
+
+
+@functools.lru_cache(maxsize=512)
+def shared_client(
+    service: str, endpoint: str, region: str, access_key: str, secret_key: str, timeout: float
+) -> Any:
+    """A boto3 client per endpoint and key, kept: making one costs tens of milliseconds, using one is thread-safe."""
+    global _session
+    config = Config(
+        connect_timeout=timeout,
+        read_timeout=timeout * 2,
+        retries={"max_attempts": 2, "mode": "standard"},
+        s3={"addressing_style": "path"},
+        signature_version="s3v4",
+    )
+    with _session_lock:  # sessions are not thread-safe; the clients they make are
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=endpoint or None,
+            region_name=region or "us-east-1",
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=config,
+        )
+
+
 class S3Storage:
     """A bucket per tenant on the S3 endpoint of ``admin``."""
 
@@ -90,30 +122,14 @@ class S3Storage:
 
     # -- clients -----------------------------------------------------------------------------------------------
 
-    def _config(self) -> Config:
-        return Config(
-            connect_timeout=self.timeout,
-            read_timeout=self.timeout * 2,
-            retries={"max_attempts": 2, "mode": "standard"},
-            s3={"addressing_style": "path"},
-            signature_version="s3v4",
-        )
-
     def _client(self, service: str, endpoint: str, region: str, access_key: str, secret_key: str) -> Any:
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=endpoint or None,
-            region_name=region or "us-east-1",
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            config=self._config(),
-        )
+        return shared_client(service, endpoint, region, access_key, secret_key, self.timeout)
 
     def _admin(self) -> S3Admin:
         if self.admin is None or not self.admin.access_key:
             raise DependencyMisconfigured(
-                "no object storage is configured for this cluster: set the cluster's S3 endpoint and admin keys "
-                "(or SHARED_S3_ENDPOINT and its keys) so the console can create the tenant's bucket."
+                "is not configured for this cluster: set the cluster's S3 endpoint and admin keys (or "
+                "SHARED_S3_ENDPOINT and its keys) so the console can create the tenant's bucket."
             )
         return self.admin
 
@@ -145,7 +161,7 @@ class S3Storage:
             return
         admin = self._admin()
         if not binding.bucket:
-            raise DependencyMisconfigured("the storage binding has no bucket name.")
+            raise DependencyMisconfigured("has no bucket name on its binding.")
         binding.endpoint = binding.endpoint or admin.endpoint
         binding.region = binding.region or admin.region
         try:
@@ -425,8 +441,8 @@ class S3Storage:
                 raise DependencyMisconfigured(
                     f"refused to remove bucket {binding.bucket} at {self._where(binding)} ({short(error)})."
                 ) from error
-        elif binding.bucket:
-            self._admin()
+        elif binding.provisioned_at is not None:
+            self._admin()  # provisioned once, unreachable now: say what is missing
         binding.iam_user = binding.access_key = binding.secret_key = ""
         binding.previous_access_key = binding.previous_secret_key = ""
         binding.provisioned_at = None
