@@ -58,7 +58,18 @@ class KubeGateway:
             table = self._discovered.get(api_version)
         if table is None:
             prefix = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-            document = self._request("discover", api_version, "GET", prefix)
+            try:
+                document = self._request("discover", api_version, "GET", prefix)
+            except KubeApiError as error:
+                if error.not_found:
+                    raise KubeApiError(
+                        404,
+                        "NotFound",
+                        f"the server does not serve {api_version}",
+                        verb="discover",
+                        what=kind,
+                    ) from None
+                raise
             table = resources_from_discovery(api_version, document)
             with self._lock:
                 self._discovered[api_version] = table

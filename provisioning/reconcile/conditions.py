@@ -230,7 +230,7 @@ def progressing_condition(obs: Observation) -> Condition:
 def degraded_condition(obs: Observation, others: Sequence[Condition]) -> Condition:
     """Degraded: a deployed registry is not fully serving or cannot take a change, or a workload cannot start.
 
-    A rollout or a certificate renewal in progress on a registry that still serves is not degraded.
+    A certificate renewal on a registry that still serves is not degraded, nor are pods restarting for an upgrade.
     """
     by_type = {c.type: c for c in others}
     progressing = by_type[ConditionType.PROGRESSING]
@@ -241,9 +241,12 @@ def degraded_condition(obs: Observation, others: Sequence[Condition]) -> Conditi
         dependencies = by_type[ConditionType.DEPENDENCIES_READY]
         if dependencies.status == FALSE and dependencies.whose_move != WhoseMove.TRANSIENT:
             wrong.append(dependencies)
-        for type_ in (ConditionType.RESOURCES_APPLIED, ConditionType.AVAILABLE):
-            if by_type[type_].status == FALSE and by_type[type_] not in wrong:
-                wrong.append(by_type[type_])
+        applied, available = by_type[ConditionType.RESOURCES_APPLIED], by_type[ConditionType.AVAILABLE]
+        if applied.status == FALSE:
+            wrong.append(applied)
+        upgrading = obs.deployed_version != obs.desired_version
+        if available.status == FALSE and not (upgrading and available.whose_move == WhoseMove.TRANSIENT):
+            wrong.append(available)
     if not wrong:
         return Condition(ConditionType.DEGRADED, FALSE, "AsExpected", "Nothing is degraded.")
     return Condition(

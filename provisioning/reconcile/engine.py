@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from provisioning import external
-from provisioning.choices import CacheMode, DesiredState, ErrorClass, Phase, RunStatus, RunTrigger, WhoseMove
+from provisioning.choices import CacheMode, DesiredState, ErrorClass, RunStatus, RunTrigger, WhoseMove
 from provisioning.kube import ClusterAccess, KubeGateway, gateway_for, object_key
 from provisioning.kube.resources import ObjectKey
 from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry
@@ -361,8 +361,10 @@ class Reconciler:
 
     def _worth_following(self, derived: cond.Derived, registry: Registry) -> bool:
         """Look again soon only while something is moving by itself, not while it waits for a person."""
-        if registry.desired_state == DesiredState.SUSPENDED and derived.phase == Phase.SUSPENDED:
-            return any(c["type"] == "Progressing" and c["status"] == "True" for c in derived.conditions)
+        if any(c["type"] == "Progressing" and c["status"] == "True" for c in derived.conditions):
+            return True
+        if registry.desired_state == DesiredState.SUSPENDED:
+            return False
         return bool(derived.problems) and all(p.whose_move == "transient" for p in derived.problems)
 
     # ---- a deleted registry ------------------------------------------------------------------------------

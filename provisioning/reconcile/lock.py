@@ -17,12 +17,14 @@ from typing import Protocol
 
 import redis
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from provisioning.models import ReconcileLease
 
 KEY_PREFIX = "harborconsole:reconcile-lock:"
+"""Followed by the database name and the registry id: consoles sharing one Redis never share a lock."""
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -60,7 +62,8 @@ class RedisLock:
     """A registry's lock as a Redis key holding a random token."""
 
     def __init__(self, registry_id: int, ttl_seconds: int, url: str) -> None:
-        self.key = f"{KEY_PREFIX}{registry_id}"
+        database = connection.settings_dict["NAME"]
+        self.key = f"{KEY_PREFIX}{database}:{registry_id}"
         self.ttl_ms = ttl_seconds * 1000
         self.token = secrets.token_hex(16)
         self.client = _redis(url)

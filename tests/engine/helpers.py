@@ -89,3 +89,14 @@ def someone_else(emulator: KubeEmulator) -> client.ApiClient:
     api = client.ApiClient(client.Configuration(host=emulator.url))
     api.user_agent = "kubectl/v1.33"
     return api
+
+
+def run_of(outcome: Any) -> ReconcileRun:
+    assert outcome.run_id is not None, "the run was not recorded"
+    return ReconcileRun.objects.get(pk=outcome.run_id)
+
+
+def condition(registry: Registry, type_: str) -> dict[str, Any]:
+    found = registry.condition(type_)
+    assert found is not None, f"{registry} has no {type_} condition"
+    return found
