@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -14,6 +15,7 @@ from provisioning.models import Cluster, Plan, Registry, Tenant
 from provisioning.services.errors import ActionRefused
 from provisioning.services.registries import EDITABLE_FIELDS, validation_messages
 from provisioning.services.rotation import ROTATABLE_KINDS, not_rotatable_reason
+from provisioning.validators import validate_hostname
 
 OVERRIDE_FIELDS = ("storage_quota_gib", "replicas", "trivy_enabled", "parallel_request_limit")
 TRIVY_CHOICES = [("", "Plan default"), ("true", "On"), ("false", "Off")]
@@ -102,7 +104,22 @@ class RegistrySettingsForm(ServiceErrorsMixin, forms.Form):
             return None
 
     def clean_hostname(self) -> str:
-        return str(self.cleaned_data["hostname"]).strip().lower().rstrip(".")
+        hostname = str(self.cleaned_data["hostname"]).strip().lower().rstrip(".")
+        validate_hostname(hostname)
+        return hostname
+
+    def candidate(self, data: dict[str, Any]) -> Registry:
+        """The registry as it would be saved, unsaved: the model's own rules then check it."""
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        """Check the model's rules (plan limits, uniqueness) too, so every error shows on the first submit."""
+        data = super().clean() or {}
+        try:
+            self.candidate(data).full_clean(exclude=list(self.errors))
+        except (ValidationError, ActionRefused) as exc:
+            self.add_service_error(exc)
+        return data
 
 
 class RegistryCreateForm(RegistrySettingsForm):
@@ -117,7 +134,10 @@ class RegistryCreateForm(RegistrySettingsForm):
         help_text="Later changes go through the upgrade action.",
     )
     cache_mode = forms.ChoiceField(
-        choices=CacheMode.choices, initial=CacheMode.MANAGED, label="Redis", widget=forms.RadioSelect
+        choices=CacheMode.choices,
+        initial=CacheMode.MANAGED,
+        label="Where its Redis runs",
+        widget=forms.RadioSelect,
     )
 
     field_order = [
@@ -135,6 +155,12 @@ class RegistryCreateForm(RegistrySettingsForm):
         """Keyword arguments of ``create_registry``."""
         return dict(self.cleaned_data)
 
+    def candidate(self, data: dict[str, Any]) -> Registry:
+        registry = Registry(**{name: value for name, value in data.items() if name != "cache_mode"})
+        if registry.tenant_id and registry.name:
+            registry.namespace = registry.default_namespace()
+        return registry
+
 
 class RegistryEditForm(RegistrySettingsForm):
     def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
@@ -143,13 +169,20 @@ class RegistryEditForm(RegistrySettingsForm):
         kwargs["initial"]["trivy_enabled"] = {True: "true", False: "false", None: ""}[registry.trivy_enabled]
         super().__init__(*args, **kwargs)
 
-    def changes(self) -> dict[str, Any]:
+    def changes(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Only the fields whose value differs from the registry's: what ``update_registry`` should apply."""
+        data = self.cleaned_data if data is None else data
         return {
             name: value
-            for name, value in self.cleaned_data.items()
+            for name, value in data.items()
             if name in EDITABLE_FIELDS and value != getattr(self.registry, name)
         }
+
+    def candidate(self, data: dict[str, Any]) -> Registry:
+        candidate = copy.copy(self.registry)
+        for name, value in self.changes(data).items():
+            setattr(candidate, name, value)
+        return candidate
 
 
 class UpgradeForm(forms.Form):

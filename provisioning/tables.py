@@ -194,7 +194,7 @@ def _link(obj: Any, url_name: str, text: Any) -> SafeString:
 
 def _registry_name(registry: Registry) -> str:
     return format_html(
-        '{} <span class="muted">{}</span>',
+        '{}<span class="cell-sub">{}</span>',
         _link(registry, "provisioning:registry-detail", registry.name),
         registry.hostname,
     )

@@ -18,6 +18,7 @@ urlpatterns = [
     path("registries/<int:pk>/", registries.registry_detail, name="registry-detail"),
     path("registries/<int:pk>/edit/", registries.registry_edit, name="registry-edit"),
     path("registries/<int:pk>/status/", registries.registry_status, name="registry-status"),
+    path("registries/<int:pk>/activity/", registries.registry_activity, name="registry-activity"),
     path("registries/<int:pk>/manifests.yaml", registries.registry_manifests, name="registry-manifests"),
     path("registries/<int:pk>/runs/<int:run_pk>/", registries.run_detail, name="run-detail"),
     path("registries/<int:pk>/runs/<int:run_pk>/status/", registries.run_status, name="run-status"),

@@ -1,8 +1,9 @@
 """Manifest preview: what an edit would apply, as a diff against the manifests the console last applied.
 
 Nothing here talks to Kubernetes or writes to the database. The proposed objects are rendered from an in-memory
-copy of the registry with the unsaved changes laid over it (through the engine's ``build_spec`` and rendering's
-``render_stack``); the live side is ``ManagedResource.manifest``, the last applied manifest the engine keeps.
+copy of the registry with the unsaved changes laid over it, by the engine's ``desired_objects`` (its spec and
+rendering's ``render_stack``); the live side is ``ManagedResource.manifest``, the last applied manifest the
+engine keeps.
 Both sides have every Secret value redacted, so a preview never shows a secret; a Secret whose values alone
 change is reported as changed, with its values hidden.
 """
@@ -15,15 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from provisioning.choices import CacheMode, DesiredState
+from provisioning.choices import CacheMode
 from provisioning.kube import object_key
 from provisioning.models import ManagedResource, Registry, SecretName
 from provisioning.reconcile.compare import SPEC_HASH_ANNOTATION, spec_hash
 from provisioning.reconcile.errors import InvalidSpec
-from provisioning.reconcile.readiness import WORKLOAD_KINDS
 from provisioning.reconcile.redaction import redact
-from provisioning.reconcile.spec import build_spec
-from provisioning.rendering import render_stack, render_yaml
+from provisioning.reconcile.spec import desired_objects
+from provisioning.rendering import render_yaml
 from provisioning.services.errors import ActionRefused
 from provisioning.services.registries import EDITABLE_FIELDS
 from provisioning.services.secrets import generate_values
@@ -117,17 +117,11 @@ def _proposed_objects(proposed: Registry) -> list[dict[str, Any]]:
         cache.password = PLACEHOLDER_PASSWORD  # build_spec would otherwise generate and save one
         proposed._state.fields_cache["cache"] = cache
     try:
-        spec = build_spec(proposed, secrets=_secrets_for(proposed))
+        return desired_objects(proposed, secrets=_secrets_for(proposed))
     except InvalidSpec as error:
         raise ActionRefused(
             f"The change cannot be rendered: {error}", code="invalid_spec", status=400
         ) from None
-    objects = render_stack(spec)
-    if proposed.desired_state == DesiredState.SUSPENDED:
-        for obj in objects:
-            if obj["kind"] in WORKLOAD_KINDS:
-                obj["spec"]["replicas"] = 0
-    return objects
 
 
 def _without_hash(manifest: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,14 +28,17 @@ class SingleSelectMultiple(forms.SelectMultiple):
 
 
 def _ui_widgets(form: forms.Form, names: Sequence[str]) -> None:
+    """Drop-downs and date pickers for people; labels without the API's hints such as "(slug)"."""
     for name in names:
         field = form.fields[name]
+        if field.label:
+            field.label = field.label.split(" (")[0]
         if isinstance(field, forms.MultipleChoiceField):
             choices: list[Any] = [("", f"Any {field.label.lower() if field.label else name}")]
             choices.extend(field.choices)  # type: ignore[arg-type]
             field.widget = SingleSelectMultiple(choices=choices)
         elif isinstance(field, forms.ModelChoiceField):
-            field.empty_label = f"Any {field.label.split(' (')[0].lower() if field.label else name}"
+            field.empty_label = f"Any {field.label.lower() if field.label else name}"
         elif field.__class__.__name__ == "IsoDateTimeField":
             field.widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
 

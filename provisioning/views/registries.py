@@ -15,6 +15,8 @@ from provisioning.choices import Via
 from provisioning.filtersets import RegistryFilterSet
 from provisioning.forms import RegistryCreateForm, RegistryEditForm, plan_default_hints
 from provisioning.models import Plan, Registry, Tenant
+from provisioning.reconcile.errors import InvalidSpec
+from provisioning.reconcile.export import export_manifests_yaml
 from provisioning.services import registries as registry_service
 from provisioning.services.errors import ActionRefused
 from provisioning.services.preview import preview_changes
@@ -22,6 +24,7 @@ from provisioning.tables import RegistryTable
 from provisioning.views.access import requires
 from provisioning.views.listing import render_list
 from provisioning.views.registry_page import (
+    activity_context,
     detail_context,
     registry_for_page,
     run_for_status,
@@ -52,7 +55,17 @@ def registry_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def registry_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The live part of a registry's page (phase, components, conditions, services), polled while it settles."""
     registry = registry_for_page(pk)
-    return render(request, "provisioning/registries/status.html", status_context(registry))
+    response = render(request, "provisioning/registries/status.html", status_context(registry))
+    response["HX-Trigger"] = "status-refreshed"
+    return response
+
+
+@requires("view")
+@require_GET
+def registry_activity(request: HttpRequest, pk: int) -> HttpResponse:
+    """Objects, runs and timeline of a registry, refreshed when a run ends or its status changes."""
+    registry = get_object_or_404(Registry.objects.with_related(), pk=pk)
+    return render(request, "provisioning/registries/activity.html", activity_context(registry))
 
 
 @requires("view")
@@ -145,9 +158,12 @@ def registry_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def registry_manifests(request: HttpRequest, pk: int) -> HttpResponse:
     """Every object of the registry's stack as one YAML document, secrets redacted, as a download."""
-    from provisioning.reconcile.export import export_manifests_yaml
-
     registry = get_object_or_404(Registry.objects.with_related(), pk=pk)
-    response = HttpResponse(export_manifests_yaml(registry), content_type="application/yaml; charset=utf-8")
+    try:
+        manifests = export_manifests_yaml(registry)
+    except InvalidSpec as exc:
+        messages.error(request, f"The manifests of {registry} cannot be exported yet: {exc}")
+        return redirect("provisioning:registry-detail", pk=registry.pk)
+    response = HttpResponse(manifests, content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{registry.namespace}.yaml"'
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from provisioning import catalogue
-from provisioning.choices import BindingStatus, ResourceState, RunStatus
+from provisioning.choices import BindingStatus, ConditionType, DesiredState, ResourceState, RunStatus
 from provisioning.models import AuditEvent, Binding, Component, ReconcileRun, Registry
 from provisioning.templatetags.console import SETTLING_PHASES
 from provisioning.views.operations import offered_operations
@@ -54,6 +54,18 @@ class BindingView:
         return self.binding.status if self.binding else BindingStatus.UNKNOWN
 
     @property
+    def rotation(self) -> str:
+        """Where a credential rotation of this service stands, in words; empty when none is under way."""
+        binding = self.binding
+        if binding is None:
+            return ""
+        if binding.rotation_started_at is not None:
+            return "Rotation under way: the new credential is live; the old one is revoked once the pods are Ready."
+        if binding.rotation_requested_at is not None:
+            return "Rotation requested: the next reconciliation creates the new credential."
+        return ""
+
+    @property
     def status_label(self) -> str:
         return self.binding.get_status_display() if self.binding else "Not set up"
 
@@ -65,10 +77,11 @@ def _binding(registry: Registry, relation: str) -> Any:
         return None
 
 
-def _size(value: int | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value / 2**20:.0f} MiB"
+def _memory(used: int | None, limit: int | None) -> str:
+    if used is None:
+        return "not measured yet"
+    text = f"{used / 2**20:.0f} MiB"
+    return f"{text} of {limit / 2**20:.0f} MiB" if limit else text
 
 
 def binding_views(registry: Registry) -> list[BindingView]:
@@ -78,8 +91,9 @@ def binding_views(registry: Registry) -> list[BindingView]:
             "PostgreSQL database",
             db,
             [
-                ("Database", f"{db.name} on {db.host or '(not provisioned yet)'}:{db.port}"),
-                ("Role", db.username),
+                ("Database", db.name or "—"),
+                ("Host", f"{db.host}:{db.port}" if db.host else "not provisioned yet"),
+                ("Role", db.username or "—"),
                 ("TLS", db.sslmode),
                 ("Server", db.server_version or "—"),
             ]
@@ -95,7 +109,7 @@ def binding_views(registry: Registry) -> list[BindingView]:
                     "Endpoint",
                     f"{cache.host}:{cache.port}" if cache.host else "in the tenant namespace",
                 ),
-                ("Memory", f"{_size(cache.used_memory_bytes)} of {_size(cache.maxmemory_bytes)}"),
+                ("Memory", _memory(cache.used_memory_bytes, cache.maxmemory_bytes)),
                 ("Server", cache.server_version or "—"),
             ]
             if cache
@@ -138,16 +152,29 @@ def open_run(runs: list[ReconcileRun]) -> ReconcileRun | None:
     return next((run for run in runs if run.is_open), None)
 
 
+def problems(registry: Registry) -> list[dict[str, Any]]:
+    """What a person should read: the registry's problems, minus being down when it was asked to be down."""
+    stopped = registry.desired_state in (DesiredState.SUSPENDED, DesiredState.DELETED)
+    return [
+        c
+        for c in registry.problems()
+        if not (stopped and c.get("type") == ConditionType.AVAILABLE and not c.get("whose_move"))
+    ]
+
+
+def open_runs(registry: Registry) -> list[ReconcileRun]:
+    return list(registry.runs.select_related("requested_by")[:RUNS_SHOWN])
+
+
 def status_context(registry: Registry, runs: list[ReconcileRun] | None = None) -> dict[str, Any]:
-    if runs is None:
-        runs = list(registry.runs.select_related("requested_by")[:RUNS_SHOWN])
-    current = open_run(runs)
-    components = list(registry.components.all())
+    """The live part of the page: phase, problems, components, conditions, external services."""
+    current = open_run(open_runs(registry) if runs is None else runs)
     return {
         "registry": registry,
-        "components": components,
+        "components": list(registry.components.all()),
+        "stack_stopped": registry.desired_state != DesiredState.RUNNING,
         "conditions": registry.conditions,
-        "problems": registry.problems(),
+        "problems": problems(registry),
         "bindings": binding_views(registry),
         "current_run": current,
         "settling": registry.phase in SETTLING_PHASES or current is not None,
@@ -165,8 +192,14 @@ class TimelineEntry:
     url: str = ""
 
 
+OPERATION_NAMES = {
+    "reconcile": "reconcile now",
+    "rotate_credentials": "credential rotation",
+}
+
+
 def _run_entry(run: ReconcileRun) -> TimelineEntry:
-    what = run.operation or run.get_trigger_display()
+    what = OPERATION_NAMES.get(run.operation, run.operation) or run.get_trigger_display().lower()
     if run.status == RunStatus.FAILED:
         detail = f"{run.error_class or 'error'}: {run.error_message}"
         tone = "bad"
@@ -180,7 +213,7 @@ def _run_entry(run: ReconcileRun) -> TimelineEntry:
     return TimelineEntry(
         at=run.finished_at or run.started_at or run.requested_at,
         kind="run",
-        title=f"Reconcile ({what}) {run.get_status_display().lower()}",
+        title=f"Run #{run.pk} ({what}) {run.get_status_display().lower()}",
         detail=detail,
         who=run.requested_by.get_username() if run.requested_by else "system",
         tone=tone,
@@ -195,7 +228,9 @@ def _event_entry(event: AuditEvent) -> TimelineEntry:
         title, detail, tone = f"Phase {old} → {new}", event.changes.get("reason", ""), "phase"
     else:
         changed = ", ".join(
-            f"{field}: {value[0]} → {value[1]}" if isinstance(value, list) and len(value) == 2 else field
+            f"{field}: {value[0]} → {value[1]}"
+            if isinstance(value, list) and len(value) == 2
+            else f"{field}: {value}"
             for field, value in event.changes.items()
         )
         title, detail, tone = f"{event.action.capitalize()} ({event.get_via_display()})", changed, "audit"
@@ -226,19 +261,31 @@ def timeline(registry: Registry, runs: list[ReconcileRun], events: list[AuditEve
     return entries[:TIMELINE_SHOWN]
 
 
-def detail_context(request: HttpRequest, registry: Registry) -> dict[str, Any]:
-    runs = list(registry.runs.select_related("requested_by")[:RUNS_SHOWN])
+def activity_context(registry: Registry, runs: list[ReconcileRun] | None = None) -> dict[str, Any]:
+    """What happened to the registry: its Kubernetes objects, its runs and its timeline."""
+    runs = open_runs(registry) if runs is None else runs
     events = list(AuditEvent.objects.filter(registry=registry)[:EVENTS_SHOWN])
     resources = list(registry.resources.all())
+    counts = Counter(r.state for r in resources)
+    return {
+        "registry": registry,
+        "runs": runs,
+        "resources": resources,
+        "resource_summary": [
+            (state, f"{label}: {counts[state]}") for state, label in ResourceState.choices if counts[state]
+        ],
+        "drifted": [r for r in resources if r.state in (ResourceState.DRIFTED, ResourceState.MISSING)],
+        "timeline": timeline(registry, runs, events),
+    }
+
+
+def detail_context(request: HttpRequest, registry: Registry) -> dict[str, Any]:
+    runs = open_runs(registry)
     watched = request.GET.get("run", "")
     watched_run = next((r for r in runs if str(r.pk) == watched), None) or open_run(runs)
     return {
         **status_context(registry, runs),
-        "runs": runs,
+        **activity_context(registry, runs),
         "watched_run": watched_run,
-        "resources": resources,
-        "drifted": [r for r in resources if r.state in (ResourceState.DRIFTED, ResourceState.MISSING)],
-        "timeline": timeline(registry, runs, events),
         "operations": offered_operations(request.user, registry),
-        "upgrade_targets": catalogue.upgrade_targets(registry.harbor_version),
     }

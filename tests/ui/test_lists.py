@@ -77,7 +77,10 @@ def test_pagination_keeps_the_filters_in_its_links(viewer_client):
 def test_htmx_request_aimed_at_the_results_gets_only_the_results(viewer_client):
     factories.registry(name="only")
     response = viewer_client.get(
-        reverse("provisioning:registry-list"), {"search": "only"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+        reverse("provisioning:registry-list"),
+        {"search": "only"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="results",
     )
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="results"')
