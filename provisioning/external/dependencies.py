@@ -62,6 +62,8 @@ class DependencyItem:
     status: str
     message: str
     whose_move: str = WhoseMove.NONE
+    blocking: bool = True
+    """False for what comes with the stack itself (the certificate): it is reported, never holds the rollout."""
 
     @property
     def ok(self) -> bool:
@@ -69,7 +71,7 @@ class DependencyItem:
 
     @property
     def holds_rollout(self) -> bool:
-        return self.status in HOLDING
+        return self.blocking and self.status in HOLDING
 
     @property
     def sentence(self) -> str:
@@ -124,8 +126,12 @@ class DependencyReport:
             return ErrorClass.DEPENDENCY_MISCONFIGURED
         return ErrorClass.NONE
 
-    def item(self, kind: str) -> DependencyItem | None:
-        return next((item for item in self.items if item.kind == kind), None)
+    def item(self, kind: str) -> DependencyItem:
+        """The item of ``kind`` (KeyError when the report has none)."""
+        for item in self.items:
+            if item.kind == kind:
+                return item
+        raise KeyError(kind)
 
 
 # -- bindings and their providers ------------------------------------------------------------------------------
@@ -182,8 +188,8 @@ def _missing(kind: str) -> DependencyItem:
     )
 
 
-def _item(kind: str, result: CheckResult) -> DependencyItem:
-    return DependencyItem(kind, result.status, result.message, result.whose_move)
+def _item(kind: str, result: CheckResult, *, blocking: bool = True) -> DependencyItem:
+    return DependencyItem(kind, result.status, result.message, result.whose_move, blocking)
 
 
 def _certificate_item(registry: Registry) -> DependencyItem | None:
@@ -194,10 +200,8 @@ def _certificate_item(registry: Registry) -> DependencyItem | None:
     )
     if ingress is None:
         return None
-    result = tls.certificate_result(ingress)
-    if (result.status, result.message) != (ingress.status, ingress.status_message):
-        _record(ingress, result)
-    return _item("certificate", result)
+    tls.apply_expiry_warning(ingress)
+    return _item("certificate", tls.certificate_result(ingress), blocking=False)
 
 
 # -- the four operations the reconciler calls -----------------------------------------------------------------
@@ -281,8 +285,11 @@ def check_dependencies(registry: Registry) -> DependencyReport:
 
 
 def check_binding(binding: Binding) -> CheckResult:
+    """Check one binding and record the result; one never provisioned keeps what provisioning last said of it."""
     has_credentials = bool(getattr(binding, "password", "") or getattr(binding, "secret_key", ""))
     if binding.provisioned_at is None and not has_credentials:
+        if binding.last_checked_at is not None:
+            return CheckResult(binding.status, binding.status_message, binding.whose_move)
         result = CheckResult(
             BindingStatus.UNKNOWN, "is not provisioned yet: the next reconcile provisions it."
         )

@@ -1,7 +1,8 @@
 """Ingress hostnames and TLS certificates: one hostname per registry across tenants, certificate readiness and expiry.
 
-The reconciler reads each Certificate's status (cert-manager) and hands it to ``record_certificate``; everything
-else here reads the stored ``IngressBinding`` only, so the expiry warning moves forward with the clock between runs.
+The reconciler reads each Certificate's status (cert-manager) into the ``IngressBinding``; this module adds the
+warning due ``EXPIRY_WARNING_DAYS`` before expiry (``apply_expiry_warning``, on every dependency check and prepare),
+from the stored binding only, so the warning moves forward with the clock between runs.
 """
 
 from __future__ import annotations
@@ -53,14 +54,16 @@ def expiring_certificates(
     )
 
 
-def certificate_result(binding: IngressBinding, now: datetime | None = None, reason: str = "") -> CheckResult:
-    """What the stored certificate state means today: valid, not issued yet, not Ready, expiring or expired."""
+def expiry_warning(binding: IngressBinding, now: datetime | None = None) -> CheckResult | None:
+    """The warning a certificate deserves from ``EXPIRY_WARNING_DAYS`` before its end, or None while it is far off."""
     now = now or timezone.now()
+    not_after = binding.certificate_not_after
+    if not_after is None or not_after > now + timedelta(days=EXPIRY_WARNING_DAYS):
+        return None
     registry = binding.registry
     host, issuer = registry.hostname, registry.cluster.cert_issuer
-    not_after = binding.certificate_not_after
-    details = {"not_after": not_after.isoformat() if not_after else None, "ready": binding.certificate_ready}
-    if not_after is not None and not_after <= now:
+    details = {"not_after": not_after.isoformat(), "ready": binding.certificate_ready}
+    if not_after <= now:
         return CheckResult(
             BindingStatus.DEGRADED,
             f"certificate for {host} expired on {not_after:%Y-%m-%d}: clients refuse the registry; check why "
@@ -68,60 +71,39 @@ def certificate_result(binding: IngressBinding, now: datetime | None = None, rea
             WhoseMove.PROVIDER,
             details=details,
         )
-    if not_after is not None and not_after <= now + timedelta(days=EXPIRY_WARNING_DAYS):
-        days_left = (not_after - now).days
-        renewal = binding.certificate_renewal_at
-        due = f" (renewal was due {renewal:%Y-%m-%d})" if renewal and renewal <= now else ""
-        return CheckResult(
-            BindingStatus.DEGRADED,
-            f"certificate for {host} expires on {not_after:%Y-%m-%d}, in {days_left} days, and is not renewed "
-            f"yet{due}: check cert-manager issuer {issuer}.",
-            WhoseMove.PROVIDER,
-            details=details,
-        )
-    because = f": {reason}" if reason else ""
-    if binding.certificate_ready and not_after is not None:
-        return CheckResult(
-            BindingStatus.OK, f"certificate for {host} is valid until {not_after:%Y-%m-%d}.", details=details
-        )
-    if not_after is None:
-        return CheckResult(
-            BindingStatus.UNKNOWN,
-            f"certificate for {host} is not issued yet by {issuer}{because}; it needs the hostname's DNS to "
-            "point at the cluster's ingress.",
-            WhoseMove.TRANSIENT,
-            details=details,
-        )
+    renewal = binding.certificate_renewal_at
+    due = f" (renewal was due {renewal:%Y-%m-%d})" if renewal and renewal <= now else ""
     return CheckResult(
         BindingStatus.DEGRADED,
-        f"certificate for {host} is not Ready{because} (the current one is valid until {not_after:%Y-%m-%d}).",
+        f"certificate for {host} expires on {not_after:%Y-%m-%d}, in {(not_after - now).days} days, and is not "
+        f"renewed yet{due}: check cert-manager issuer {issuer}.",
         WhoseMove.PROVIDER,
         details=details,
     )
 
 
-def record_certificate(
-    binding: IngressBinding,
-    *,
-    ready: bool,
-    not_after: datetime | None,
-    renewal_at: datetime | None = None,
-    reason: str = "",
-) -> CheckResult:
-    """Store what the reconciler read from the Certificate and the status it means; return that status."""
-    binding.certificate_ready = ready
-    binding.certificate_not_after = not_after
-    binding.certificate_renewal_at = renewal_at
-    result = certificate_result(binding, reason=reason)
-    binding.record_check(result.status, result.message, result.whose_move)
-    binding.check_details = result.details
-    binding.save(
-        update_fields=[
-            "certificate_ready",
-            "certificate_not_after",
-            "certificate_renewal_at",
-            "check_details",
-            *STATUS_FIELDS,
-        ]
+def certificate_result(binding: IngressBinding, now: datetime | None = None) -> CheckResult:
+    """The expiry warning when one is due, else what the reconciler last read from the Certificate."""
+    warning = expiry_warning(binding, now)
+    if warning is not None:
+        return warning
+    if binding.last_checked_at is None:
+        return CheckResult(
+            BindingStatus.UNKNOWN,
+            f"certificate for {binding.registry.hostname} is not observed yet: it is requested with the stack.",
+            WhoseMove.TRANSIENT,
+        )
+    return CheckResult(
+        binding.status, binding.status_message, binding.whose_move, details=binding.check_details
     )
-    return result
+
+
+def apply_expiry_warning(binding: IngressBinding, now: datetime | None = None) -> bool:
+    """Record the expiry warning on the binding when one is due (call after recording the Certificate's state)."""
+    warning = expiry_warning(binding, now)
+    if warning is None or (warning.status, warning.message) == (binding.status, binding.status_message):
+        return False
+    binding.record_check(warning.status, warning.message, warning.whose_move)
+    binding.check_details = warning.details
+    binding.save(update_fields=[*STATUS_FIELDS, "check_details"])
+    return True

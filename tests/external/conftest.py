@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from provisioning.choices import CacheMode
-from provisioning.models import CacheBinding, DatabaseBinding, Registry, StorageBinding
+from provisioning.models import DatabaseBinding, Registry
 from tests import factories
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def connect_as(
     )
 
 
-def fresh(binding: DatabaseBinding | CacheBinding | StorageBinding) -> Any:
+def fresh(binding: Any) -> Any:
+    """The binding as stored now."""
     return type(binding).objects.get(pk=binding.pk)
 
 
