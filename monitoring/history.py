@@ -96,19 +96,38 @@ class TenantLoad:
 
 @dataclass(frozen=True)
 class Tier:
-    """Samples every ``step`` seconds from ``now + start`` (inclusive) to ``now + end`` (exclusive)."""
+    """Samples every ``step`` seconds from ``now + start`` (inclusive) to ``now + end`` (exclusive), of every
+    metric or only of ``metrics``."""
 
     start: int
     end: int
     step: int
+    metrics: frozenset[str] | None = None
 
+    def covers(self, name: str) -> bool:
+        return self.metrics is None or name in self.metrics
+
+
+BUSINESS_GAUGES = frozenset(
+    {
+        "harbor_project_total",
+        "harbor_project_repo_total",
+        "harbor_project_quota_usage_byte",
+        "harbor_artifact_pulled",
+        "harbor_project_artifact_total",
+        "harbor_statistics_total_storage_consumption",
+    }
+)
 
 DETAILED = (
     Tier(-8 * DAY, -25 * HOUR, HOUR),
+    Tier(-8 * DAY, -25 * HOUR, 5 * MINUTE, BUSINESS_GAUGES),
     Tier(-25 * HOUR, -6 * HOUR, 5 * MINUTE),
     Tier(-6 * HOUR, 2 * HOUR, MINUTE),
 )
-"""Eight days of history: enough for the 7-day charts, growth and forecast, fine-grained in the last six hours."""
+"""Eight days of history: enough for the 7-day charts, growth and forecast, fine-grained in the last six hours.
+The exporter's business gauges are dense throughout, so figures "a week ago" (``offset 7d``) find a sample
+within Prometheus's five-minute lookback whenever they are asked."""
 
 SHORT = (
     Tier(-DAY - 20 * MINUTE, -DAY + 20 * MINUTE, 5 * MINUTE),
@@ -131,16 +150,14 @@ FLEET_METRICS = frozenset(
 )
 
 
+def tier_times(now: int, tier: Tier) -> list[int]:
+    first = -(-(now + tier.start) // tier.step) * tier.step
+    return list(range(first, now + tier.end, tier.step))
+
+
 def timeline(now: int, tiers: Iterable[Tier] = DETAILED) -> list[int]:
-    """Sample times in seconds, ascending, each a multiple of its tier's step."""
-    times: list[int] = []
-    for tier in tiers:
-        t = -(-(now + tier.start) // tier.step) * tier.step
-        while t < now + tier.end:
-            if not times or t > times[-1]:
-                times.append(t)
-            t += tier.step
-    return times
+    """Every sample time of any tier, in seconds, ascending."""
+    return sorted({t for tier in tiers for t in tier_times(now, tier)})
 
 
 @dataclass
@@ -200,13 +217,31 @@ def generate(
 
     ``only`` restricts the output to the named metrics (e.g. :data:`FLEET_METRICS` for a large benchmark fleet).
     """
+    tiers = tuple(tiers)
     history = History(now=now, times=timeline(now, tiers), tenants=tuple(tenants))
+    sampled_by_tier = [set(tier_times(now, tier)) for tier in tiers]
+    masks: dict[str, list[bool]] = {}
+
+    def mask(name: str) -> list[bool]:
+        if name not in masks:
+            chosen = set().union(
+                *(times for tier, times in zip(tiers, sampled_by_tier, strict=True) if tier.covers(name))
+            )
+            masks[name] = [t in chosen for t in history.times]
+        return masks[name]
+
     for load in history.tenants:
         for name, labels, value_at in _TenantModel(load, now, seed).series():
             if only is not None and name not in only:
                 continue
             key = (name, (("namespace", load.namespace), *labels))
-            history.series[key] = array("d", (_nan_if_none(value_at(t)) for t in history.times))
+            history.series[key] = array(
+                "d",
+                (
+                    _nan_if_none(value_at(t)) if keep else math.nan
+                    for t, keep in zip(history.times, mask(name), strict=True)
+                ),
+            )
     return history
 
 

@@ -24,27 +24,32 @@ class Model:
     def __init__(self, history: History) -> None:
         self.history = history
         self.times = [float(t) for t in history.times]
+        self._series: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Series]] = {}
 
     def series(self, name: str, namespace: str, **match: str) -> list[Series]:
-        out = []
-        for labels, values in self.history.select(name, namespace=namespace, **match):
-            points = [(t, v) for t, v in zip(self.times, values, strict=True) if not math.isnan(v)]
-            out.append((labels, points))
-        return out
+        key = (name, namespace, tuple(sorted(match.items())))
+        if key not in self._series:
+            out = []
+            for labels, values in self.history.select(name, namespace=namespace, **match):
+                points = [(t, v) for t, v in zip(self.times, values, strict=True) if not math.isnan(v)]
+                out.append((labels, points))
+            self._series[key] = out
+        return self._series[key]
 
     # --- selectors
 
     @staticmethod
     def latest(points: list[tuple[float, float]], t: float) -> float | None:
-        times = [p[0] for p in points]
-        index = bisect.bisect_right(times, t) - 1
+        index = bisect.bisect_right(points, (t, math.inf)) - 1
         if index < 0 or points[index][0] < t - LOOKBACK:
             return None
         return points[index][1]
 
     @staticmethod
     def window(points: list[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
-        return [(ts, v) for ts, v in points if start <= ts <= end]
+        low = bisect.bisect_left(points, (start, -math.inf))
+        high = bisect.bisect_right(points, (end, math.inf))
+        return points[low:high]
 
     # --- functions
 

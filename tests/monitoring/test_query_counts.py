@@ -1,0 +1,86 @@
+"""The fleet overview costs the same number of Prometheus and SQL queries for 10 and for 200 tenants."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from monitoring.prometheus import capture_queries
+from tests import factories
+from tests.fixtures.prometheus import MonitoredFleet, clear_prometheus_cache
+from tests.monitoring.scale import add_registries
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.xdist_group("prometheus")]
+
+MAX_PROMETHEUS_QUERIES = 12
+MAX_SQL_QUERIES = 15
+
+
+def prometheus_served(url: str) -> float:
+    """Instant queries Prometheus itself says it answered (its own counter)."""
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith('prometheus_http_requests_total{code="200",handler="/api/v1/query"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def cost_of(client: Client, url: str, path: str) -> tuple[int, int, int]:
+    """(Prometheus queries sent, Prometheus queries served, SQL queries) of one cold-cache request."""
+    clear_prometheus_cache()
+    served_before = prometheus_served(url)
+    with capture_queries() as sent, CaptureQueriesContext(connection) as sql:
+        response = client.get(path)
+    assert response.status_code == 200
+    assert 'data-metrics-status="unavailable"' not in response.content.decode()
+    return len(sent), int(prometheus_served(url) - served_before), len(sql)
+
+
+@pytest.mark.parametrize("path", ["/monitoring/", "/api/v1/monitoring/fleet/"])
+def test_fleet_overview_cost_does_not_grow_with_the_fleet(
+    monitored_fleet: MonitoredFleet, viewer_client: Client, path: str
+) -> None:
+    url = monitored_fleet.prometheus.url
+    viewer_client.get(path)  # the session and role are loaded the same way on every later request
+    small = cost_of(viewer_client, url, path)
+    add_registries(190, factories.cluster())
+    large = cost_of(viewer_client, url, path)
+    print(f"\n{path}: 10 tenants {small}, 200 tenants {large} (Prometheus sent, served, SQL)")
+    assert small == large
+    sent, served, sql = large
+    assert sent == served, "every query the console counts reached Prometheus, and no other"
+    assert sent <= MAX_PROMETHEUS_QUERIES
+    assert sql <= MAX_SQL_QUERIES
+
+
+def test_fleet_page_lists_the_200_tenants_over_pages(
+    monitored_fleet: MonitoredFleet, viewer_client: Client
+) -> None:
+    add_registries(190, factories.cluster())
+    first = viewer_client.get("/monitoring/", {"sort": "tenant"}).content.decode()
+    table = first.split('id="fleet-table"')[1]
+    assert 'data-count="200"' in table
+    assert table.count("<tr data-namespace=") == 50
+    assert table.index('data-namespace="harbor-acme-main"') < table.index(
+        'data-namespace="harbor-bulk0-main"'
+    )
+    last = viewer_client.get("/monitoring/", {"sort": "tenant", "page": 4}).content.decode()
+    assert last.split('id="fleet-table"')[1].count("<tr data-namespace=") == 50
+    assert "Page 4 of 4" in last
+    partial = viewer_client.get(
+        "/monitoring/",
+        {"sort": "tenant", "page": 2},
+        headers={"HX-Request": "true", "HX-Target": "fleet-table"},
+    ).content.decode()
+    assert "<html" not in partial and partial.count("<tr data-namespace=") == 50
+
+
+def test_a_warm_cache_sends_no_query(monitored_fleet: MonitoredFleet, viewer_client: Client) -> None:
+    viewer_client.get("/monitoring/")
+    with capture_queries() as sent:
+        response = viewer_client.get("/monitoring/")
+    assert response.status_code == 200
+    assert sent == []
