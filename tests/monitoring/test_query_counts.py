@@ -67,12 +67,12 @@ def test_fleet_page_lists_the_200_tenants_over_pages(
     assert table.index('data-namespace="harbor-acme-main"') < table.index(
         'data-namespace="harbor-bulk0-main"'
     )
-    last = viewer_client.get("/monitoring/", {"sort": "tenant", "page": 4}).content.decode()
+    last = viewer_client.get("/monitoring/", {"sort": "tenant", "page": "4"}).content.decode()
     assert last.split('id="fleet-table"')[1].count("<tr data-namespace=") == 50
     assert "Page 4 of 4" in last
     partial = viewer_client.get(
         "/monitoring/",
-        {"sort": "tenant", "page": 2},
+        {"sort": "tenant", "page": "2"},
         headers={"HX-Request": "true", "HX-Target": "fleet-table"},
     ).content.decode()
     assert "<html" not in partial and partial.count("<tr data-namespace=") == 50

@@ -109,7 +109,7 @@ def test_prometheus_not_configured(fleet_db, settings) -> None:
 
 
 def test_credentials_refused(fleet_db, settings, httpserver) -> None:
-    client, pk = fleet_db
+    client, _pk = fleet_db
     httpserver.expect_request("/api/v1/query").respond_with_data("Unauthorized", status=401)
     settings.PROMETHEUS_URL = httpserver.url_for("/").rstrip("/")
     settings.PROMETHEUS_TOKEN = "not-the-right-one"
