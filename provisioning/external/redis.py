@@ -9,8 +9,9 @@ Two Harbors never share a Redis (HARBOR.md "Isolation": ACLs cannot fence databa
   persisted with ``ACL SAVE`` or ``CONFIG REWRITE``; when neither works the change is undone and rotation refused,
   since a restart would otherwise bring back a password nobody holds any more.
 - ``managed`` mode: rendering runs Redis as a StatefulSet with a password Secret and a NetworkPolicy; here the
-  console only generates and stores that password and the in-cluster address. The console cannot reach into the
-  cluster network, so the check reports the StatefulSet readiness the reconciler observed, and says so.
+  console only generates and stores that password and the in-cluster address (rotation: see ``ManagedRedis``).
+  The console cannot reach into the cluster network, so the check reports the StatefulSet readiness the reconciler
+  observed, and says so.
 
 The URLs Harbor's components use (one db index per use) come from ``provisioning.rendering.redis_urls``.
 """
@@ -316,7 +317,12 @@ class ManagedRedis:
         )
 
     def rotate(self, binding: CacheBinding) -> None:
-        """A new password for the rendered Redis; rendering keeps the previous one accepted until revoked."""
+        """A new password for the rendered Redis, the previous one kept on ``previous_password``.
+
+        For the old password to stay accepted during the rollout, rendering must list both in the Redis ACL line
+        (a Redis user may hold several passwords); today's ``CacheSpec`` carries one, so pods not yet rolled lose
+        the cache until they restart.
+        """
         binding.previous_password, binding.password = binding.password, generate_password()
 
     def revoke_previous(self, binding: CacheBinding) -> None:
