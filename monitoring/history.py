@@ -28,7 +28,7 @@ ERRORS = "errors"  # many 5xx answers from core
 SLOW = "slow"  # core answers five times slower for the last two hours
 DOWN = "down"  # core crash-loops: Harbor is down
 CRASHLOOP = "crashloop"  # the job service crash-loops
-OOM = "oom"  # trivy was OOM-killed
+OOM = "oom"  # trivy (or, without trivy, the job service) was OOM-killed five hours ago
 NEAR_QUOTA = "near_quota"  # storage at 85-95 % of the plan's quota
 CONDITIONS = (HEALTHY, ERRORS, SLOW, DOWN, CRASHLOOP, OOM, NEAR_QUOTA)
 
@@ -307,6 +307,7 @@ class _TenantModel:
         self.pulled_base = {p: rng.randint(1_000, 500_000) for p in self.projects}
         self.build = f"{zlib.crc32(load.harbor_version.encode()):08x}"
         self.pods = self._pods(rng)
+        self.oom_workload = ("trivy" if load.trivy else "jobservice") if load.condition == OOM else ""
 
     # --- time profile --------------------------------------------------------------------------------------------
 
@@ -379,14 +380,14 @@ class _TenantModel:
                 yield "kube_pod_status_ready", (("pod", pod), ("condition", condition)), ready
             for container in containers:
                 labels = (("pod", pod), ("container", container))
-                yield "kube_pod_container_status_restarts_total", labels, self._restarts(workload)
+                yield "kube_pod_container_status_restarts_total", labels, self._restarts(workload, pod)
                 yield "container_cpu_usage_seconds_total", labels, self._cpu(pod, container)
                 yield "container_memory_working_set_bytes", labels, self._memory(pod, container)
             if workload in ("core", "jobservice") and self._broken_ever(workload):
                 waiting: Labels = (("pod", pod), ("container", containers[0]), ("reason", "CrashLoopBackOff"))
                 yield "kube_pod_container_status_waiting_reason", waiting, self._waiting(workload)
-            if workload == "trivy" and self.load.condition == OOM:
-                terminated: Labels = (("pod", pod), ("container", "trivy"), ("reason", "OOMKilled"))
+            if workload == self.oom_workload and pod == self._first_pod(workload):
+                terminated: Labels = (("pod", pod), ("container", containers[0]), ("reason", "OOMKilled"))
                 yield (
                     "kube_pod_container_status_last_terminated_reason",
                     terminated,
@@ -404,6 +405,9 @@ class _TenantModel:
             if any(w == workload for w, _p, _c in self.pods):
                 yield from self._statefulset(workload)
 
+    def _first_pod(self, workload: str) -> str:
+        return next(pod for w, pod, _c in self.pods if w == workload)
+
     def _waiting(self, workload: str) -> ValueAt:
         return lambda t: 1.0 if self._pod_broken(workload, t) else None
 
@@ -416,10 +420,12 @@ class _TenantModel:
     def _broken_ever(self, workload: str) -> bool:
         return self._pod_broken(workload, self.now + DAY)
 
-    def _restarts(self, workload: str) -> ValueAt:
+    def _restarts(self, workload: str, pod: str) -> ValueAt:
+        oom_killed = workload == self.oom_workload and pod == self._first_pod(workload)
+
         def restarts(t: int) -> float:
             count = 0.0
-            if self.load.condition == OOM and workload == "trivy" and t >= self.now - 5 * HOUR:
+            if oom_killed and t >= self.now - 5 * HOUR:
                 count += 1
             since = self.now - (DOWN_SINCE if workload == "core" else CRASHLOOP_SINCE)
             if self._pod_broken(workload, t):
