@@ -11,6 +11,7 @@ Run: ``.venv/bin/python bench/dependencies.py [--registries N]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -78,15 +79,19 @@ def main() -> None:
                 registry.cache.password = server.password
                 registry.cache.save()
                 registries.append(registry)
-            first = [timed(lambda r=r: prepare_dependencies(r)) for r in registries]
-            steady = [timed(lambda r=r: prepare_dependencies(r)) for r in registries]
-            checks = [timed(lambda r=r: check_dependencies(r)) for r in registries]
+
+            def each(action: Callable[[Registry], object]) -> list[float]:
+                return [timed(functools.partial(action, registry)) for registry in registries]
+
+            first = each(prepare_dependencies)
+            steady = each(prepare_dependencies)
+            checks = each(check_dependencies)
             not_ready = [r for r in registries if not check_dependencies(r).ready]
             for registry in registries:
                 rotate_credentials(registry, None, actor=None, via=Via.SYSTEM)
-            starts = [timed(lambda r=r: prepare_dependencies(r)) for r in registries]
-            ends = [timed(lambda r=r: complete_rotations(r)) for r in registries]
-            purges = [timed(lambda r=r: purge_dependencies(r, force=True)) for r in registries]
+            starts = each(prepare_dependencies)
+            ends = each(complete_rotations)
+            purges = each(functools.partial(purge_dependencies, force=True))
             print(f"registries: {count} (PostgreSQL 127.0.0.1:5432, one redis-server each, moto S3 with IAM)")
             report("prepare_dependencies, first run", first)
             report("prepare_dependencies, nothing to change", steady)

@@ -26,8 +26,8 @@ def normalize_hostname(hostname: str) -> str:
 
 
 def hostname_taken(hostname: str, registry: Registry | None = None) -> bool:
-    """Another registry (of any tenant, deleted ones included until purged) already serves ``hostname``."""
-    others = Registry.objects.filter(hostname=normalize_hostname(hostname)).exclude(phase=Phase.PURGED)
+    """Another registry of any tenant (deleted and purged ones included: their row keeps it) has ``hostname``."""
+    others = Registry.objects.filter(hostname=normalize_hostname(hostname))
     if registry is not None and registry.pk:
         others = others.exclude(pk=registry.pk)
     return others.exists()
