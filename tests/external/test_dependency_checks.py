@@ -109,8 +109,9 @@ def test_the_fan_out_puts_one_check_per_live_registry_on_its_clusters_queue():
 
 @pytest.mark.worker
 def test_a_real_worker_detects_a_dropped_role_and_the_reconcile_recreates_it(
-    celery_worker, make_emulated_cluster, postgres_admin_url
+    postgres_admin_url, celery_worker, make_emulated_cluster
 ):
+    """``postgres_admin_url`` comes first so its cleanup runs after the worker stopped (teardown is reversed)."""
     cluster = make_emulated_cluster(queue=celery_worker.queue)
     registry = factories.registry(cluster=cluster)
     database = wait_for(
