@@ -341,16 +341,23 @@ class PlanTable(Table):
     )
 
 
+AUDIT_CHANGES_SHOWN = 6
+
+
 def _audit_changes(event: AuditEvent) -> str:
-    if not event.changes:
-        return mark_safe('<span class="muted">—</span>')
+    """A change as ``field: old → new`` lines; a snapshot (on create) shows only its set fields."""
     items: list[tuple[str, str]] = []
     for field, value in event.changes.items():
         if isinstance(value, list) and len(value) == 2:
             items.append((field, format_html("{} → {}", _short(value[0]), _short(value[1]))))
-        else:
+        elif value not in (None, "", [], {}):
             items.append((field, _short(value)))
-    return format_html('<ul class="changes">{}</ul>', format_html_join("", "<li><b>{}</b>: {}</li>", items))
+    if not items:
+        return mark_safe('<span class="muted">—</span>')
+    shown = format_html_join("", "<li><b>{}</b>: {}</li>", items[:AUDIT_CHANGES_SHOWN])
+    more = len(items) - AUDIT_CHANGES_SHOWN
+    rest = format_html('<li class="muted">and {} more</li>', more) if more > 0 else ""
+    return format_html('<ul class="changes">{}{}</ul>', shown, rest)
 
 
 def _short(value: Any) -> str:

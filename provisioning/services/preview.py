@@ -31,6 +31,7 @@ from provisioning.services.secrets import generate_values
 Change = Literal["added", "removed", "changed", "unchanged"]
 Key = tuple[str, str, str, str]
 PLACEHOLDER_PASSWORD = "preview-only-placeholder-password"
+TOP_LEVEL_ORDER = dict.fromkeys(("apiVersion", "kind", "metadata", "spec", "data", "stringData"))
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,22 @@ def _yaml(manifest: Mapping[str, Any]) -> str:
     return render_yaml([manifest]).removeprefix("---\n")
 
 
+def aligned(value: Any, model: Any) -> Any:
+    """``value`` with its mappings' keys in ``model``'s order (keys ``model`` lacks last, sorted).
+
+    The database returns a stored manifest with its keys reordered; laid out like the proposed one again, the
+    diff shows only what changes.
+    """
+    if isinstance(value, Mapping):
+        template = model if isinstance(model, Mapping) else {}
+        keys = [k for k in template if k in value] + sorted(k for k in value if k not in template)
+        return {k: aligned(value[k], template.get(k)) for k in keys}
+    if isinstance(value, list):
+        models = model if isinstance(model, list) else []
+        return [aligned(item, models[i] if i < len(models) else None) for i, item in enumerate(value)]
+    return value
+
+
 def preview_changes(registry: Registry, changes: Mapping[str, Any]) -> ManifestPreview:
     """Every object the registry would have after ``changes``, compared with what was last applied."""
     proposed = proposed_registry(registry, changes)
@@ -181,12 +198,12 @@ def preview_changes(registry: Registry, changes: Mapping[str, Any]) -> ManifestP
                 ObjectChange(
                     *key,
                     change="changed",
-                    diff=_diff_lines(_yaml(live) if live else "", _yaml(shown)),
+                    diff=_diff_lines(_yaml(aligned(live, shown)) if live else "", _yaml(shown)),
                     note=note,
                 )
             )
     for key, row in live_rows.items():
         if key not in desired:
-            before = _yaml(_without_hash(row.manifest)) if row.manifest else ""
+            before = _yaml(aligned(_without_hash(row.manifest), TOP_LEVEL_ORDER)) if row.manifest else ""
             objects.append(ObjectChange(*key, change="removed", diff=_diff_lines(before, "")))
     return ManifestPreview(objects=objects, changed_fields=sorted(changes), live_recorded=bool(live_rows))

@@ -34,11 +34,11 @@ def _ui_widgets(form: forms.Form, names: Sequence[str]) -> None:
         if field.label:
             field.label = field.label.split(" (")[0]
         if isinstance(field, forms.MultipleChoiceField):
-            choices: list[Any] = [("", f"Any {field.label.lower() if field.label else name}")]
+            choices: list[Any] = [("", "Any")]
             choices.extend(field.choices)  # type: ignore[arg-type]
             field.widget = SingleSelectMultiple(choices=choices)
         elif isinstance(field, forms.ModelChoiceField):
-            field.empty_label = f"Any {field.label.lower() if field.label else name}"
+            field.empty_label = "Any"
         elif field.__class__.__name__ == "IsoDateTimeField":
             field.widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
 

@@ -16,7 +16,7 @@ from tests.ui.conftest import database_unreachable
 FITS_THE_WIDTH = "document.documentElement.scrollWidth <= window.innerWidth + 1"
 """The page itself never scrolls sideways; only tables do, inside their own box."""
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def small_fleet(actor) -> Registry:
@@ -50,7 +50,7 @@ def test_main_pages_at_desktop_and_phone_width(console, admin_user):
     console.log_in(admin_user.username)
     page = console.page
 
-    console.go("/")
+    console.go("/monitoring/")  # the fleet overview (the monitoring app's page, also served at /)
     console.shot("fleet")
 
     console.go("/tenants/")

@@ -17,7 +17,7 @@ from tests import factories
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.worker,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 SETTLE = 90_000
@@ -79,6 +79,21 @@ def test_registry_lifecycle_in_the_browser(console, celery_worker, make_emulated
     expect(page.get_by_text(re.compile(r"Kubernetes objects \(\d+\)"))).to_be_visible()
     expect(page.locator("#status .service-ok").first).to_be_visible()
     console.shot("registry-ready")
+
+    # Preview of an edit: the objects it would add, as diffs against what was applied; nothing saved.
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_label("Vulnerability scanning").select_option("true")
+    page.get_by_role("button", name="Preview changes").click()
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("would change")
+    expect(preview.locator(".preview-object", has_text="StatefulSet").first).to_contain_text("added")
+    expect(preview.locator(".diff .add").first).to_be_visible()
+    console.shot("registry-preview")
+    preview.locator("details[open]").nth(2).evaluate("el => el.open = false")
+    console.shot("registry-preview-diff", "#preview")
+    registry.refresh_from_db()
+    assert registry.trivy_enabled is None and registry.generation == 1
+    page.get_by_role("link", name="Cancel").click()
 
     # Upgrade: only newer versions are offered; the run's progress shows until it ends.
     page.get_by_role("link", name="Upgrade Harbor").click()

@@ -43,6 +43,12 @@ def test_preview_shows_the_changed_objects_as_diffs_and_saves_nothing(operator_c
     assert '<span class="add">+  replicas: 3</span>' in body
     preview = response.context["preview"]
     assert not preview.added and not preview.removed and preview.unchanged
+    core = next(obj for obj in preview.changed if obj.label.endswith(f"{registry.name}-core"))
+    edits = [line for css, line in core.diff if css in ("add", "del")]
+    assert edits == [
+        "-  replicas: 2",
+        "+  replicas: 3",
+    ]  # only what changes, whatever order the database kept
     registry.refresh_from_db()
     assert registry.replicas is None and registry.generation == 1
     assert not AuditEvent.objects.filter(registry=registry, action="update").exists()

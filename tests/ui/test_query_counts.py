@@ -67,3 +67,32 @@ def test_registry_page_query_count_does_not_grow_with_history(admin_user):
     large = queries_for(client, url)
     print(f"registry page: {small} queries, {large} with 40 more events")
     assert small == large
+
+
+def test_tenant_and_cluster_pages_query_count_does_not_grow_with_their_registries(admin_user):
+    client = logged_in(admin_user)
+    tenant, cluster = factories.tenant(), factories.cluster()
+    tenant_url = reverse("provisioning:tenant-detail", args=[tenant.pk])
+    cluster_url = reverse("provisioning:cluster-detail", args=[cluster.pk])
+    factories.registry(tenant=tenant, cluster=cluster)
+    small = (queries_for(client, tenant_url), queries_for(client, cluster_url))
+    for _ in range(12):
+        database_unreachable(factories.registry(tenant=tenant, cluster=cluster))
+    large = (queries_for(client, tenant_url), queries_for(client, cluster_url))
+    print(f"tenant page / cluster page: {small} queries with 1 registry, {large} with 13")
+    assert small == large
+
+
+def test_polled_partials_query_count_does_not_grow(admin_user):
+    client = logged_in(admin_user)
+    registry = database_unreachable(factories.registry())
+    urls = [
+        reverse("provisioning:registry-status", args=[registry.pk]),
+        reverse("provisioning:registry-activity", args=[registry.pk]),
+    ]
+    small = [queries_for(client, url) for url in urls]
+    for _ in range(30):
+        audit.record(admin_user, Via.UI, "reconcile", registry)
+    large = [queries_for(client, url) for url in urls]
+    print(f"status / activity partials: {small} queries, {large} with 30 more events")
+    assert small == large
