@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from provisioning.choices import WhoseMove
 from provisioning.models import AuditEvent, Registry
-from provisioning.templatetags.console import phase_badge, whose_move_badge
+from provisioning.templatetags.console import phase_badge, visible_problems, whose_move_badge
 
 Cell = Callable[[Any], str]
 
@@ -210,7 +210,7 @@ def _registry_cluster(registry: Registry) -> str:
 
 
 def _registry_problem(registry: Registry) -> str:
-    problems = registry.problems()
+    problems = visible_problems(registry)
     if not problems:
         return mark_safe('<span class="muted">—</span>')
     first = problems[0]

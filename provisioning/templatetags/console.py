@@ -10,7 +10,16 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from provisioning.choices import BindingStatus, Phase, ResourceState, RunStatus, WhoseMove
+from provisioning.choices import (
+    BindingStatus,
+    ConditionType,
+    DesiredState,
+    Phase,
+    ResourceState,
+    RunStatus,
+    WhoseMove,
+)
+from provisioning.models import Registry
 
 register = template.Library()
 
@@ -148,6 +157,16 @@ def condition_is_problem(condition: dict[str, Any]) -> bool:
     if condition.get("type") == "Progressing":
         return False
     return condition.get("status") != "True"
+
+
+def visible_problems(registry: Registry) -> list[dict[str, Any]]:
+    """What a person should read: the registry's problems, minus being down when it was asked to be down."""
+    stopped = registry.desired_state in (DesiredState.SUSPENDED, DesiredState.DELETED)
+    return [
+        c
+        for c in registry.problems()
+        if not (stopped and c.get("type") == ConditionType.AVAILABLE and not c.get("whose_move"))
+    ]
 
 
 @register.filter

@@ -1,4 +1,9 @@
-"""What a registry's page shows, gathered in a fixed number of queries: status, services, objects, runs, timeline."""
+"""What a registry's page shows, gathered in a fixed number of queries: status, services, objects, runs, timeline.
+
+The timeline merges audit events, reconcile runs and phase changes by time. A phase change is read from an audit
+event with ``action="phase"`` and ``changes={"phase": [old, new], "reason": ...}`` when the engine records one;
+the current phase and its start (``Registry.phase_since``) are always shown.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from provisioning.choices import BindingStatus, ConditionType, DesiredState, ResourceState, RunStatus
+from provisioning.choices import BindingStatus, DesiredState, ResourceState, RunStatus
 from provisioning.models import AuditEvent, Binding, Component, ReconcileRun, Registry
-from provisioning.templatetags.console import SETTLING_PHASES
+from provisioning.templatetags.console import SETTLING_PHASES, visible_problems
 from provisioning.views.operations import offered_operations
 
 RUNS_SHOWN = 15
@@ -152,16 +157,6 @@ def open_run(runs: list[ReconcileRun]) -> ReconcileRun | None:
     return next((run for run in runs if run.is_open), None)
 
 
-def problems(registry: Registry) -> list[dict[str, Any]]:
-    """What a person should read: the registry's problems, minus being down when it was asked to be down."""
-    stopped = registry.desired_state in (DesiredState.SUSPENDED, DesiredState.DELETED)
-    return [
-        c
-        for c in registry.problems()
-        if not (stopped and c.get("type") == ConditionType.AVAILABLE and not c.get("whose_move"))
-    ]
-
-
 def open_runs(registry: Registry) -> list[ReconcileRun]:
     return list(registry.runs.select_related("requested_by")[:RUNS_SHOWN])
 
@@ -174,7 +169,7 @@ def status_context(registry: Registry, runs: list[ReconcileRun] | None = None) -
         "components": list(registry.components.all()),
         "stack_stopped": registry.desired_state != DesiredState.RUNNING,
         "conditions": registry.conditions,
-        "problems": problems(registry),
+        "problems": visible_problems(registry),
         "bindings": binding_views(registry),
         "current_run": current,
         "settling": registry.phase in SETTLING_PHASES or current is not None,

@@ -121,7 +121,7 @@ def test_status_partial_polls_while_the_registry_settles_and_stops_after(viewer_
     registry = factories.registry()
     url = reverse("provisioning:registry-status", args=[registry.pk])
     settling = viewer_client.get(url).content.decode()
-    assert 'hx-trigger="every 2s, run-finished from:body"' in settling
+    assert 'hx-trigger="every 2s [!document.hidden], run-finished from:body"' in settling
     registry.runs.update(status=RunStatus.SUCCEEDED)
     registry.phase = "Ready"
     registry.save(update_fields=["phase"])
@@ -135,7 +135,7 @@ def test_run_status_polls_until_the_run_ends_then_tells_the_page(viewer_client):
     run = registry.runs.get()
     url = reverse("provisioning:run-status", args=[registry.pk, run.pk])
     queued = viewer_client.get(url)
-    assert 'hx-trigger="every 1500ms"' in queued.content.decode()
+    assert 'hx-trigger="every 1500ms [!document.hidden]"' in queued.content.decode()
     assert "Waiting for a worker" in queued.content.decode()
     assert "HX-Trigger" not in queued
     ReconcileRun.objects.filter(pk=run.pk).update(
