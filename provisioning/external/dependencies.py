@@ -15,7 +15,7 @@ from django.utils import timezone
 from provisioning import audit
 from provisioning.choices import BindingStatus, CacheMode, ErrorClass, RunTrigger, Via, WhoseMove
 from provisioning.external import connections, tls
-from provisioning.external.base import CheckResult, DependencyError, ServiceProvider
+from provisioning.external.base import CheckResult, DependencyError, RotationNotSupported, ServiceProvider
 from provisioning.external.postgres import PostgresProvider
 from provisioning.external.redis import redis_provider
 from provisioning.external.s3 import S3Storage
@@ -246,9 +246,10 @@ def _prepare_one(registry: Registry, binding: Binding) -> DependencyItem:
 
 
 def _start_rotation(registry: Registry, binding: Binding, provider: ServiceProvider[Binding]) -> None:
+    """Start a requested rotation; one the service cannot do is dropped (audited), a failing one retried later."""
     try:
         provider.rotate(binding)
-    except DependencyError as error:
+    except RotationNotSupported as error:
         binding.rotation_requested_at = None
         _save_provisioning(binding, rotation=True)
         audit.record(

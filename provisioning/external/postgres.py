@@ -38,6 +38,7 @@ from provisioning.external.base import (
     CheckResult,
     DependencyMisconfigured,
     DependencyUnreachable,
+    RotationNotSupported,
     Stopwatch,
     short,
 )
@@ -400,7 +401,7 @@ class PostgresProvider:
     def rotate(self, binding: DatabaseBinding) -> None:
         """Give the other login role a fresh password and switch the binding to it; the current role stays."""
         if not self.admin_url:
-            raise DependencyMisconfigured(
+            raise RotationNotSupported(
                 "the console has no admin connection to this PostgreSQL, so it cannot rotate the password: "
                 "set the cluster's database admin URL, or rotate at the provider and enter the new credentials."
             )

@@ -39,30 +39,44 @@ def _scrub(message: str, *secrets: str) -> str:
     return message
 
 
-def connection_problems(cluster: Cluster) -> dict[str, str]:
+DATABASE_FIELDS = ("database_admin_url",)
+OBJECT_STORE_FIELDS = ("s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key", "s3_iam")
+
+
+def connection_problems(
+    cluster: Cluster, *, database: bool = True, object_store: bool = True
+) -> dict[str, str]:
     """Field name → what is wrong with the cluster's admin connections (syntax, reachability, privileges)."""
     timeout = connections.timeout_seconds()
     problems: dict[str, str] = {}
-    if cluster.database_admin_url:
+    if database and cluster.database_admin_url:
         problem = admin_url_problem(cluster.database_admin_url, timeout)
         if problem:
             problems["database_admin_url"] = problem
-    if cluster.s3_endpoint or cluster.s3_access_key or cluster.s3_secret_key:
-        if not cluster.s3_endpoint:
-            problems["s3_endpoint"] = "Give the S3 endpoint URL the keys belong to."
-        admin = connections.S3Admin(
-            endpoint=cluster.s3_endpoint,
-            region=cluster.s3_region or "us-east-1",
-            access_key=cluster.s3_access_key,
-            secret_key=cluster.s3_secret_key,
-            iam=cluster.s3_iam,
-        )
-        for name, message in admin_problems(admin, timeout).items():
-            problems.setdefault(S3_FIELDS[name], message)
-    elif cluster.s3_iam:
-        problems["s3_iam"] = "IAM needs an S3 endpoint and admin keys: give them, or turn IAM off."
+    if object_store:
+        problems.update(_object_store_problems(cluster, timeout))
     secrets = (cluster.s3_secret_key, _password_of(cluster.database_admin_url))
     return {field: _scrub(message, *secrets) for field, message in problems.items()}
+
+
+def _object_store_problems(cluster: Cluster, timeout: int) -> dict[str, str]:
+    if not (cluster.s3_endpoint or cluster.s3_access_key or cluster.s3_secret_key):
+        if cluster.s3_iam:
+            return {"s3_iam": "IAM needs an S3 endpoint and admin keys: give them, or turn IAM off."}
+        return {}
+    problems: dict[str, str] = {}
+    if not cluster.s3_endpoint:
+        problems["s3_endpoint"] = "Give the S3 endpoint URL the keys belong to."
+    admin = connections.S3Admin(
+        endpoint=cluster.s3_endpoint,
+        region=cluster.s3_region or "us-east-1",
+        access_key=cluster.s3_access_key,
+        secret_key=cluster.s3_secret_key,
+        iam=cluster.s3_iam,
+    )
+    for name, message in admin_problems(admin, timeout).items():
+        problems.setdefault(S3_FIELDS[name], message)
+    return problems
 
 
 def _password_of(url: str) -> str:
@@ -70,10 +84,18 @@ def _password_of(url: str) -> str:
     return userinfo.split(":", 1)[1] if ":" in userinfo else ""
 
 
-def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> Cluster:
-    """Validate the cluster (model rules, then its admin connections) and save it, audited.
+def _changed(cluster: Cluster, fields: tuple[str, ...]) -> bool:
+    if cluster.pk is None:
+        return True
+    stored = Cluster.objects.filter(pk=cluster.pk).first()
+    return stored is None or any(getattr(stored, name) != getattr(cluster, name) for name in fields)
 
-    Raises ValidationError keyed by field name; nothing is saved then.
+
+def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> Cluster:
+    """Validate the cluster (model rules, then the admin connections it changes) and save it, audited.
+
+    Connections are tried only when their fields are new or changed, so an outage of a shared service does not
+    block an unrelated edit. Raises ValidationError keyed by field name; nothing is saved then.
     """
     errors: dict[str, list[str]] = {}
     try:
@@ -81,7 +103,12 @@ def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> Cluster:
     except ValidationError as error:
         errors.update(error.message_dict)
     if not {"database_admin_url", "s3_endpoint"} & set(errors):
-        for field, message in connection_problems(cluster).items():
+        problems = connection_problems(
+            cluster,
+            database=_changed(cluster, DATABASE_FIELDS),
+            object_store=_changed(cluster, OBJECT_STORE_FIELDS),
+        )
+        for field, message in problems.items():
             errors.setdefault(field, []).append(message)
     if errors:
         raise ValidationError(errors)

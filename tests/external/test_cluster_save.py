@@ -138,3 +138,14 @@ def test_an_update_is_audited_as_a_diff(admin_user, postgres_admin_url):
     event = AuditEvent.objects.get(action="update", target_type="cluster")
     assert event.changes["region"] == ["", "gra"]
     assert event.changes["database_admin_url"] == "••••••"
+
+
+def test_an_unrelated_edit_is_saved_while_a_shared_service_is_down(admin_user):
+    cluster = save_cluster(new_cluster(), actor=admin_user, via=Via.UI)
+    Cluster.objects.filter(pk=cluster.pk).update(database_admin_url="postgres://admin@127.0.0.1:1/postgres")
+    cluster.refresh_from_db()
+    cluster.capacity = 800
+
+    save_cluster(cluster, actor=admin_user, via=Via.UI)
+
+    assert Cluster.objects.get(pk=cluster.pk).capacity == 800

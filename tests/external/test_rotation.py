@@ -167,3 +167,26 @@ def test_a_rotation_the_service_refuses_is_dropped_and_audited(redis_server):
     assert refused.rotation_requested_at is None and refused.rotation_started_at is None
     event = AuditEvent.objects.get(action="rotation_refused")
     assert "cannot save a password change" in event.changes["reason"]
+
+
+def test_a_rotation_that_fails_on_the_way_is_kept_for_the_next_reconcile(pg_registry, monkeypatch):
+    from provisioning.external.base import DependencyUnreachable
+    from provisioning.external.postgres import PostgresProvider
+
+    prepare_dependencies(pg_registry)
+    rotate_credentials(pg_registry, ["database"], actor=None, via=Via.SYSTEM)
+
+    def unreachable(self, binding):
+        raise DependencyUnreachable("unreachable: connection reset at 127.0.0.1:5432.")
+
+    monkeypatch.setattr(PostgresProvider, "rotate", unreachable)
+    report = prepare_dependencies(pg_registry)
+
+    assert report.item("database").status == "unreachable"
+    assert fresh(pg_registry.database).rotation_requested_at is not None
+
+    monkeypatch.undo()
+    prepare_dependencies(pg_registry)
+
+    started = fresh(pg_registry.database)
+    assert started.rotation_requested_at is None and started.rotation_started_at is not None
