@@ -71,6 +71,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:
+    """Poll ``/-/ready`` until Prometheus answers 200 (False on timeout or when the process exits)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 class LocalPrometheus:
     """One ``prometheus`` process serving ``tsdb_dir`` on 127.0.0.1."""
 
@@ -97,8 +112,8 @@ class LocalPrometheus:
     def log_path(self) -> Path:
         return self.work_dir / "prometheus.log"
 
-    def start(self, timeout: float = 30.0) -> str:
-        """Start Prometheus and wait until it answers ``/-/ready``; returns its URL."""
+    def command(self) -> list[str]:
+        """Write the configuration, choose a free port, and return the command line that serves the TSDB."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         config = self.work_dir / "prometheus.yml"
         config.write_text(
@@ -110,31 +125,24 @@ class LocalPrometheus:
             )
         )
         self.port = free_port()
+        return [
+            binary("prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.tsdb_dir}",
+            "--storage.tsdb.retention.time=3650d",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start Prometheus and wait until it answers ``/-/ready``; returns its URL."""
+        argv = self.command()
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    binary("prometheus"),
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={self.tsdb_dir}",
-                    "--storage.tsdb.retention.time=3650d",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited at start; see {self.log_path}")
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self.url
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"prometheus was not ready within {timeout:.0f} s; see {self.log_path}")
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        if not wait_ready(self.url, timeout, self.process):
+            self.stop()
+            raise RuntimeError(f"prometheus did not become ready within {timeout:.0f} s; see {self.log_path}")
+        return self.url
 
     def stop(self) -> None:
         if self.process is None:

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -37,14 +37,12 @@ class Status(StrEnum):
     ERROR = "error"  # Prometheus answered, but refused this query
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     labels: dict[str, str]
     value: float | None  # None for NaN / ±Inf: "no figure"
 
 
-@dataclass(frozen=True)
-class Series:
+class Series(NamedTuple):
     labels: dict[str, str]
     points: list[tuple[float, float | None]]
 

@@ -1,0 +1,151 @@
+"""Fleet overview at 1,000 tenants: server time, Prometheus queries and SQL queries per page.
+
+Builds a throw-away PostgreSQL database with N tenants (one registry each), generates what Prometheus would hold
+for them (only the metrics the overview reads, around now and a day ago), backfills it into a real Prometheus
+and asks the overview page and its API repeatedly. "cold" clears the console's Prometheus cache before each
+request (every figure is asked of Prometheus); "warm" answers from the cache.
+
+Run: ``.venv/bin/python bench/fleet_overview.py [--tenants 1000] [--iterations 20]``. Prints medians; asserts
+nothing on time. Targets: median < 300 ms, Prometheus queries <= 12, SQL queries <= 15.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.setdefault("TEST_DATABASE_NAME", "bench_hc_fleet_overview")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+
+from monitoring import history  # noqa: E402
+from monitoring.history import FLEET_METRICS, MINUTE, TenantLoad, Tier  # noqa: E402
+from monitoring.localprom import LocalPrometheus, backfill  # noqa: E402
+from monitoring.prometheus import capture_queries  # noqa: E402
+from provisioning.models import Cluster, Registry  # noqa: E402
+from tests.fixtures.prometheus import clear_prometheus_cache  # noqa: E402
+from tests.monitoring.scale import add_registries  # noqa: E402
+
+BENCH_TIERS = (
+    Tier(-86400 - 10 * MINUTE, -86400 + 10 * MINUTE, 5 * MINUTE),
+    Tier(-10 * MINUTE, 30 * MINUTE, MINUTE),
+)
+CONDITIONS = (history.HEALTHY,) * 6 + (history.ERRORS, history.NEAR_QUOTA, history.CRASHLOOP, history.DOWN)
+
+
+def timed(client: Client, path: str, cold: bool) -> float:
+    if cold:
+        clear_prometheus_cache()
+    started = time.perf_counter()
+    response = client.get(path)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, response.status_code
+    return elapsed
+
+
+def report(label: str, samples: list[float]) -> None:
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    print(f"{label:<40} median {statistics.median(samples):8.1f} ms   p95 {p95:8.1f} ms")
+
+
+def costs(client: Client, path: str) -> tuple[int, int]:
+    clear_prometheus_cache()
+    with capture_queries() as sent, CaptureQueriesContext(connection) as sql:
+        client.get(path)
+    return len(sent), len(sql)
+
+
+def build_fleet(tenants: int) -> list[TenantLoad]:
+    cluster = Cluster.objects.create(name="bench", api_url="http://127.0.0.1:1", simulated=True)
+    registries = add_registries(tenants, cluster)
+    loads = []
+    for index, registry in enumerate(
+        Registry.objects.filter(pk__in=[r.pk for r in registries]).select_related("plan")
+    ):
+        effective = registry.effective()
+        loads.append(
+            TenantLoad(
+                namespace=registry.namespace,
+                plan=registry.plan.name,
+                quota_bytes=effective.storage_quota_gib * 1024**3,
+                parallel_limit=effective.parallel_request_limit,
+                trivy=effective.trivy_enabled,
+                condition=CONDITIONS[index % len(CONDITIONS)],
+            )
+        )
+    return loads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--iterations", type=int, default=20)
+    args = parser.parse_args()
+
+    setup_test_environment()
+    settings.DEBUG = False
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+    server: LocalPrometheus | None = None
+    try:
+        started = time.perf_counter()
+        loads = build_fleet(args.tenants)
+        generated = history.generate(loads, int(time.time()), tiers=BENCH_TIERS, only=FLEET_METRICS)
+        backfill(generated, workdir / "tsdb", workdir / "openmetrics")
+        server = LocalPrometheus(workdir / "tsdb", workdir)
+        settings.PROMETHEUS_URL = server.start()
+        print(
+            f"{args.tenants} tenants, {len(generated.series):,} series, {generated.sample_count:,} samples; "
+            f"set up in {time.perf_counter() - started:.0f} s"
+        )
+
+        viewer = User.objects.create_user("bench-viewer", password="x")
+        viewer.groups.add(Group.objects.get(name="viewer"))
+        client = Client()
+        client.force_login(viewer)
+        pages: dict[str, str] = {
+            "page /monitoring/": "/monitoring/",
+            "page /monitoring/ sorted by storage": "/monitoring/?sort=-storage_share",
+            "API /api/v1/monitoring/fleet/": "/api/v1/monitoring/fleet/",
+        }
+        for path in pages.values():
+            for _ in range(3):
+                timed(client, path, cold=True)
+        for label, path in pages.items():
+            for cold in (True, False):
+                run: Callable[[], float] = lambda p=path, c=cold: timed(client, p, c)  # noqa: E731
+                report(f"{label} ({'cold' if cold else 'warm'})", [run() for _ in range(args.iterations)])
+        for label, path in pages.items():
+            prom, sql = costs(client, path)
+            print(
+                f"{label:<40} Prometheus queries {prom:3d} (target <= 12)   SQL queries {sql:3d} (target <= 15)"
+            )
+        body = client.get("/monitoring/").content.decode()
+        assert 'data-metrics-status="unavailable"' not in body, "Prometheus did not answer"
+    finally:
+        if server is not None:
+            server.stop()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
