@@ -25,7 +25,7 @@ def test_demo_prometheus_serves_history_for_every_live_registry(db, tmp_path: Pa
 
     try:
         url = demo.start_demo_prometheus(spawn, tmp_path)
-        assert url and [c.args for c in children][0][0].endswith("prometheus")
+        assert url and str(children[0].args[0]).endswith("prometheus")
         query = "sum by (namespace) (harbor_project_quota_usage_byte)"
         body = requests.get(f"{url}/api/v1/query", params={"query": query}, timeout=10).json()
         storage = {item["metric"]["namespace"]: float(item["value"][1]) for item in body["data"]["result"]}
