@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -132,8 +131,8 @@ def main() -> None:
                 timed(client, path, cold=True)
         for label, path in pages.items():
             for cold in (True, False):
-                run: Callable[[], float] = lambda p=path, c=cold: timed(client, p, c)  # noqa: E731
-                report(f"{label} ({'cold' if cold else 'warm'})", [run() for _ in range(args.iterations)])
+                samples = [timed(client, path, cold) for _ in range(args.iterations)]
+                report(f"{label} ({'cold' if cold else 'warm'})", samples)
         for label, path in pages.items():
             prom, sql = costs(client, path)
             print(

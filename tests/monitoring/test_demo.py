@@ -17,15 +17,17 @@ pytestmark = [pytest.mark.prometheus]
 def test_demo_prometheus_serves_history_for_every_live_registry(db, tmp_path: Path) -> None:
     registries = [factories.registry(plan=factories.plan(p)) for p in ("s", "m", "l")]
     children: list[subprocess.Popen[bytes]] = []
+    commands: list[list[str]] = []
 
     def spawn(name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         children.append(child)
+        commands.append(argv)
         return child
 
     try:
         url = demo.start_demo_prometheus(spawn, tmp_path)
-        assert url and str(children[0].args[0]).endswith("prometheus")
+        assert url and commands[0][0].endswith("prometheus")
         query = "sum by (namespace) (harbor_project_quota_usage_byte)"
         body = requests.get(f"{url}/api/v1/query", params={"query": query}, timeout=10).json()
         storage = {item["metric"]["namespace"]: float(item["value"][1]) for item in body["data"]["result"]}
