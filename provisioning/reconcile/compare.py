@@ -9,7 +9,6 @@ API server adds or rewrites: defaulted fields, dropped empty values, and quantit
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -32,11 +31,11 @@ def spec_hash(manifest: Mapping[str, Any]) -> str:
 
 
 def with_spec_hash(manifest: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """A copy of ``manifest`` annotated with its hash, and the hash."""
+    """``manifest`` annotated with its hash (a new top level and metadata; the rest is shared), and the hash."""
     digest = spec_hash(manifest)
-    annotated = copy.deepcopy(dict(manifest))
-    annotated["metadata"].setdefault("annotations", {})[SPEC_HASH_ANNOTATION] = digest
-    return annotated, digest
+    metadata = dict(manifest["metadata"])
+    metadata["annotations"] = {**metadata.get("annotations", {}), SPEC_HASH_ANNOTATION: digest}
+    return {**manifest, "metadata": metadata}, digest
 
 
 def live_hash(live: Mapping[str, Any]) -> str:
@@ -71,7 +70,7 @@ def _empty(value: Any) -> bool:
 
 
 def _contained(wanted: Any, live: Any, path: tuple[str, ...], found: list[str]) -> None:
-    if len(found) >= _MAX_REPORTED:
+    if len(found) >= _MAX_REPORTED or wanted == live:
         return
     if isinstance(wanted, Mapping):
         if not isinstance(live, Mapping):

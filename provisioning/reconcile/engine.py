@@ -127,7 +127,9 @@ def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int)
         run = ReconcileRun.objects.filter(pk=run_id, registry_id=registry_id).first()
         if run is not None:
             return run
-    generation = Registry.objects.filter(pk=registry_id).values_list("generation", flat=True).first()
+    generation = (
+        Registry.objects.filter(pk=registry_id).order_by().values_list("generation", flat=True).first()
+    )
     if generation is None:
         return None
     return ReconcileRun.objects.create(
@@ -251,8 +253,8 @@ class Reconciler:
                 WhoseMove.PROVIDER,
                 ErrorClass.DEPENDENCY_UNREACHABLE,
             )
-        for binding in (registry.database, registry.cache, registry.storage):
-            binding.refresh_from_db()
+        fresh = Registry.objects.select_related("database", "cache", "storage").get(pk=registry.pk)
+        registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
         return cond.DependencyView(report.ready, report.message, report.whose_move, report.error_class)
 
     def _list_owned(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
@@ -343,6 +345,10 @@ class Reconciler:
         return workloads, certificate
 
     def _complete_rotations(self, registry: Registry) -> None:
+        """Revoke the credentials a finished rotation replaced (only when a rotation is under way)."""
+        bindings = (registry.database, registry.cache, registry.storage)
+        if not any(binding.rotation_started_at for binding in bindings):
+            return
         try:
             completed = external.complete_rotations(registry)
         except Exception as error:

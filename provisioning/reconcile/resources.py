@@ -15,8 +15,16 @@ from provisioning.reconcile.readiness import WORKLOAD_KINDS, certificate_state, 
 from provisioning.reconcile.redaction import redact
 from provisioning.rendering import object_apply_order
 
-_LIGHT_FIELDS = ("state", "message", "resource_version", "last_seen_at", "applied_at")
-_FULL_FIELDS = (*_LIGHT_FIELDS, "apply_order", "spec_hash", "manifest")
+_FIELDS = (
+    "state",
+    "message",
+    "resource_version",
+    "last_seen_at",
+    "applied_at",
+    "apply_order",
+    "spec_hash",
+    "manifest",
+)
 
 
 def _state(desired: Mapping[str, Any], live: Mapping[str, Any] | None, applied: bool) -> tuple[str, str]:
@@ -55,8 +63,8 @@ def record_resources(
     objects = list(desired) if desired is not None else [dict(obj) for obj in live.values()]
     wanted: set[ObjectKey] = set()
     new_rows: list[ManagedResource] = []
-    light: list[ManagedResource] = []
-    full: list[ManagedResource] = []
+    changed: list[ManagedResource] = []
+    seen: list[int] = []
     for obj in objects:
         key = object_key(obj)
         wanted.add(key)
@@ -69,28 +77,28 @@ def record_resources(
             row = ManagedResource(
                 registry=registry, api_version=key[0], kind=key[1], namespace=key[2], name=key[3]
             )
-        hash_changed = row.spec_hash != digest and desired is not None
-        row.state, row.message = state, message[:500]
-        row.last_seen_at = now if current is not None else row.last_seen_at
-        row.resource_version = version
+        before = (row.state, row.message, row.resource_version, row.spec_hash)
+        row.state, row.message, row.resource_version = state, message[:500], version
         if key in written:
             row.applied_at = now
-        if row.pk is None or hash_changed:
+        if desired is not None and (row.pk is None or row.spec_hash != digest):
             row.apply_order = _order(obj)
             row.spec_hash = digest
             row.manifest = redact(obj)
+        if current is not None:
+            row.last_seen_at = now
         if row.pk is None:
             new_rows.append(row)
-        elif hash_changed:
-            full.append(row)
-        else:
-            light.append(row)
+        elif before != (row.state, row.message, row.resource_version, row.spec_hash) or key in written:
+            changed.append(row)
+        elif current is not None:
+            seen.append(row.pk)
     if new_rows:
         ManagedResource.objects.bulk_create(new_rows)
-    if full:
-        ManagedResource.objects.bulk_update(full, _FULL_FIELDS)
-    if light:
-        ManagedResource.objects.bulk_update(light, _LIGHT_FIELDS)
+    for row in changed:
+        row.save(update_fields=_FIELDS)
+    if seen:
+        ManagedResource.objects.filter(pk__in=seen).update(last_seen_at=now)
     gone = [row.pk for key, row in existing.items() if key not in wanted and key not in live]
     if gone:
         ManagedResource.objects.filter(pk__in=gone).delete()

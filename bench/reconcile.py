@@ -1,0 +1,137 @@
+"""Requests and time per reconcile of converged registries, against the Kubernetes API emulator.
+
+Each registry's dependencies are real (the machine's PostgreSQL, moto's S3, the managed Redis rendered in its
+namespace). For every registry: one first reconcile (creates the stack), then ``--runs`` no-op reconciles whose
+requests are counted at the emulator. Targets: 0 writes and at most 1 read per kind per no-op reconcile. Prints
+medians and p95; asserts nothing on time. Cleans up every database, role and bucket it made.
+
+Run: ``.venv/bin/python bench/reconcile.py [--registries N] [--runs N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.setdefault("TEST_DATABASE_NAME", "test_hc_bench_reconcile")
+
+import django
+
+django.setup()
+
+from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+
+from bench.emulated import running_emulator, running_s3  # noqa: E402
+from provisioning import external  # noqa: E402
+from provisioning.choices import Phase  # noqa: E402
+from provisioning.models import ReconcileRun  # noqa: E402
+from provisioning.reconcile import engine, reconcile  # noqa: E402
+from tests import factories  # noqa: E402
+from tests.fixtures.services import SHARED_POSTGRES, drop_test_objects  # noqa: E402
+
+
+def report(label: str, samples: list[float], unit: str = "ms") -> None:
+    samples = sorted(samples)
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    print(
+        f"  {label:<44} median {statistics.median(samples):8.1f} {unit}   p95 {p95:8.1f} {unit}   (n={len(samples)})"
+    )
+
+
+class Stopwatch:
+    """Time spent inside one function, summed per call of the code under it (the bench's own probe)."""
+
+    def __init__(self, owner: Any, name: str) -> None:
+        self.owner, self.name, self.spent = owner, name, 0.0
+        self.original: Callable[..., Any] = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return self.original(*args, **kwargs)
+            finally:
+                self.spent += (time.perf_counter() - start) * 1000
+
+        setattr(owner, name, timed)
+
+    def take(self) -> float:
+        spent, self.spent = self.spent, 0.0
+        return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--registries", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="no-op reconciles per registry")
+    args = parser.parse_args()
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        with running_s3() as s3, running_emulator() as emulator:
+            cluster = factories.cluster(
+                api_url=emulator.url,
+                database_admin_url=SHARED_POSTGRES,
+                s3_endpoint=s3.endpoint,
+                s3_region=s3.region,
+                s3_access_key=s3.access_key,
+                s3_secret_key=s3.secret_key,
+            )
+            registries = [factories.registry(cluster=cluster) for _ in range(args.registries)]
+            dependencies = Stopwatch(external, "prepare_dependencies")
+            first, steady, in_dependencies = [], [], []
+            created = []
+            for registry in registries:
+                start = time.perf_counter()
+                outcome = reconcile(registry.pk)
+                first.append((time.perf_counter() - start) * 1000)
+                assert outcome.phase == Phase.READY, outcome
+                created.append(ReconcileRun.objects.get(pk=outcome.run_id).created)
+            dependencies.take()
+
+            writes: list[int] = []
+            reads: list[int] = []
+            reads_per_kind: Counter[int] = Counter()
+            for _ in range(args.runs):
+                for registry in registries:
+                    emulator.reset_stats()
+                    start = time.perf_counter()
+                    outcome = reconcile(registry.pk)
+                    steady.append((time.perf_counter() - start) * 1000)
+                    in_dependencies.append(dependencies.take())
+                    stats = emulator.stats()
+                    writes.append(stats["writes"])
+                    reads.append(stats["reads"])
+                    for verbs in stats["by_kind"].values():
+                        reads_per_kind[verbs.get("list", 0) + verbs.get("get", 0)] += 1
+                    assert outcome.status == "succeeded", outcome
+
+            objects = statistics.median(created)
+            print(
+                f"reconcile: {args.registries} registries of {objects:.0f} objects, {args.runs} no-op runs each"
+            )
+            report("first reconcile (creates the stack)", first)
+            report("no-op reconcile", steady)
+            report("  of which prepare_dependencies (PG, S3)", in_dependencies)
+            report(
+                "  of which the rest (DB, render, LIST, compare)",
+                [s - d for s, d in zip(steady, in_dependencies, strict=True)],
+            )
+            print(f"  writes per no-op reconcile: max {max(writes)} (target 0)")
+            print(f"  reads per no-op reconcile: max {max(reads)}, over {len(engine.RENDERED_KINDS)} kinds")
+            per_kind = ", ".join(f"{n} read(s): {count}" for n, count in sorted(reads_per_kind.items()))
+            print(f"  reads per kind per run: {per_kind} (target at most 1)")
+    finally:
+        drop_test_objects(SHARED_POSTGRES)
+        teardown_databases(old_config, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
