@@ -98,6 +98,14 @@ def test_main_pages_at_desktop_and_phone_width(console, admin_user):
     assert page.get_by_text("it will not be shown again").is_visible()
     console.shot("account")
 
+    registry_pages = ("", "edit/", "actions/delete/", "actions/rotate/", "actions/upgrade/")
+    for path in (
+        "/tenants/", "/registries/", "/registries/new/", "/clusters/new/", "/plans/", "/audit/", "/account/",
+        *(f"/registries/{degraded.pk}/{page}" for page in registry_pages),
+    ):  # fmt: skip
+        console.go(path)
+        assert console.unlabelled_controls() == [], path
+
     console.phone()
     console.go(f"/registries/{degraded.pk}/")
     assert page.evaluate(FITS_THE_WIDTH)
