@@ -227,6 +227,7 @@ def _event_entry(event: AuditEvent) -> TimelineEntry:
             if isinstance(value, list) and len(value) == 2
             else f"{field}: {value}"
             for field, value in event.changes.items()
+            if value not in (None, "", [], {})
         )
         title, detail, tone = f"{event.action.capitalize()} ({event.get_via_display()})", changed, "audit"
     return TimelineEntry(
