@@ -29,8 +29,8 @@ import django
 django.setup()
 
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from engine_support import running_emulator, running_s3  # noqa: E402
 
-from bench.emulated import running_emulator, running_s3  # noqa: E402
 from provisioning import external  # noqa: E402
 from provisioning.choices import Phase  # noqa: E402
 from provisioning.models import ReconcileRun  # noqa: E402
@@ -93,7 +93,7 @@ def main() -> None:
                 outcome = reconcile(registry.pk)
                 first.append((time.perf_counter() - start) * 1000)
                 assert outcome.phase == Phase.READY, outcome
-                created.append(ReconcileRun.objects.get(pk=outcome.run_id).created)
+                created.append(ReconcileRun.objects.filter(registry=registry).latest("pk").created)
             dependencies.take()
 
             writes: list[int] = []

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,8 +34,8 @@ import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from engine_support import cpu_seconds, running_emulator, running_s3  # noqa: E402
 
-from bench.emulated import cpu_seconds, running_emulator, running_s3  # noqa: E402
 from provisioning.choices import Phase, RunStatus, RunTrigger  # noqa: E402
 from provisioning.models import ReconcileRun, Registry  # noqa: E402
 from provisioning.tasks import sweep_fleet  # noqa: E402
@@ -66,8 +67,8 @@ def start_worker(queue: str, index: int, log_dir: Path) -> CeleryWorker:
     return worker
 
 
-def wait_until(check, what: str, timeout: float, every: float = 0.5) -> float:
-    """Seconds until ``check()`` is true; reports progress on one line."""
+def wait_until(check: Callable[[], bool], what: str, timeout: float, every: float = 0.5) -> float:
+    """Seconds until ``check()`` is true."""
     started = time.monotonic()
     while not check():
         if time.monotonic() - started > timeout:
