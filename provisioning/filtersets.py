@@ -7,6 +7,7 @@ ignored filter), and ``search`` is the free-text box of the list.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Any
 
 import django_filters
@@ -14,6 +15,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -46,6 +49,43 @@ class TrueFalseField(forms.Field):
 @extend_schema_field(OpenApiTypes.BOOL)
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = TrueFalseField
+
+
+class IsoDateTimeField(forms.Field):
+    """An ISO 8601 date-time (``2026-01-31T12:00:00Z``; UTC when no offset is given) or date (its midnight UTC)."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        try:
+            moment = parse_datetime(text)
+            if moment is None and (day := parse_date(text)) is not None:
+                moment = datetime.combine(day, time.min)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise ValidationError(
+                "Give an ISO 8601 date-time such as 2026-01-31T12:00:00Z, or a date such as 2026-01-31."
+            )
+        moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("That date-time is out of range.") from None
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "ISO 8601 date-time (UTC unless an offset is given) or date.",
+        "example": "2026-01-31T12:00:00Z",
+    }
+)
+class DateTimeFilter(django_filters.Filter):
+    field_class = IsoDateTimeField
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -88,8 +128,8 @@ class TenantFilterSet(SearchFilterSet):
     search_fields = ("slug", "name", "contact_email")
     slug = django_filters.CharFilter(max_length=30)
     has_registries = BooleanFilter(method="filter_has_registries", label="Has registries")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Tenant
@@ -139,8 +179,8 @@ class RegistryFilterSet(SearchFilterSet):
     desired_state = django_filters.MultipleChoiceFilter(distinct=False, choices=DesiredState.choices)
     needs_attention = BooleanFilter(method="filter_needs_attention", label="Degraded or failed")
     deleted = BooleanFilter(method="filter_deleted", label="Deleted (data kept until purged)")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Registry
@@ -177,8 +217,8 @@ class ReconcileRunFilterSet(SearchFilterSet):
         distinct=False, choices=[c for c in WhoseMove.choices if c[0]]
     )
     operation = django_filters.CharFilter(max_length=32)
-    requested_after = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte")
-    requested_before = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt")
+    requested_after = DateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    requested_before = DateTimeFilter(field_name="requested_at", lookup_expr="lt")
 
     class Meta:
         model = ReconcileRun
@@ -196,8 +236,8 @@ class AuditEventFilterSet(SearchFilterSet):
         field_name="registry__tenant__slug", max_length=30, label="Tenant (slug)"
     )
     via = django_filters.MultipleChoiceFilter(distinct=False, choices=Via.choices)
-    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="At or after")
-    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="Before")
+    after = DateTimeFilter(field_name="at", lookup_expr="gte", label="At or after")
+    before = DateTimeFilter(field_name="at", lookup_expr="lt", label="Before")
 
     class Meta:
         model = AuditEvent

@@ -65,7 +65,7 @@ def _replay(stored: IdempotencyKey, digest: str, request: Request) -> Response:
         )
     headers = {REPLAYED_HEADER: "true"}
     if isinstance(stored.response_body, dict) and isinstance(stored.response_body.get("url"), str):
-        headers["Location"] = stored.response_body["url"]
+        headers["Location"] = str(stored.response_body["url"])
     return Response(stored.response_body, status=stored.status_code, headers=headers)
 
 

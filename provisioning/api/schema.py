@@ -22,6 +22,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_seri
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from provisioning.api.permissions import RolePermission
 from provisioning.authentication import ApiTokenAuthentication
@@ -152,6 +154,13 @@ class SchemaView(SpectacularAPIView):
 
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [RolePermission]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Errors in the API's JSON error shape, not in the schema's YAML."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 schema_view = SchemaView.as_view()

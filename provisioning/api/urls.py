@@ -25,5 +25,5 @@ router.register("tokens", ApiTokenViewSet, basename="apitoken")
 
 urlpatterns = [
     *router.urls,
-    re_path(r"^(?!monitoring/).*$", not_found, name="not-found"),
+    re_path(r"^(?!monitoring/)[\s\S]*$", not_found, name="not-found"),
 ]

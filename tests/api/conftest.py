@@ -73,7 +73,9 @@ def deleted_registry(days_ago: int = 400, **fields: Any) -> Registry:
 
 def suspended_registry(**fields: Any) -> Registry:
     registry = factories.registry(**fields)
-    Registry.objects.filter(pk=registry.pk).update(desired_state=DesiredState.SUSPENDED, phase=Phase.SUSPENDED)
+    Registry.objects.filter(pk=registry.pk).update(
+        desired_state=DesiredState.SUSPENDED, phase=Phase.SUSPENDED
+    )
     registry.refresh_from_db()
     return registry
 

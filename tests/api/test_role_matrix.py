@@ -74,7 +74,7 @@ def a_run(user: Any) -> str:
 
 def an_event(user: Any) -> str:
     factories.registry()
-    return f"/api/v1/audit-events/{AuditEvent.objects.first().pk}/"
+    return f"/api/v1/audit-events/{AuditEvent.objects.latest('id').pk}/"
 
 
 def tenant_body(url: str) -> dict[str, Any]:
@@ -134,7 +134,14 @@ CASES = [
     Case("registries reconcile", "post", on_registry("reconcile/"), "operator", 202),
     Case("registries suspend", "post", on_registry("suspend/"), "operator", 202),
     Case("registries resume", "post", on_registry("resume/", suspended_registry), "operator", 202),
-    Case("registries upgrade", "post", on_registry("upgrade/"), "operator", 202, lambda url: {"target_version": "2.15.2"}),
+    Case(
+        "registries upgrade",
+        "post",
+        on_registry("upgrade/"),
+        "operator",
+        202,
+        lambda url: {"target_version": "2.15.2"},
+    ),
     Case(
         "registries rotate-credentials",
         "post",
@@ -172,10 +179,17 @@ def test_role_matrix(case: Case, persona: str) -> None:
     body = case.body(url) if case.body else None
     before = _changes()
 
-    response = getattr(client, case.method)(url, body, format="json") if body else getattr(client, case.method)(url)
+    response = (
+        getattr(client, case.method)(url, body, format="json") if body else getattr(client, case.method)(url)
+    )
 
     if RANK[persona] >= RANK[case.least]:
         assert response.status_code == case.success, response.content[:500]
+        if case.method != "get":
+            assert user is not None
+            latest = AuditEvent.objects.order_by("-id").first()
+            assert latest is not None and AuditEvent.objects.count() > before[0], "a write was not audited"
+            assert (latest.via, latest.actor_id) == ("api", user.pk)
         return
     expected = 401 if persona == "anonymous" else 403
     assert response.status_code == expected, response.content[:500]

@@ -13,21 +13,52 @@ MAX_INT = 2**31 - 1
 MAX_SMALL_INT = 2**15 - 1
 
 
+def json_type_error(field: Any, value: Any) -> str | None:
+    """What is wrong with the JSON type of ``value`` for ``field``, or None.
+
+    DRF coerces (``0`` becomes the name ``"0"``, ``"1"`` becomes ``true``); automation deserves to hear that it
+    sent a number where a string belongs, so a write takes each value in the JSON type its schema states.
+    """
+    if value is None:
+        return None  # the field's own null rule answers
+    if isinstance(field, serializers.ListField | serializers.ListSerializer):
+        if not isinstance(value, list):
+            return "Expected a list."
+        return next((error for item in value if (error := json_type_error(field.child, item))), None)
+    if isinstance(field, serializers.DictField):
+        if not isinstance(value, dict):
+            return "Expected an object."
+        return next((error for item in value.values() if (error := json_type_error(field.child, item))), None)
+    if isinstance(field, serializers.BaseSerializer):
+        return None if isinstance(value, dict) else "Expected an object."
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Expected true or false."
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "Expected a whole number."
+    if isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.RelatedField):
+        return None if isinstance(value, str) else "Expected a string."
+    return None
+
+
 class StrictFieldsMixin:
-    """Refuse a body naming a field the resource does not have: a typo must not be silently ignored."""
+    """Refuse a body naming a field the resource does not have (a typo must not be silently ignored), or giving a
+    value in another JSON type than the schema states."""
 
     fields: Any
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            unknown = sorted(str(name) for name in data if name not in self.fields)
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: ["This resource has no such field: check its spelling in the schema."]
-                        for name in unknown
-                    }
-                )
+            errors = {
+                str(name): ["This resource has no such field: check its spelling in the schema."]
+                for name in data
+                if name not in self.fields
+            }
+            for name, value in data.items():
+                field = self.fields.get(name)
+                if field is not None and not field.read_only and (error := json_type_error(field, value)):
+                    errors[str(name)] = [error]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import BooleanField, Case, Value, When
 from rest_framework import serializers
 
-from provisioning.api.serializers.base import CleanedModelSerializer
+from provisioning.api.serializers.base import CleanedModelSerializer, StrictFieldsMixin
 from provisioning.models import Cluster
 
 SECRET_FIELDS = ("token", "kubeconfig", "database_admin_url", "s3_access_key", "s3_secret_key")
@@ -28,7 +28,7 @@ def secret_kwargs(max_length: int) -> dict[str, Any]:
     }
 
 
-class TolerationSerializer(serializers.Serializer[Any]):
+class TolerationSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     """A Kubernetes toleration, checked field by field so that a bad one fails here rather than at apply time."""
 
     key = serializers.CharField(max_length=LABEL_KEY_MAX, required=False, allow_blank=True)
@@ -38,15 +38,6 @@ class TolerationSerializer(serializers.Serializer[Any]):
         choices=["", "NoSchedule", "PreferNoSchedule", "NoExecute"], required=False, allow_blank=True
     )
     tolerationSeconds = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    f"Unknown toleration field(s): {', '.join(map(str, unknown))}."
-                )
-        return super().to_internal_value(data)
 
 
 def validate_label_keys(value: dict[str, str]) -> None:

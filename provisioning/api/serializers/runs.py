@@ -16,7 +16,10 @@ class ReconcileRunSerializer(serializers.ModelSerializer[ReconcileRun]):
     )
     registry_name = serializers.SerializerMethodField(help_text="tenant-slug/registry-name")
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who asked for it; null for the system.",
     )
     is_open = serializers.BooleanField(read_only=True, help_text="Queued or running: poll again.")
 

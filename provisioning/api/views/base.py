@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any, ClassVar
 
+import django_filters
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -22,17 +23,37 @@ from provisioning.api.serializers.base import model_snapshot
 from provisioning.choices import Via
 
 
+class ApiFilterBackend(DjangoFilterBackend):
+    """The console's FilterSets, except that a boolean or numeric parameter given empty is an error here: a web
+    form sends empty for "any", automation that sends ``?registry=`` has a bug worth hearing about."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            typed = (django_filters.BooleanFilter, django_filters.NumberFilter)
+            empty = [
+                name
+                for name, declared in filterset_class.base_filters.items()
+                if isinstance(declared, typed) and "" in request.query_params.getlist(name)
+            ]
+            if empty:
+                raise exceptions.ValidationError(
+                    {name: ["Give a value, or leave the parameter out."] for name in empty}
+                )
+        return super().filter_queryset(request, queryset, view)
+
+
 class StrictOrderingFilter(OrderingFilter):
     """``ordering`` over the view's ``ordering_fields`` only (an unknown field is a 400), with ``id`` as tiebreak
     so that pages never overlap."""
 
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
-        params = request.query_params.get(self.ordering_param)
+        params = (request.query_params.get(self.ordering_param) or "").strip()
         if not params:
             return self.get_default_ordering(view)
-        fields = [param.strip() for param in params.split(",") if param.strip()]
+        fields = [param.strip() for param in params.split(",")]
         allowed = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
-        unknown = [field for field in fields if field.lstrip("-") not in allowed]
+        unknown = [field for field in fields if not field.lstrip("-") or field.lstrip("-") not in allowed]
         if unknown:
             raise exceptions.ValidationError(
                 {
@@ -73,8 +94,9 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     schema = ApiAutoSchema()
     parser_classes = [JSONParser]
+    lookup_value_regex = "[0-9]+"
     pagination_class = ApiPagination
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     action_permissions: ClassVar[dict[str, str]] = {}
     error_codes: ClassVar[dict[str, tuple[int, ...]]] = {}
     idempotent_actions: ClassVar[tuple[str, ...]] = ()
@@ -83,6 +105,8 @@ class ApiViewSet(viewsets.GenericViewSet):
     location_actions: ClassVar[tuple[str, ...]] = ()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if self.action is None and request.method not in ("OPTIONS", "HEAD"):
+            raise exceptions.MethodNotAllowed(request.method or "")
         if self.action and self.action != "metadata" and self.action not in self.action_permissions:
             raise exceptions.PermissionDenied("This action has no permission rule; it is refused.")
         super().initial(request, *args, **kwargs)
@@ -91,7 +115,7 @@ class ApiViewSet(viewsets.GenericViewSet):
         audit.record(self.request.user, Via.API, action, target, changes=changes, **kwargs)
 
     def created(self, data: Any) -> Response:
-        headers = {"Location": data["url"]} if isinstance(data, dict) and "url" in data else {}
+        headers = {"Location": str(data["url"])} if isinstance(data, dict) and "url" in data else {}
         return Response(data, status=201, headers=headers)
 
 

@@ -146,7 +146,7 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
         data = RegistryDetailSerializer(registry, context=self.get_serializer_context()).data
         headers = {"ETag": registry_etag(registry)}
         if status == 201:
-            headers["Location"] = data["url"]
+            headers["Location"] = str(data["url"])
         return Response(data, status=status, headers=headers)
 
     def locked_registry(self) -> Registry:
@@ -162,7 +162,7 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
             run = operate(self.locked_registry())
         run = ReconcileRun.objects.select_related("registry__tenant", "requested_by").get(pk=run.pk)
         data = ReconcileRunSerializer(run, context=self.get_serializer_context()).data
-        return Response(data, status=202, headers={"Location": data["url"]})
+        return Response(data, status=202, headers={"Location": str(data["url"])})
 
     def actor(self) -> dict[str, Any]:
         return {"actor": self.request.user, "via": Via.API}
