@@ -190,6 +190,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CacheModeEnum": "provisioning.choices.CacheMode",
+        "HarborVersionEnum": "provisioning.catalogue.SUPPORTED_VERSIONS",
+        "RunStatusEnum": "provisioning.choices.RunStatus",
+        "BindingStatusEnum": "provisioning.choices.BindingStatus",
+    },
 }
 
 # Celery: Redis when configured, otherwise an embedded filesystem broker (one machine only, for `make run`).
@@ -235,6 +241,15 @@ KUBE_REQUEST_TIMEOUT_SECONDS = env.float("KUBE_REQUEST_TIMEOUT_SECONDS", 10.0)
 KUBE_FIELD_MANAGER = "harbor-console"
 PURGE_RETENTION_DAYS = env.int("PURGE_RETENTION_DAYS", 30, minimum=0)
 HARBOR_IMAGE_REGISTRY = env.str("HARBOR_IMAGE_REGISTRY", "docker.io/goharbor")
+
+# Shared services used when a cluster record does not name its own (admin connections are secrets).
+SHARED_DATABASE_ADMIN_URL = env.url("SHARED_DATABASE_ADMIN_URL", schemes=("postgres", "postgresql"))
+SHARED_S3_ENDPOINT = env.url("SHARED_S3_ENDPOINT", schemes=("http", "https"))
+SHARED_S3_REGION = env.str("SHARED_S3_REGION", "us-east-1")
+SHARED_S3_ACCESS_KEY = env.str("SHARED_S3_ACCESS_KEY")
+SHARED_S3_SECRET_KEY = env.str("SHARED_S3_SECRET_KEY")
+SHARED_S3_IAM = env.bool("SHARED_S3_IAM", False)
+EXTERNAL_CONNECT_TIMEOUT_SECONDS = env.int("EXTERNAL_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
 
 # Monitoring
 PROMETHEUS_URL = env.url("PROMETHEUS_URL", schemes=("http", "https"))
