@@ -141,8 +141,10 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return RegistrySerializer if self.action == "list" else RegistryDetailSerializer
 
-    def detail_response(self, registry_id: int, status: int = 200) -> Response:
-        registry = registry_queryset(detail=True).get(pk=registry_id)
+    def detail_response(self, registry: Registry | int, status: int = 200) -> Response:
+        """The registry as GET shows it, with its ETag (read afresh when given an id)."""
+        if not isinstance(registry, Registry):
+            registry = registry_queryset(detail=True).get(pk=registry)
         data = RegistryDetailSerializer(registry, context=self.get_serializer_context()).data
         headers = {"ETag": registry_etag(registry)}
         if status == 201:
@@ -170,8 +172,7 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
     @extend_schema(responses={200: RegistryDetailSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
         """A registry with its components, bindings, resources, conditions and ETag."""
-        registry = self.get_object()
-        return self.detail_response(registry.pk)
+        return self.detail_response(self.get_object())
 
     @extend_schema(request=RegistryCreateSerializer, responses={201: RegistryDetailSerializer})
     def create(self, request: Request) -> Response:
