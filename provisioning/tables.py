@@ -73,7 +73,10 @@ class Table:
     """A template rendered in a last cell of each row (with ``obj``), for buttons that need a CSRF token."""
 
     def __init__(self, queryset: QuerySet[Any], request: HttpRequest) -> None:
-        self.params = request.GET.copy()
+        self.params = QueryDict(mutable=True)
+        for name, values in request.GET.lists():
+            if kept := [value for value in values if value != ""]:
+                self.params.setlist(name, kept)
         self.path = request.path
         self.sort_key, self.descending = self._read_sort(self.params.get("sort", ""))
         per_page = self._read_page_size(self.params.get("per_page", ""))

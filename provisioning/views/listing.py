@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_filters import FilterSet
@@ -71,5 +71,18 @@ def render_list(
         htmx is not None and bool(htmx) and not htmx.history_restore_request and htmx.target == "results"
     )
     response = render(request, RESULTS_TEMPLATE if partial else template, page_context)
+    if partial:
+        response["HX-Push-Url"] = shareable_url(request)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
+
+
+def shareable_url(request: HttpRequest) -> str:
+    """The list's address with only the parameters that say something (a form also sends its empty fields)."""
+    params = QueryDict(mutable=True)
+    for name, values in request.GET.lists():
+        kept = [value for value in values if value != ""]
+        if kept:
+            params.setlist(name, kept)
+    query = params.urlencode()
+    return f"{request.path}?{query}" if query else request.path

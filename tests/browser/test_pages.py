@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from provisioning import audit
 from provisioning.choices import ComponentKind, ErrorClass, Phase, RunStatus, Via, WhoseMove
@@ -64,6 +65,12 @@ def test_main_pages_at_desktop_and_phone_width(console, admin_user):
     page.wait_for_load_state("networkidle")
     assert page.locator("#results tbody tr").count() == 1
     console.shot("registries-search")
+    page.locator("#results thead").get_by_role("link", name="Phase").click()
+    page.wait_for_url("**sort=phase**")
+    expect(page.locator("#results th[aria-sort=ascending]")).to_have_text("Phase")
+    page.locator("#results tbody").get_by_role("link", name=degraded.name).click()
+    page.wait_for_url(f"**/registries/{degraded.pk}/")
+    expect(page.locator("h1")).to_have_text(str(degraded))
 
     console.go(f"/registries/{degraded.pk}/")
     assert page.get_by_text("The PostgreSQL database did not answer within 3 s").first.is_visible()

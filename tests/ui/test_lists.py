@@ -97,3 +97,14 @@ def test_tenant_list_counts_registries_that_are_not_ready(viewer_client):
     row = body[body.index("Counting Co") :]
     assert '<td class="num">2</td>' in row
     assert '<span class="bad">1</span>' in row
+
+
+def test_htmx_results_push_a_clean_shareable_address(viewer_client):
+    response = viewer_client.get(
+        reverse("provisioning:registry-list"),
+        {"search": "acme", "phase": "", "plan": "", "sort": "-name"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="results",
+    )
+    assert response["HX-Push-Url"] == "/registries/?search=acme&sort=-name"
+    assert "phase=&amp;" not in response.content.decode()
