@@ -7,53 +7,18 @@ registry's page, where the run's progress is polled until it ends.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from provisioning.choices import Via
-from provisioning.forms import ConfirmNameForm, RotateForm, UpgradeForm
-from provisioning.models import ReconcileRun, Registry
+from provisioning.models import Registry
 from provisioning.permissions import require
-from provisioning.services import registries as registry_service
 from provisioning.services.errors import ActionRefused
-from provisioning.services.rotation import rotate_credentials
+from provisioning.services.registries import purge_allowed_at
 from provisioning.views.access import forbidden, requires
-from provisioning.views.operations import OPERATIONS, Operation
-
-
-def _form_for(op: Operation, registry: Registry, data: Any) -> forms.Form | None:
-    if op.name == "upgrade":
-        return UpgradeForm(data, registry=registry)
-    if op.name == "rotate":
-        return RotateForm(data, registry=registry)
-    if op.confirm_with_name:
-        return ConfirmNameForm(data, registry=registry)
-    return None
-
-
-def _perform(op: Operation, registry: Registry, form: forms.Form | None, user: Any) -> ReconcileRun | None:
-    data = form.cleaned_data if form is not None else {}
-    if op.name == "reconcile":
-        return registry_service.reconcile_now(registry, actor=user, via=Via.UI)
-    if op.name == "suspend":
-        return registry_service.suspend(registry, actor=user, via=Via.UI)
-    if op.name == "resume":
-        return registry_service.resume(registry, actor=user, via=Via.UI)
-    if op.name == "upgrade":
-        return registry_service.upgrade(registry, data["target_version"], actor=user, via=Via.UI)
-    if op.name == "delete":
-        return registry_service.delete(registry, actor=user, via=Via.UI)
-    if op.name == "purge":
-        return registry_service.purge(registry, actor=user, via=Via.UI)
-    if op.name == "rotate":
-        return rotate_credentials(registry, data["kinds"], actor=user, via=Via.UI)
-    raise Http404(f"No operation {op.name!r}.")
+from provisioning.views.operations import OPERATIONS
 
 
 @requires("view")
@@ -66,11 +31,11 @@ def registry_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     except PermissionDenied as exc:
         return forbidden(request, str(exc))
     registry = get_object_or_404(Registry.objects.with_related(), pk=pk)
-    form = _form_for(op, registry, request.POST if request.method == "POST" else None)
+    form = op.form_for(registry, request.POST if request.method == "POST" else None)
     refusal = ""
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
-            run = _perform(op, registry, form, request.user)
+            run = op.perform(registry, form.cleaned_data if form is not None else {}, request.user)
         except ActionRefused as exc:
             refusal = exc.message
             if form is not None and exc.field in form.fields:
@@ -78,7 +43,7 @@ def registry_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         else:
             messages.success(request, f"{op.label}: requested for {registry}.")
             url = reverse("provisioning:registry-detail", args=[registry.pk])
-            return redirect(f"{url}?run={run.pk}#progress" if run is not None else url)
+            return redirect(f"{url}?run={run.pk}#progress")
     status = 409 if refusal else (400 if form is not None and form.errors else 200)
     context = {
         "op": op,
@@ -86,6 +51,6 @@ def registry_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         "form": form,
         "refusal": refusal,
         "applies": op.applies(registry),
-        "purge_allowed_at": registry_service.purge_allowed_at(registry),
+        "purge_allowed_at": purge_allowed_at(registry),
     }
     return render(request, "provisioning/actions/confirm.html", context, status=status)
