@@ -276,6 +276,21 @@ class PlanForm(forms.ModelForm):
             "ha",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {
+            "storage_quota_gib": "Storage quota (GiB)",
+            "max_storage_quota_gib": "Largest storage quota (GiB)",
+            "max_replicas": "Most replicas",
+            "trivy_enabled": "Vulnerability scanning (Trivy)",
+            "cpu_request": "CPU request per pod",
+            "cpu_limit": "CPU limit per pod",
+            "memory_request": "Memory request per pod",
+            "memory_limit": "Memory limit per pod",
+            "namespace_cpu_limit": "CPU limit of the namespace",
+            "namespace_memory_limit": "Memory limit of the namespace",
+            "redis_memory_mib": "Managed Redis memory (MiB)",
+            "redis_persistence_gib": "Managed Redis disk (GiB)",
+            "ha": "High availability",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -337,9 +352,25 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
             "tolerations": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
             "egress_cidrs": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         }
+        labels = {
+            "simulated": "Simulated (Kubernetes API emulator)",
+            "in_cluster": "In-cluster access",
+            "token": "Service account token",
+            "ca_certificate": "CA certificate (PEM)",
+            "queue": "Reconcile queue",
+            "cert_issuer": "cert-manager ClusterIssuer",
+            "egress_cidrs": "Egress CIDRs",
+            "database_admin_url": "PostgreSQL admin URL",
+            "s3_access_key": "S3 admin access key",
+            "s3_secret_key": "S3 admin secret key",
+            "s3_iam": "S3 has IAM (a user per tenant)",
+        }
 
     api_url = forms.URLField(
-        required=False, assume_scheme="https", help_text=Cluster._meta.get_field("api_url").help_text
+        required=False,
+        assume_scheme="https",
+        label="API URL",
+        help_text=Cluster._meta.get_field("api_url").help_text,
     )
     s3_endpoint = forms.URLField(required=False, assume_scheme="https", label="S3 endpoint")
     clear_secrets = forms.MultipleChoiceField(
@@ -348,6 +379,36 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
         label="Remove stored secrets",
         help_text="E.g. remove the kubeconfig to use the API URL and token instead.",
     )
+
+    fieldsets = (
+        ("The cluster", ("name", "display_name", "region", "simulated", "capacity", "queue")),
+        ("Kubernetes access", ("in_cluster", "api_url", "token", "ca_certificate", "kubeconfig")),
+        (
+            "Placement and ingress",
+            (
+                "ingress_class",
+                "ingress_namespace",
+                "monitoring_namespace",
+                "storage_class",
+                "cert_issuer",
+                "node_selector",
+                "tolerations",
+                "egress_cidrs",
+            ),
+        ),
+        (
+            "Shared services of the region",
+            ("database_admin_url", "s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key", "s3_iam"),
+        ),
+        ("Stored secrets", ("clear_secrets",)),
+    )
+
+    def grouped_fields(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [
+            (legend, [self[name] for name in names if name in self.fields])
+            for legend, names in self.fieldsets
+            if any(name in self.fields for name in names)
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
