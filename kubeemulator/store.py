@@ -43,6 +43,8 @@ class Store:
         self.stats = stats
         self.lock = threading.RLock()
         self._objects: dict[Kind, dict[Key, dict[str, Any]]] = {kind: {} for kind in KINDS}
+        self._by_namespace: dict[Kind, dict[str, set[Key]]] = {kind: {} for kind in KINDS}
+        """The keys of each namespace's objects: a namespaced list reads its namespace, not the whole kind."""
         self._uids: dict[str, tuple[Kind, Key]] = {}
         self._revision = 0
         self._names = random.Random()
@@ -70,9 +72,9 @@ class Store:
         start = _decode_continue(continue_token) if continue_token else None
         with self.lock:
             items = []
-            for key in sorted(self._objects[kind]):
+            for key in self._keys(kind, namespace):
                 obj = self._objects[kind][key]
-                if (namespace is not None and key[0] != namespace) or (start is not None and key <= start):
+                if start is not None and key <= start:
                     continue
                 if labels(obj["metadata"].get("labels") or {}) and fields(obj):
                     self._refresh(kind, obj)
@@ -95,11 +97,10 @@ class Store:
         with self.lock:
             result = []
             for each in [kind] if kind else KINDS:
-                for key in sorted(self._objects[each]):
-                    if namespace is None or key[0] == namespace:
-                        obj = self._objects[each][key]
-                        self._refresh(each, obj)
-                        result.append(self._output(each, obj))
+                for key in self._keys(each, namespace):
+                    obj = self._objects[each][key]
+                    self._refresh(each, obj)
+                    result.append(self._output(each, obj))
             return result
 
     # ---- writes ------------------------------------------------------------------------------------------
@@ -280,6 +281,8 @@ class Store:
         with self.lock:
             for objects in self._objects.values():
                 objects.clear()
+            for index in self._by_namespace.values():
+                index.clear()
             self._uids.clear()
             self.readiness.reset()
 
@@ -303,6 +306,14 @@ class Store:
         for kind, objects in self._objects.items():
             for obj in objects.values():
                 yield kind, obj
+
+    def _keys(self, kind: Kind, namespace: str | None) -> list[Key]:
+        """Sorted keys of ``kind`` in ``namespace`` (every namespace when None)."""
+        if namespace is None:
+            return sorted(self._objects[kind])
+        if not kind.namespaced:
+            return sorted(key for key in self._objects[kind] if key[0] == namespace)
+        return sorted(self._by_namespace[kind].get(namespace, ()))
 
     def _find(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
         return self._objects[kind].get((namespace if kind.namespaced else "", name))
@@ -399,6 +410,7 @@ class Store:
         if not dry_run:
             key = (metadata.get("namespace", ""), metadata["name"])
             self._objects[kind][key] = obj
+            self._by_namespace[kind].setdefault(key[0], set()).add(key)
             self._uids[metadata["uid"]] = (kind, key)
             self.readiness.touch(metadata["uid"])
             self.stats.mutation(kind.kind)
@@ -435,16 +447,21 @@ class Store:
         gone = {self._drop(kind, obj)}
         if kind is NAMESPACE:
             name = obj["metadata"]["name"]
-            for each, inner in list(self._all()):
-                if each.namespaced and inner["metadata"].get("namespace") == name:
-                    gone.add(self._drop(each, inner))
+            for each in KINDS:
+                for key in list(self._by_namespace[each].get(name, ())) if each.namespaced else ():
+                    gone.add(self._drop(each, self._objects[each][key]))
         while gone:
             gone = self._collect_garbage(gone, orphan)
             orphan = False
 
     def _drop(self, kind: Kind, obj: dict[str, Any]) -> str:
         metadata = obj["metadata"]
-        del self._objects[kind][(metadata.get("namespace", ""), metadata["name"])]
+        key = (metadata.get("namespace", ""), metadata["name"])
+        del self._objects[kind][key]
+        keys = self._by_namespace[kind][key[0]]
+        keys.discard(key)
+        if not keys:
+            del self._by_namespace[kind][key[0]]
         del self._uids[metadata["uid"]]
         self.readiness.forget(metadata["uid"])
         self._next_revision(False)
