@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
@@ -32,6 +33,12 @@ class IdempotencyKeyReused(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was already used for a different request."
     default_code = "idempotency_key_reused"
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the API takes (DATA_UPLOAD_MAX_MEMORY_SIZE)."
+    default_code = "body_too_large"
 
 
 class Conflict(exceptions.APIException):
@@ -63,6 +70,8 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.ValidationError(
             {("non_field_errors" if k == "__all__" else k): v for k, v in fields.items()}
         )
+    if isinstance(exc, RequestDataTooBig):
+        return BodyTooLarge()
     if isinstance(exc, Http404):
         return exceptions.NotFound("No such object: check the id in the URL.")
     if isinstance(exc, DjangoPermissionDenied):

@@ -35,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such object.",
     409: "Refused in the object's current state: `message` says why and what to do.",
     412: "`If-Match` does not name the object's current ETag: read it again and retry.",
+    413: "The body is larger than the API takes.",
     415: "Send the body as JSON (`Content-Type: application/json`).",
     422: "This `Idempotency-Key` was already used for a different request.",
 }
@@ -116,7 +117,7 @@ class ApiAutoSchema(AutoSchema):
         if "{" in self.path:
             codes.add(404)
         if self.method in ("POST", "PUT", "PATCH"):
-            codes |= {400, 415}
+            codes |= {400, 413, 415}
         if self.method == "GET" and self._is_list_view():
             codes.add(400)
         codes |= set(getattr(self.view, "error_codes", {}).get(self._action(), ()))

@@ -228,6 +228,12 @@ def test_only_json_bodies_are_accepted(operator_api):
     assert_error_shape(response, 415, "unsupported_media_type")
 
 
+def test_a_body_beyond_the_upload_limit_is_413(operator_api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"slug": "big", "name": "' + "x" * 2000 + '"}'
+    assert_error_shape(raw_post(operator_api, "/api/v1/tenants/", body), 413, "body_too_large")
+
+
 def test_methods_not_offered_are_405(viewer_api):
     assert_error_shape(viewer_api.put("/api/v1/runs/"), 405, "method_not_allowed")
 
