@@ -176,7 +176,6 @@ class Reconciler:
 
     def _run_stack(self, registry: Registry) -> Outcome:
         generation = registry.generation
-        gateway = cluster_gateway(registry.cluster)
         failure: Failure | None = None
         dependencies: cond.DependencyView | None = None
         held = False
@@ -184,6 +183,7 @@ class Reconciler:
         live: dict[ObjectKey, dict[str, Any]] = {}
         listed = False
         try:
+            gateway = cluster_gateway(registry.cluster)
             dependencies = self._prepare_dependencies(registry)
             live = self._list_owned(gateway, registry)
             listed = True

@@ -101,6 +101,7 @@ def test_a_ca_bundle_is_written_for_the_client_and_removed_on_close(kube_emulato
         (ClusterAccess(kubeconfig="clusters: [unclosed"), "not valid YAML"),
         (ClusterAccess(kubeconfig="- a list"), "not a YAML mapping"),
         (ClusterAccess(kubeconfig=kubeconfig("http://x", "t"), context="missing"), "cannot be used"),
+        (ClusterAccess(in_cluster=True), r"cannot be used \(in-cluster\)"),
     ],
 )
 def test_unusable_access_settings_say_why(access, says):

@@ -160,6 +160,17 @@ def test_an_unreachable_cluster_is_transient(emulated_cluster):
     assert failure_class(outcome) == ErrorClass.CLUSTER_UNREACHABLE and outcome.should_retry
 
 
+def test_unusable_cluster_credentials_wait_for_a_person(emulated_cluster):
+    Cluster.objects.filter(pk=emulated_cluster.pk).update(kubeconfig="clusters: [unclosed")
+    registry = factories.registry(cluster=emulated_cluster)
+    outcome = reconcile(registry.pk)
+    assert failure_class(outcome) == ErrorClass.CLUSTER_UNREACHABLE and not outcome.should_retry
+    registry.refresh_from_db()
+    assert registry.phase == Phase.FAILED
+    applied = condition(registry, "ResourcesApplied")
+    assert applied["whose_move"] == WhoseMove.PROVIDER and "kubeconfig is not valid YAML" in applied["message"]
+
+
 def test_a_finished_run_delivered_again_does_nothing(registry, kube_emulator):
     run = ReconcileRun.objects.filter(registry=registry).latest("pk")
     kube_emulator.reset_stats()
