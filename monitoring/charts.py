@@ -18,9 +18,9 @@ from monitoring.units import Unit, axis_label, format_value
 PALETTE = ("#0b5cad", "#c2410c", "#1a7f37", "#8250df", "#bf8700", "#cf222e")
 LIMIT_COLOUR = "#cf222e"
 
-WIDTH = 560
-HEIGHT = 210
-MARGIN_LEFT = 70
+WIDTH = 440
+HEIGHT = 200
+MARGIN_LEFT = 64
 MARGIN_RIGHT = 12
 MARGIN_TOP = 12
 MARGIN_BOTTOM = 28
@@ -72,7 +72,11 @@ def nice_step(span: float, ticks: int = 4) -> float:
     return 10 * magnitude
 
 
-def y_ticks(high: float, low: float = 0.0) -> list[float]:
+def y_ticks(high: float, low: float = 0.0, binary: bool = False) -> list[float]:
+    """Round ticks from ``low`` to at least ``high``; for bytes, round in KiB / MiB / GiB / TiB."""
+    if binary and high > 0:
+        scale = 1024 ** max(0, math.floor(math.log(max(abs(high), abs(low), 1), 1024)))
+        return [t * scale for t in y_ticks(high / scale, low / scale)]
     step = nice_step(high - low)
     first = math.floor(low / step) * step
     ticks = []
@@ -113,7 +117,8 @@ def render_svg(chart: Chart) -> SafeString:
     low = min(0.0, min(values, default=0.0))
     if high <= low:
         high = low + 1.0
-    ticks = y_ticks(high * 1.05 if high > 0 else high, low)
+    binary = chart.unit in (Unit.BYTES, Unit.BYTES_PER_SECOND)
+    ticks = y_ticks(high * 1.05 if high > 0 else high, low, binary)
     y_low, y_high = ticks[0], ticks[-1]
 
     def x(t: float) -> float:
@@ -146,7 +151,7 @@ def render_svg(chart: Chart) -> SafeString:
             f"{escape(time_label(t, span))}</text>"
         )
     parts.append(
-        f'<text class="tick unit" x="{WIDTH - MARGIN_RIGHT}" y="{HEIGHT - 10}" text-anchor="end">UTC</text>'
+        f'<text class="tick unit" x="{MARGIN_LEFT - 6}" y="{HEIGHT - 10}" text-anchor="end">UTC</text>'
     )
     if chart.limit is not None:
         ly = y(chart.limit)

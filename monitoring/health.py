@@ -63,11 +63,11 @@ class Assessment:
 def assess(phase: str, signals: Signals, problems: list[dict[str, str]] | None = None) -> Assessment:
     """The registry's health and the reasons for it, worst first."""
     if phase in (Phase.PENDING, Phase.PROVISIONING):
-        return Assessment(Health.PROVISIONING, [f"Phase {phase}."])
+        return Assessment(Health.PROVISIONING)
     if phase == Phase.UPGRADING:
-        return Assessment(Health.UPGRADING, ["An upgrade is rolling out."])
+        return Assessment(Health.UPGRADING)
     if phase not in (Phase.READY, Phase.DEGRADED, Phase.FAILED):
-        return Assessment(Health.OTHER, [f"Phase {phase}."])
+        return Assessment(Health.OTHER)
     condition_reasons = [
         f"{c.get('type')}: {c.get('message') or c.get('reason') or c.get('status')}" for c in problems or []
     ]

@@ -66,7 +66,7 @@ MEAN_LATENCY = {
 }
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STORAGE_BUCKETS = (0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5)
-BLOB_BYTES = 28 * 1024**2
+BLOB_BYTES = 6 * 1024**2
 
 Labels = tuple[tuple[str, str], ...]
 SeriesKey = tuple[str, Labels]
@@ -306,6 +306,7 @@ class _TenantModel:
         self.artifacts_per_repo = rng.uniform(3.0, 30.0)
         self.pulled_base = {p: rng.randint(1_000, 500_000) for p in self.projects}
         self.build = f"{zlib.crc32(load.harbor_version.encode()):08x}"
+        self.burst = rng.uniform(0.3, 1.1)  # how close the busiest moments come to the parallel-request limit
         self.pods = self._pods(rng)
         self.oom_workload = ("trivy" if load.trivy else "jobservice") if load.condition == OOM else ""
 
@@ -436,10 +437,9 @@ class _TenantModel:
 
     def _cpu(self, pod: str, container: str) -> ValueAt:
         base = 0.004 + 0.02 * self.rps / self.replicas if container in ("core", "registry") else 0.003
-        key = zlib.crc32(f"{self.key}:{pod}:{container}:cpu".encode())
 
         def cpu_seconds(t: int) -> float:
-            return round(base * self._cumulative(t) + 0.5 * _unit_noise(key, t), 3)
+            return round(base * self._cumulative(t), 3)
 
         return cpu_seconds
 
@@ -599,7 +599,7 @@ class _TenantModel:
             if self._core_down(t):
                 return None
             burst = _unit_noise(key, t) ** 6  # rare bursts toward the plan's parallel-request limit
-            return float(int(typical * (0.5 + _unit_noise(key + 1, t)) + burst * limit * 0.9))
+            return float(int(typical * (0.5 + _unit_noise(key + 1, t)) + burst * limit * self.burst))
 
         return value
 

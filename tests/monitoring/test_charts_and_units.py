@@ -63,3 +63,11 @@ def test_labels_are_escaped() -> None:
     c = Chart("x", "<script>", Unit.COUNT, 0, 3600, [Line("<b>", [(0, 1.0), (60, 2.0)])])
     svg = str(c.svg())
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "<b>" not in svg
+
+
+def test_byte_axes_step_in_binary_units() -> None:
+    from monitoring.charts import y_ticks
+
+    ticks = y_ticks(5.2 * 1024**4, binary=True)
+    assert all((t / 1024**4) == round(t / 1024**4, 6) for t in ticks)  # whole TiB steps, not 1.82 TiB
+    assert ticks[-1] >= 5.2 * 1024**4
