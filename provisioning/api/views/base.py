@@ -128,11 +128,9 @@ class AuditedCrudViewSet(ApiViewSet):
 
     idempotent_actions = ("create",)
     location_actions = ("create",)
-    error_codes: ClassVar[dict[str, tuple[int, ...]]] = {
-        "destroy": (409,),
-        "create": (409,),
-        "update": (409,),
-    }
+    error_codes: ClassVar[dict[str, tuple[int, ...]]] = dict.fromkeys(
+        ("create", "update", "partial_update", "destroy"), (409,)
+    )
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
