@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from monitoring import views as monitoring_views
+from provisioning.api.schema import redoc_view, schema_view, swagger_view
 from provisioning.views import health
 
 urlpatterns = [
@@ -13,12 +14,13 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/schema/", schema_view, name="api-schema"),
+    path("api/docs/", swagger_view, name="api-docs"),
+    path("api/redoc/", redoc_view, name="api-redoc"),
     path("api/v1/", include("provisioning.api.urls")),
     path("api/v1/monitoring/", include("monitoring.api.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("", monitoring_views.fleet, name="home"),
     path("", include("monitoring.metrics_urls")),
     path("", include("provisioning.urls")),
 ]
