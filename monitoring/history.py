@@ -470,7 +470,7 @@ class _TenantModel:
 
     def _exporter(self) -> Iterator[tuple[str, Labels, ValueAt]]:
         load = self.load
-        yield "harbor_health", (), lambda t: 0.0 if self._core_down(t) else 1.0
+        yield "harbor_health", (), self._health
         for component in HARBOR_COMPONENTS:
             if component == "trivy" and not load.trivy:
                 continue
@@ -517,6 +517,10 @@ class _TenantModel:
                 return float(int(4 * _unit_noise(key, t // 300)))
 
             yield "harbor_task_queue_size", (("type", job_type),), queue
+
+    def _health(self, t: int) -> float:
+        """Harbor's /health is unhealthy as soon as one component is."""
+        return 0.0 if self._core_down(t) or self._pod_broken("jobservice", t) else 1.0
 
     def _storage(self, project: str) -> ValueAt:
         now_bytes = self.storage_now[project]
