@@ -3,7 +3,8 @@
 Two checks, both needed: the desired manifest must be contained in the live object (catches edits and deletions
 made behind the console's back), and the live object's spec-hash annotation must be the desired manifest's hash
 (catches fields the console stopped setting, which containment cannot see). Containment is normalised for what an
-API server adds or rewrites: defaulted fields, dropped empty values, and quantities (``0.5`` equals ``500m``).
+API server adds or rewrites: defaulted fields, zero values it leaves out, and quantities (``0.5`` equals
+``500m``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def _comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == {} or value == []
+    """A zero value: the API server leaves such fields out of what it serves (``omitempty``)."""
+    return value is None or value is False or (not isinstance(value, bool) and value in (0, "", {}, []))
 
 
 def _contained(wanted: Any, live: Any, path: tuple[str, ...], found: list[str]) -> None:

@@ -28,6 +28,8 @@ DEPLOYMENT: dict[str, Any] = {
                         "name": "core",
                         "image": "goharbor/harbor-core:v2.14.4",
                         "resources": {"limits": {"cpu": "0.5", "memory": "1Gi"}},
+                        "env": [{"name": "EMPTY", "value": ""}],
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp", "readOnly": False}],
                     }
                 ],
                 "volumes": [{"name": "tmp", "emptyDir": {}}],
@@ -46,6 +48,8 @@ def as_served(manifest: dict) -> dict:
     pod = served["spec"]["template"]["spec"]
     pod.pop("securityContext")  # an empty object dropped by the server
     pod["restartPolicy"] = "Always"
+    pod["containers"][0]["env"] = [{"name": "EMPTY"}]  # zero values left out: an empty string, a false flag
+    pod["containers"][0]["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}]
     container = pod["containers"][0]
     container["imagePullPolicy"] = "IfNotPresent"
     container["terminationMessagePath"] = "/dev/termination-log"
