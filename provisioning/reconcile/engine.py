@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from provisioning import external
 from provisioning.choices import CacheMode, DesiredState, ErrorClass, RunStatus, RunTrigger, WhoseMove
@@ -25,7 +27,7 @@ from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry
 from provisioning.reconcile import conditions as cond
 from provisioning.reconcile.compare import differences, with_spec_hash
 from provisioning.reconcile.errors import DependenciesNotReady, Failure, classify
-from provisioning.reconcile.lock import holding
+from provisioning.reconcile.lock import registry_lock
 from provisioning.reconcile.readiness import (
     WORKLOAD_KINDS,
     CertificateState,
@@ -113,13 +115,26 @@ def reconcile(
         return Outcome(registry_id, run_id, RunStatus.SKIPPED, message="The registry no longer exists.")
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return Outcome(registry_id, run.pk, run.status, message="This run has already finished.")
-    with holding(registry_id) as lock:
-        if lock is None:
-            _finish_skipped(run, LOCK_HELD)
-            return Outcome(registry_id, run.pk, RunStatus.SKIPPED, message="Another run holds the lock.")
+    lock = registry_lock(registry_id)
+    try:
+        acquired = lock.acquire()
+    except (RedisError, DatabaseError) as error:
+        failure = classify(error)
+        logger.warning("no lock for registry %s: %s", registry_id, failure.message)
+        _finish_failed(run, failure)
+        return Outcome(registry_id, run.pk, RunStatus.FAILED, failure=failure)
+    if not acquired:
+        _finish_skipped(run, LOCK_HELD)
+        return Outcome(registry_id, run.pk, RunStatus.SKIPPED, message="Another run holds the lock.")
+    try:
         run.status, run.started_at = RunStatus.RUNNING, timezone.now()
         run.save(update_fields=["status", "started_at"])
         return Reconciler(registry_id, run).run()
+    finally:
+        try:
+            lock.release()
+        except (RedisError, DatabaseError):
+            logger.warning("could not release the lock of registry %s; it expires by itself", registry_id)
 
 
 def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int) -> ReconcileRun | None:
@@ -135,6 +150,17 @@ def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int)
     return ReconcileRun.objects.create(
         registry_id=registry_id, trigger=trigger, attempt=attempt, generation=generation
     )
+
+
+def _finish_failed(run: ReconcileRun, failure: Failure) -> None:
+    now = timezone.now()
+    run.status, run.started_at, run.finished_at, run.duration_ms = RunStatus.FAILED, now, now, 0.0
+    run.error_class, run.error_message, run.whose_move = (
+        failure.error_class,
+        failure.message,
+        failure.whose_move,
+    )
+    run.save()
 
 
 def _finish_skipped(run: ReconcileRun, message: str) -> None:

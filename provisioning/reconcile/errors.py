@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import DatabaseError
+from redis.exceptions import RedisError
 
 from provisioning.choices import ErrorClass, WhoseMove
 from provisioning.kube import KubeApiError, KubeConfigError, KubeUnreachable
@@ -100,6 +101,10 @@ def classify(error: BaseException) -> Failure:
         return _failure(ErrorClass.CLUSTER_UNREACHABLE, True, WhoseMove.TRANSIENT, str(error))
     if isinstance(error, KubeConfigError):
         return _failure(ErrorClass.CLUSTER_UNREACHABLE, False, WhoseMove.PROVIDER, str(error))
+    if isinstance(error, RedisError):
+        return _failure(
+            ErrorClass.INTERNAL, True, WhoseMove.TRANSIENT, f"The console's Redis failed: {error}"
+        )
     if isinstance(error, DatabaseError):
         return _failure(
             ErrorClass.INTERNAL, True, WhoseMove.TRANSIENT, f"The console's database failed: {error}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from provisioning.choices import ErrorClass, WhoseMove
 from provisioning.kube import KubeApiError, KubeConfigError, KubeUnreachable
@@ -47,6 +48,7 @@ def api(status: int, message: str = "boom", reason: str = "Reason") -> KubeApiEr
             WhoseMove.CUSTOMER,
         ),
         (OperationalError("server closed the connection"), ErrorClass.INTERNAL, True, WhoseMove.TRANSIENT),
+        (RedisConnectionError("Connection refused"), ErrorClass.INTERNAL, True, WhoseMove.TRANSIENT),
         (RuntimeError("a bug"), ErrorClass.INTERNAL, False, WhoseMove.PROVIDER),
     ],
 )

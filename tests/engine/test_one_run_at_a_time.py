@@ -18,7 +18,7 @@ from provisioning.reconcile.engine import LOCK_HELD
 from provisioning.reconcile.lock import LeaseLock, RedisLock, holding, registry_lock
 from provisioning.tasks import send_reconcile
 from tests import factories
-from tests.engine.helpers import wait_for, wait_phase
+from tests.engine.helpers import run_of, wait_for, wait_phase
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -158,3 +158,12 @@ def test_a_run_dropped_while_another_works_makes_the_holder_look_again(make_emul
 
     assert dropped.status == RunStatus.SKIPPED
     assert outcomes[0].status == RunStatus.SUCCEEDED and outcomes[0].changed_meanwhile
+
+
+def test_a_lock_service_that_fails_is_a_transient_failure_on_the_run(settings, emulated_cluster):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    registry = factories.registry(cluster=emulated_cluster)
+    outcome = reconcile(registry.pk)
+    assert outcome.status == RunStatus.FAILED and outcome.should_retry
+    run = run_of(outcome)
+    assert run.error_class == "INTERNAL" and run.error_message.startswith("The console's Redis failed")

@@ -168,7 +168,9 @@ def test_unusable_cluster_credentials_wait_for_a_person(emulated_cluster):
     registry.refresh_from_db()
     assert registry.phase == Phase.FAILED
     applied = condition(registry, "ResourcesApplied")
-    assert applied["whose_move"] == WhoseMove.PROVIDER and "kubeconfig is not valid YAML" in applied["message"]
+    assert (
+        applied["whose_move"] == WhoseMove.PROVIDER and "kubeconfig is not valid YAML" in applied["message"]
+    )
 
 
 def test_a_finished_run_delivered_again_does_nothing(registry, kube_emulator):
