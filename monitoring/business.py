@@ -137,8 +137,8 @@ def _consumers(registries: list[Registry], batch: Batch) -> list[Consumer]:
         consumers.append(
             Consumer(
                 registry_id=registry.pk,
-                tenant_slug=registry.tenant.slug,
-                tenant_name=registry.tenant.name,
+                tenant_slug=getattr(registry, "tenant_slug", ""),
+                tenant_name=getattr(registry, "tenant_name", ""),
                 name=registry.name,
                 namespace=registry.namespace,
                 plan=registry.plan.name,

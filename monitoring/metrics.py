@@ -13,7 +13,7 @@ Exported (every family prefixed ``harborconsole_``):
 - ``reconcile_queue_depth{queue, status}`` — runs queued or running, per cluster queue;
 - ``broker_queue_length{queue}`` — messages waiting in each cluster queue of a Redis broker.
 
-The collector runs a fixed number of SQL queries whatever the fleet's size (seven).
+The collector runs a fixed number of SQL queries whatever the fleet's size (eight).
 
 Access (:func:`allowed`): a request bearing ``Authorization: Bearer <METRICS_TOKEN>`` — the way Prometheus
 scrapes (``authorization: {credentials_file: …}`` in its scrape config) — or a logged-in user whose role may view.
@@ -112,7 +112,7 @@ class ConsoleCollector(Collector):
             info.add_metric(
                 [
                     ns,
-                    registry.tenant.slug,
+                    getattr(registry, "tenant_slug", ""),
                     registry.name,
                     registry.plan.name,
                     getattr(registry, "cluster_name", ""),

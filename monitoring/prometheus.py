@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,19 +50,42 @@ class Series(NamedTuple):
 
 @dataclass(frozen=True)
 class Result:
-    """The answer to one query: samples (instant) or series (range), or why there is none."""
+    """The answer to one query: samples (instant) or series (range), or why there is none.
+
+    Holds Prometheus's own result list and reads it on demand: a fleet-wide answer has a row per tenant, and
+    most pages only need :meth:`by`.
+    """
 
     status: Status
     reason: str = ""
-    samples: list[Sample] = field(default_factory=list)
-    series: list[Series] = field(default_factory=list)
+    kind: str = ""  # vector, scalar or matrix
+    raw: list[Any] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status == Status.OK
 
+    @cached_property
+    def samples(self) -> list[Sample]:
+        if self.kind == "vector":
+            return [Sample(dict(item["metric"]), _number(item["value"][1])) for item in self.raw]
+        if self.kind == "scalar":
+            return [Sample({}, _number(self.raw[1]))]
+        return []
+
+    @cached_property
+    def series(self) -> list[Series]:
+        if self.kind != "matrix":
+            return []
+        return [
+            Series(dict(item["metric"]), [(float(t), _number(v)) for t, v in item["values"]])
+            for item in self.raw
+        ]
+
     def by(self, label: str = "namespace") -> dict[str, float | None]:
         """``{label value: sample value}`` of an instant result."""
+        if self.kind == "vector":
+            return {item["metric"].get(label, ""): _number(item["value"][1]) for item in self.raw}
         return {s.labels.get(label, ""): s.value for s in self.samples}
 
 
@@ -362,19 +386,6 @@ def _parse(endpoint: str, payload: dict[str, Any]) -> Result:
         return Result(Status.ERROR, f"{kind}: {payload.get('error', 'no reason given')}")
     data = payload.get("data") or {}
     kind = data.get("resultType")
-    raw = data.get("result") or []
-    if kind == "vector":
-        return Result(
-            Status.OK, samples=[Sample(dict(item["metric"]), _number(item["value"][1])) for item in raw]
-        )
-    if kind == "scalar":
-        return Result(Status.OK, samples=[Sample({}, _number(raw[1]))])
-    if kind == "matrix":
-        return Result(
-            Status.OK,
-            series=[
-                Series(dict(item["metric"]), [(float(t), _number(v)) for t, v in item["values"]])
-                for item in raw
-            ],
-        )
+    if kind in ("vector", "scalar", "matrix"):
+        return Result(Status.OK, kind=kind, raw=data.get("result") or [])
     return Result(Status.ERROR, f"unexpected result type {kind!r}")
