@@ -42,7 +42,11 @@ test: lint typecheck checks pytest
 bench: install system-deps services
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/dependencies.py
+	$(BIN)/python bench/api.py
 	$(BIN)/python bench/fleet_overview.py
+	$(BIN)/python bench/console_pages.py
 
 clean:
 	rm -rf var artifacts
