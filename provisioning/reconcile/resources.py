@@ -58,7 +58,7 @@ def record_resources(
     """Make the registry's rows match the desired objects (or, when nothing rendered, what is live)."""
     existing = {
         (row.api_version, row.kind, row.namespace, row.name): row
-        for row in ManagedResource.objects.filter(registry=registry)
+        for row in ManagedResource.objects.filter(registry=registry).defer("manifest")
     }
     objects = list(desired) if desired is not None else [dict(obj) for obj in live.values()]
     wanted: set[ObjectKey] = set()

@@ -29,6 +29,8 @@ from provisioning.rendering import (
 from provisioning.services.secrets import ensure_registry_secrets
 
 GIB = 1024**3
+CLUSTER_SERVICE_FIELDS = ("cluster__database_admin_url", "cluster__s3_access_key", "cluster__s3_secret_key")
+"""The shared services' admin credentials: the external services read them, rendering never does."""
 
 
 def load_registry(registry_id: int) -> Registry | None:
@@ -37,6 +39,7 @@ def load_registry(registry_id: int) -> Registry | None:
         Registry.objects.select_related(
             "tenant", "plan", "cluster", "database", "cache", "storage", "ingress"
         )
+        .defer(*CLUSTER_SERVICE_FIELDS)
         .prefetch_related("secrets", "components")
         .filter(pk=registry_id)
         .first()
