@@ -17,7 +17,7 @@ from tests.ui.conftest import database_unreachable
 FITS_THE_WIDTH = "document.documentElement.scrollWidth <= window.innerWidth + 1"
 """The page itself never scrolls sideways; only tables do, inside their own box."""
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def small_fleet(actor) -> Registry:
