@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ.setdefault("TEST_DATABASE_NAME", "bench_hc_fleet_overview")
@@ -35,6 +37,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
 from monitoring import history  # noqa: E402
+from monitoring.fleet import fleet_promql  # noqa: E402
 from monitoring.history import FLEET_METRICS, MINUTE, TenantLoad, Tier  # noqa: E402
 from monitoring.localprom import LocalPrometheus, backfill  # noqa: E402
 from monitoring.prometheus import capture_queries  # noqa: E402
@@ -49,14 +52,29 @@ BENCH_TIERS = (
 CONDITIONS = (history.HEALTHY,) * 6 + (history.ERRORS, history.NEAR_QUOTA, history.CRASHLOOP, history.DOWN)
 
 
-def timed(client: Client, path: str, cold: bool) -> float:
+def timed(client: Client, path: str, cold: bool, cpu: list[float] | None = None) -> float:
+    """Wall time of one request in ms; its CPU time in the console's process is appended to ``cpu``."""
     if cold:
         clear_prometheus_cache()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     response = client.get(path)
     elapsed = (time.perf_counter() - started) * 1000
+    if cpu is not None:
+        cpu.append((time.process_time() - started_cpu) * 1000)
     assert response.status_code == 200, response.status_code
     return elapsed
+
+
+def prometheus_times(url: str) -> None:
+    """Prometheus's own execution time of each fleet column's query (its query stats), median of 5."""
+    for column, promql in fleet_promql().items():
+        times = []
+        for _ in range(5):
+            body = requests.get(
+                f"{url}/api/v1/query", params={"query": promql, "stats": "all"}, timeout=30
+            ).json()
+            times.append(body["data"]["stats"]["timings"]["execTotalTime"] * 1000)
+        print(f"  Prometheus executes {column:<16} median {statistics.median(times):7.1f} ms")
 
 
 def report(label: str, samples: list[float]) -> None:
@@ -129,10 +147,16 @@ def main() -> None:
         for path in pages.values():
             for _ in range(3):
                 timed(client, path, cold=True)
+        print(
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work inflates wall times)"
+        )
         for label, path in pages.items():
             for cold in (True, False):
-                samples = [timed(client, path, cold) for _ in range(args.iterations)]
+                cpu: list[float] = []
+                samples = [timed(client, path, cold, cpu) for _ in range(args.iterations)]
                 report(f"{label} ({'cold' if cold else 'warm'})", samples)
+                print(f"{'':<40} console CPU median {statistics.median(cpu):6.1f} ms")
+        prometheus_times(settings.PROMETHEUS_URL)
         for label, path in pages.items():
             prom, sql = costs(client, path)
             print(

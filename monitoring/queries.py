@@ -68,9 +68,16 @@ def _ratio(numerator: str, denominator: str) -> str:
     return f"sum by (namespace) ({numerator}) / sum by (namespace) ({denominator})"
 
 
-def _share(part: str, whole: str) -> str:
-    """Share of ``part`` in ``whole`` per namespace; 0 (not "no data") when ``part`` has no series yet."""
-    return f"(sum by (namespace) ({part}) or sum by (namespace) ({whole}) * 0) / sum by (namespace) ({whole})"
+def _share(part: str, whole: str, series: str) -> str:
+    """Share of ``part`` in ``whole`` per namespace, and 0 (not "no data") where ``part`` has no series yet.
+
+    The fallback reads only the latest sample of ``series`` (``group``), not a second rate over the whole window:
+    on a large fleet the rate over every request counter is what costs.
+    """
+    return (
+        f"sum by (namespace) ({part}) / sum by (namespace) ({whole})"
+        f" or on (namespace) (0 * group by (namespace) ({series}))"
+    )
 
 
 _CORE = "harbor_core_http_request_total"
@@ -156,6 +163,7 @@ CATALOGUE: tuple[Query, ...] = (
         _share(
             f'rate({INGRESS_METRICS["requests"]}{{status=~"5..",$sel}}[$window])',
             f"rate({INGRESS_METRICS['requests']}{{$sel}}[$window])",
+            f"{INGRESS_METRICS['requests']}{{$sel}}",
         ),
     ),
     Query(
@@ -208,7 +216,11 @@ CATALOGUE: tuple[Query, ...] = (
         "5xx ratio",
         Unit.RATIO,
         "Share of Harbor core's answers with a 5xx status.",
-        _share(f'rate({_CORE}{{code=~"5..",$sel}}[$window])', f"rate({_CORE}{{$sel}}[$window])"),
+        _share(
+            f'rate({_CORE}{{code=~"5..",$sel}}[$window])',
+            f"rate({_CORE}{{$sel}}[$window])",
+            f"{_CORE}{{$sel}}",
+        ),
     ),
     Query(
         "mean_latency",

@@ -138,8 +138,9 @@ def test_metrics_cost_a_fixed_number_of_sql_queries(db, token: str) -> None:
 
 
 @pytest.mark.prometheus
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_prometheus_scrapes_it_and_compares_usage_with_limits(
-    migrated_data: None, live_server, settings, tmp_path: Path
+    live_server, settings, tmp_path: Path
 ) -> None:
     settings.METRICS_TOKEN = TOKEN
     plan = Plan.objects.get(name="s")
