@@ -86,7 +86,7 @@ def main() -> None:
             )
             registries = [factories.registry(cluster=cluster) for _ in range(args.registries)]
             dependencies = Stopwatch(external, "prepare_dependencies")
-            first, steady, in_dependencies = [], [], []
+            first, steady, in_dependencies, cpu = [], [], [], []
             created = []
             for registry in registries:
                 start = time.perf_counter()
@@ -102,9 +102,10 @@ def main() -> None:
             for _ in range(args.runs):
                 for registry in registries:
                     emulator.reset_stats()
-                    start = time.perf_counter()
+                    start, cpu_start = time.perf_counter(), time.process_time()
                     outcome = reconcile(registry.pk)
                     steady.append((time.perf_counter() - start) * 1000)
+                    cpu.append((time.process_time() - cpu_start) * 1000)
                     in_dependencies.append(dependencies.take())
                     stats = emulator.stats()
                     writes.append(stats["writes"])
@@ -119,6 +120,7 @@ def main() -> None:
             )
             report("first reconcile (creates the stack)", first)
             report("no-op reconcile", steady)
+            report("  CPU of this process (the engine) per no-op", cpu)
             report("  of which prepare_dependencies (PG, S3)", in_dependencies)
             report(
                 "  of which the rest (DB, render, LIST, compare)",
