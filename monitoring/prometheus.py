@@ -10,11 +10,12 @@ connection-level failure the source says "unavailable" at once for the same peri
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from django.conf import settings
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
 
 MAX_PARALLEL = 8
 _CACHE_PREFIX = "monitoring:prom:v1:"
@@ -248,11 +251,13 @@ class PrometheusSource:
     def _batch(self, endpoint: str, params: dict[str, dict[str, str]], when: float) -> Batch:
         if not self.configured:
             return self._whole(params, when, Status.UNCONFIGURED, "PROMETHEUS_URL is not set.")
-        down = cache.get(self._cache_key + "down") if self.cache_seconds else None
+        down = _cached(lambda: cache.get(self._cache_key + "down")) if self.cache_seconds else None
         if down:
             return self._whole(params, when, Status.UNAVAILABLE, down)
         keys = {name: self._key(endpoint, p) for name, p in params.items()}
-        cached: dict[str, Any] = cache.get_many(list(keys.values())) if self.cache_seconds else {}
+        cached: dict[str, Any] = (
+            _cached(lambda: cache.get_many(list(keys.values()))) or {} if self.cache_seconds else {}
+        )
         results: dict[str, Result] = {}
         missing = {}
         for name, key in keys.items():
@@ -266,7 +271,11 @@ class PrometheusSource:
             except _Unavailable as exc:
                 reason = str(exc)
                 if self.cache_seconds:
-                    cache.set(self._cache_key + "down", reason, timeout=min(self.cache_seconds, 15))
+                    _cached(
+                        lambda: cache.set(
+                            self._cache_key + "down", reason, timeout=min(self.cache_seconds, 15)
+                        )
+                    )
                 return self._whole(params, when, Status.UNAVAILABLE, reason)
             to_cache = {}
             for name, payload in fetched.items():
@@ -274,7 +283,7 @@ class PrometheusSource:
                     to_cache[keys[name]] = payload
                 results[name] = _parse(endpoint, payload)
             if to_cache and self.cache_seconds:
-                cache.set_many(to_cache, timeout=self.cache_seconds)
+                _cached(lambda: cache.set_many(to_cache, timeout=self.cache_seconds))
         errors = [f"{name}: {r.reason}" for name, r in results.items() if not r.ok]
         status = Status.ERROR if errors else Status.OK
         return Batch(results=results, evaluated_at=when, status=status, reason="; ".join(errors))
@@ -354,6 +363,15 @@ class PrometheusSource:
         if response.status_code == 503 and payload.get("errorType") not in ("timeout", "execution"):
             raise _Unavailable(f"Prometheus at {where} is not ready (HTTP 503).")
         return payload
+
+
+def _cached(operation: Callable[[], Any]) -> Any:
+    """A cache operation that cannot break a page: with the cache away, monitoring asks Prometheus every time."""
+    try:
+        return operation()
+    except Exception as exc:  # noqa: BLE001 - whatever the cache backend raises
+        log.warning("monitoring cache unavailable: %s: %s", exc.__class__.__name__, exc)
+        return None
 
 
 def _root_cause(exc: BaseException) -> str:

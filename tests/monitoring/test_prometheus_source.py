@@ -110,3 +110,20 @@ def test_range_queries_parse_points(httpserver) -> None:
 
 def test_messages_never_show_credentials_in_the_url() -> None:
     assert display_url("https://user:pw@prom.example:9090/prefix") == "https://prom.example:9090/prefix"
+
+
+def test_a_broken_cache_does_not_break_the_figures(httpserver, monkeypatch) -> None:
+    from django.core.cache import cache
+
+    refused: list[str] = []
+
+    def refuse(*args, **kwargs):
+        refused.append("x")
+        raise ConnectionError("Redis is away")
+
+    for name in ("get", "get_many", "set", "set_many"):
+        monkeypatch.setattr(cache, name, refuse)
+    httpserver.expect_request("/api/v1/query").respond_with_json(vector(({"namespace": "a"}, "7")))
+    batch = PrometheusSource(httpserver.url_for("/"), cache_seconds=30).instant({"x": "up"})
+    assert batch.ok and batch["x"].by() == {"a": 7.0}
+    assert len(refused) >= 2  # the cache was asked, failed, and the figures came from Prometheus
