@@ -55,6 +55,7 @@ class Consumer:
     name: str
     namespace: str
     plan: str
+    plan_name: str
     phase: str
     storage_limit: int
     parallel_limit: int
@@ -142,6 +143,7 @@ def _consumers(registries: list[Registry], batch: Batch) -> list[Consumer]:
                 name=registry.name,
                 namespace=registry.namespace,
                 plan=registry.plan.name,
+                plan_name=str(registry.plan),
                 phase=registry.phase,
                 storage_limit=effective.storage_quota_gib * GiB,
                 parallel_limit=effective.parallel_request_limit,

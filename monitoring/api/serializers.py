@@ -118,6 +118,7 @@ class ConsumerSerializer(serializers.Serializer):
     registry = serializers.CharField(source="name")
     namespace = serializers.CharField()
     plan = serializers.CharField()
+    plan_name = serializers.CharField()
     phase = serializers.CharField()
     storage_limit_bytes = serializers.IntegerField(source="storage_limit")
     parallel_request_limit = serializers.IntegerField(source="parallel_limit")
