@@ -153,7 +153,6 @@ def sort_rows(rows: list[FleetRow], sort: str) -> list[FleetRow]:
 class FleetOverview:
     rows: list[FleetRow]  # every live registry, unfiltered
     shown: list[FleetRow]  # filtered and sorted
-    page: Page
     metrics: Batch
     counts: dict[Health, int]
     failed_runs: list[ReconcileRun]
@@ -161,6 +160,11 @@ class FleetOverview:
     certificates: list[IngressBinding]
     filters: FleetFilter
     options: dict[str, list[str]] = field(default_factory=dict)
+
+    @cached_property
+    def page(self) -> Page:
+        """The page of :attr:`shown` the filters ask for (the web table; the API pages with limit/offset)."""
+        return Paginator(self.shown, PAGE_SIZE).get_page(self.filters.page)
 
     @property
     def strip(self) -> list[tuple[Health, int]]:
@@ -311,9 +315,7 @@ def expiring_certificates(days: int = CERTIFICATE_WARNING_DAYS, limit: int = 20)
     )
 
 
-def build_overview(
-    filters: FleetFilter, source: PrometheusSource | None = None, page_size: int = PAGE_SIZE
-) -> FleetOverview:
+def build_overview(filters: FleetFilter, source: PrometheusSource | None = None) -> FleetOverview:
     """The whole fleet overview: table rows, health strip and panels."""
     source = source or PrometheusSource.from_settings()
     batch = source.instant(fleet_promql())
@@ -322,11 +324,9 @@ def build_overview(
     for row in rows:
         counts[row.health] = counts.get(row.health, 0) + 1
     shown = sort_rows([r for r in rows if filters.matches(r)], filters.sort)
-    page = Paginator(shown, page_size).get_page(filters.page)
     return FleetOverview(
         rows=rows,
         shown=shown,
-        page=page,
         metrics=batch,
         counts=counts,
         failed_runs=recent_failed_runs(),

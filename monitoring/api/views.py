@@ -59,7 +59,7 @@ class FleetView(APIView):
     def get(self, request: Request) -> Response:
         form = _valid(FleetFilterForm(request.query_params))
         assert isinstance(form, FleetFilterForm)
-        overview = build_overview(form.to_filter(), page_size=10**9)
+        overview = build_overview(form.to_filter())
         paginator = FleetPagination()
         page: list[FleetRow] = paginator.paginate_queryset(overview.shown, request, view=self) or []  # type: ignore[arg-type]
         body = {
