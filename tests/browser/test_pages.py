@@ -12,12 +12,13 @@ from provisioning import audit
 from provisioning.choices import ComponentKind, ErrorClass, Phase, RunStatus, Via, WhoseMove
 from provisioning.models import ReconcileRun, Registry
 from tests import factories
+from tests.fixtures.browser import BROWSER_DB
 from tests.ui.conftest import database_unreachable
 
 FITS_THE_WIDTH = "document.documentElement.scrollWidth <= window.innerWidth + 1"
 """The page itself never scrolls sideways; only tables do, inside their own box."""
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, BROWSER_DB]
 
 
 def small_fleet(actor) -> Registry:

@@ -13,11 +13,12 @@ from playwright.sync_api import expect
 from provisioning.choices import DesiredState, Phase
 from provisioning.models import Registry, Tenant
 from tests import factories
+from tests.fixtures.browser import BROWSER_DB
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.worker,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    BROWSER_DB,
 ]
 
 SETTLE = 90_000
