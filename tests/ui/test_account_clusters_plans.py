@@ -124,7 +124,7 @@ def test_wrong_admin_connection_string_is_refused_on_its_field(admin_client_):
     response = admin_client_.post(reverse("provisioning:cluster-create"), data)
     assert response.status_code == 400
     body = response.content.decode()
-    assert 'id="id_database_admin_url_error"' in body
+    assert 'id="id_database_admin_url_error"' in body, response.context["form"].errors
     assert "wrong-password-xyz" not in body
     assert not Cluster.objects.filter(name="edge-1").exists()
 
