@@ -42,7 +42,6 @@ test: lint typecheck checks pytest
 bench: install system-deps services
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/reconcile.py
-	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/dependencies.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/fleet_overview.py
