@@ -177,13 +177,26 @@ class PostgresProvider:
             binding.owner_role = binding.name
         if binding.username not in login_roles(binding.owner_role):
             binding.username = login_roles(binding.owner_role)[0]
-        if not binding.host and self.admin_url:
+        if self.admin_url:
+            self._follow_admin_connection(binding)
+
+    def _follow_admin_connection(self, binding: DatabaseBinding) -> None:
+        """Point the binding at the server the admin connection reaches now.
+
+        The tenant's database lives where the admin makes it, so host, port and sslmode are taken from the current
+        admin URL on every pass: a URL corrected after a failed first attempt moves the binding with it.
+        An unparsable URL changes nothing here; connecting with it reports the error.
+        """
+        try:
             params = conninfo_to_dict(self.admin_url)
-            binding.host = str(params.get("host", "")) or "localhost"
-            binding.port = int(params.get("port") or 5432)
-            sslmode = params.get("sslmode")
-            if sslmode in ("disable", "require", "verify-ca", "verify-full"):
-                binding.sslmode = str(sslmode)
+            port = int(params.get("port") or 5432)
+        except (psycopg.ProgrammingError, ValueError):
+            return
+        binding.host = str(params.get("host", "")) or "localhost"
+        binding.port = port
+        sslmode = params.get("sslmode")
+        if sslmode in ("disable", "require", "verify-ca", "verify-full"):
+            binding.sslmode = str(sslmode)
 
     def ensure(self, binding: DatabaseBinding, *, reset_credentials: bool = False) -> None:
         """Owner role, login role, database, isolation: each made only if missing, so a broken run resumes.

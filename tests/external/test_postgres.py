@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from provisioning.choices import BindingStatus, WhoseMove
 from provisioning.external import prepare_dependencies, purge_dependencies
@@ -213,3 +214,21 @@ def test_an_unreachable_server_is_named_with_its_address_and_whose_move(db):
         "(provider's move)"
     ) in report.message
     assert report.error_class == "DEPENDENCY_UNREACHABLE"
+
+
+def test_a_corrected_admin_url_moves_the_binding_to_the_reachable_server(db, postgres_admin_url):
+    registry = registry_with(database_admin_url="postgres://postgres@127.0.0.1:1/postgres")
+    assert prepare_dependencies(registry).item("database").status == BindingStatus.UNREACHABLE
+    stale = fresh(registry.database)
+    assert (stale.host, stale.port) == ("127.0.0.1", 1)
+
+    registry.cluster.database_admin_url = postgres_admin_url
+    registry.cluster.save()
+    report = prepare_dependencies(registry)
+
+    assert report.item("database").status == BindingStatus.OK, report.message
+    binding = fresh(registry.database)
+    admin = conninfo_to_dict(postgres_admin_url)
+    assert (binding.host, binding.port) == (admin.get("host", "localhost"), int(admin.get("port") or 5432))
+    with connect_as(binding) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == (binding.name,)
