@@ -5,8 +5,11 @@ for them (only the metrics the overview reads, around now and a day ago), backfi
 and asks the overview page and its API repeatedly. "cold" clears the console's Prometheus cache before each
 request (every figure is asked of Prometheus); "warm" answers from the cache.
 
-Run: ``.venv/bin/python bench/fleet_overview.py [--tenants 1000] [--iterations 20]``. Prints medians; asserts
-nothing on time. Targets: median < 300 ms, Prometheus queries <= 12, SQL queries <= 15.
+Runs twice: with the fleet columns computed from the raw counters, then from the recording rules of
+``manage.py monitoring_rules`` (backfilled with promtool), as a large installation should run.
+
+Run: ``.venv/bin/python bench/fleet_overview.py [--tenants 1000] [--iterations 20] [--mode raw|rules|both]``.
+Prints medians; asserts nothing on time. Targets: median < 300 ms, Prometheus queries <= 12, SQL queries <= 15.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 from monitoring import history  # noqa: E402
 from monitoring.fleet import fleet_promql  # noqa: E402
 from monitoring.history import FLEET_METRICS, MINUTE, TenantLoad, Tier  # noqa: E402
-from monitoring.localprom import LocalPrometheus, backfill  # noqa: E402
+from monitoring.localprom import LocalPrometheus, backfill, backfill_rules  # noqa: E402
 from monitoring.prometheus import capture_queries  # noqa: E402
+from monitoring.rules import rules_yaml  # noqa: E402
 from provisioning.models import Cluster, Registry  # noqa: E402
 from tests.fixtures.prometheus import clear_prometheus_cache  # noqa: E402
 from tests.monitoring.scale import add_registries  # noqa: E402
@@ -111,10 +115,42 @@ def build_fleet(tenants: int) -> list[TenantLoad]:
     return loads
 
 
+def measure(client: Client, iterations: int) -> None:
+    pages: dict[str, str] = {
+        "page /monitoring/": "/monitoring/",
+        "page /monitoring/ sorted by storage": "/monitoring/?sort=-storage_share",
+        "API /api/v1/monitoring/fleet/": "/api/v1/monitoring/fleet/",
+    }
+    for path in pages.values():
+        for _ in range(3):
+            timed(client, path, cold=True)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work inflates wall times)")
+    for label, path in pages.items():
+        for cold in (True, False):
+            cpu: list[float] = []
+            samples = [timed(client, path, cold, cpu) for _ in range(iterations)]
+            report(f"{label} ({'cold' if cold else 'warm'})", samples)
+            print(f"{'':<40} console CPU median {statistics.median(cpu):6.1f} ms")
+    prometheus_times(settings.PROMETHEUS_URL)
+    for label, path in pages.items():
+        prom, sql = costs(client, path)
+        print(
+            f"{label:<40} Prometheus queries {prom:3d} (target <= 12)   SQL queries {sql:3d} (target <= 15)"
+        )
+    body = client.get("/monitoring/").content.decode()
+    assert 'data-metrics-status="unavailable"' not in body, "Prometheus did not answer"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument(
+        "--mode",
+        choices=["raw", "rules", "both"],
+        default="both",
+        help="raw counters, recording rules, or both",
+    )
     args = parser.parse_args()
 
     setup_test_environment()
@@ -126,7 +162,8 @@ def main() -> None:
     try:
         started = time.perf_counter()
         loads = build_fleet(args.tenants)
-        generated = history.generate(loads, int(time.time()), tiers=BENCH_TIERS, only=FLEET_METRICS)
+        now = int(time.time())
+        generated = history.generate(loads, now, tiers=BENCH_TIERS, only=FLEET_METRICS)
         backfill(generated, workdir / "tsdb", workdir / "openmetrics")
         server = LocalPrometheus(workdir / "tsdb", workdir)
         settings.PROMETHEUS_URL = server.start()
@@ -134,36 +171,23 @@ def main() -> None:
             f"{args.tenants} tenants, {len(generated.series):,} series, {generated.sample_count:,} samples; "
             f"set up in {time.perf_counter() - started:.0f} s"
         )
-
         viewer = User.objects.create_user("bench-viewer", password="x")
         viewer.groups.add(Group.objects.get(name="viewer"))
         client = Client()
         client.force_login(viewer)
-        pages: dict[str, str] = {
-            "page /monitoring/": "/monitoring/",
-            "page /monitoring/ sorted by storage": "/monitoring/?sort=-storage_share",
-            "API /api/v1/monitoring/fleet/": "/api/v1/monitoring/fleet/",
-        }
-        for path in pages.values():
-            for _ in range(3):
-                timed(client, path, cold=True)
-        print(
-            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work inflates wall times)"
-        )
-        for label, path in pages.items():
-            for cold in (True, False):
-                cpu: list[float] = []
-                samples = [timed(client, path, cold, cpu) for _ in range(args.iterations)]
-                report(f"{label} ({'cold' if cold else 'warm'})", samples)
-                print(f"{'':<40} console CPU median {statistics.median(cpu):6.1f} ms")
-        prometheus_times(settings.PROMETHEUS_URL)
-        for label, path in pages.items():
-            prom, sql = costs(client, path)
-            print(
-                f"{label:<40} Prometheus queries {prom:3d} (target <= 12)   SQL queries {sql:3d} (target <= 15)"
+        if args.mode in ("raw", "both"):
+            print("\n== fleet columns from the raw counters ==")
+            settings.PROMETHEUS_RECORDING_RULES = False
+            measure(client, args.iterations)
+        if args.mode in ("rules", "both"):
+            backfill_rules(
+                server.url, rules_yaml(), now - 5 * MINUTE, now + 25 * MINUTE, workdir / "tsdb", workdir
             )
-        body = client.get("/monitoring/").content.decode()
-        assert 'data-metrics-status="unavailable"' not in body, "Prometheus did not answer"
+            server.stop()
+            settings.PROMETHEUS_URL = server.start()
+            settings.PROMETHEUS_RECORDING_RULES = True
+            print("\n== fleet columns from the recording rules (manage.py monitoring_rules) ==")
+            measure(client, args.iterations)
     finally:
         if server is not None:
             server.stop()

@@ -16,7 +16,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
-from monitoring import queries
+from monitoring import queries, rules
 from monitoring.health import NEAR_QUOTA, STRIP, Assessment, Health, Signals, assess
 from monitoring.prometheus import Batch, PrometheusSource
 from monitoring.units import Unit
@@ -46,10 +46,11 @@ UNITS = {
 }
 
 
-def fleet_promql() -> dict[str, str]:
-    """The PromQL of every column, for the whole fleet."""
+def fleet_promql(recorded: bool | None = None) -> dict[str, str]:
+    """The PromQL of every column, for the whole fleet (from the recording rules when they are installed)."""
+    use_rules = rules.enabled() if recorded is None else recorded
     return {
-        column: queries.get(key).promql(queries.FLEET_SELECTOR, period=period)
+        column: queries.get(key).promql(queries.FLEET_SELECTOR, period=period, recorded=use_rules)
         for column, (key, period) in COLUMNS.items()
     }
 
