@@ -261,7 +261,7 @@ def activity_context(registry: Registry, runs: list[ReconcileRun] | None = None)
     """What happened to the registry: its Kubernetes objects, its runs and its timeline."""
     runs = open_runs(registry) if runs is None else runs
     events = list(AuditEvent.objects.filter(registry=registry)[:EVENTS_SHOWN])
-    resources = list(registry.resources.all())
+    resources = list(registry.resources.defer("manifest"))
     counts = Counter(r.state for r in resources)
     return {
         "registry": registry,
