@@ -15,7 +15,7 @@ from provisioning.choices import (
     Via,
     WhoseMove,
 )
-from provisioning.models import Cluster, DatabaseBinding, ManagedResource, ReconcileRun, Registry
+from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry
 from provisioning.reconcile import reconcile
 from provisioning.services import registries
 from tests import factories
@@ -123,7 +123,10 @@ def test_a_new_registry_waits_for_its_dependencies_before_anything_is_applied(
 
 
 def test_a_dependency_outage_holds_changes_and_the_hold_clears_when_it_recovers(registry, kube_emulator):
-    DatabaseBinding.objects.filter(registry=registry).update(port=1)  # the tenant's database server goes away
+    cluster = registry.cluster
+    reachable = cluster.database_admin_url
+    cluster.database_admin_url = "postgres://postgres@127.0.0.1:1/postgres"  # the database server goes away
+    cluster.save(update_fields=["database_admin_url"])
     registries.update_registry(registry, {"replicas": 3}, actor=None, via=Via.SYSTEM)
     kube_emulator.reset_stats()
 
@@ -136,7 +139,8 @@ def test_a_dependency_outage_holds_changes_and_the_hold_clears_when_it_recovers(
     degraded = condition(registry, "Degraded")
     assert degraded["status"] == "True" and "Database unreachable" in degraded["message"]
 
-    DatabaseBinding.objects.filter(registry=registry).update(port=5432)
+    cluster.database_admin_url = reachable
+    cluster.save(update_fields=["database_admin_url"])
     assert reconcile(registry.pk).phase == Phase.READY
     assert live(kube_emulator, "Deployment", registry, f"{registry.name}-core")["spec"]["replicas"] == 3
 
