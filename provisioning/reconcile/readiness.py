@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from provisioning.choices import BindingStatus, ComponentKind, WhoseMove
+from provisioning.external import tls
 from provisioning.models import Component, IngressBinding, Registry
 from provisioning.rendering import COMPONENT_LABEL, VERSION_LABEL
 
@@ -194,7 +195,11 @@ def _component_message(state: WorkloadState) -> str:
 
 
 def record_certificate(binding: IngressBinding, certificate: CertificateState) -> None:
-    """Write the certificate's readiness onto the ingress binding."""
+    """Write the certificate's readiness onto the ingress binding, then the expiry warning when one is due.
+
+    While a warning is due it stands for the certificate's state, so the observed state is not recorded over it:
+    the warning keeps the moment it started instead of flipping with every run.
+    """
     if not certificate.present:
         status, message, move = (
             BindingStatus.UNKNOWN,
@@ -214,10 +219,13 @@ def record_certificate(binding: IngressBinding, certificate: CertificateState) -
         status = BindingStatus.MISCONFIGURED
         message = f"The TLS certificate is not issued ({certificate.reason}: {certificate.message})."
         move = WhoseMove.CUSTOMER
-    binding.record_check(status, message, move)
     binding.certificate_ready = certificate.ready
     binding.certificate_not_after = certificate.not_after
     binding.certificate_renewal_at = certificate.renewal_at
+    if tls.expiry_warning(binding) is None:
+        binding.record_check(status, message, move)
+    else:
+        binding.last_checked_at = timezone.now()
     if certificate.ready and binding.provisioned_at is None:
         binding.provisioned_at = timezone.now()
     binding.save(
@@ -234,3 +242,4 @@ def record_certificate(binding: IngressBinding, certificate: CertificateState) -
             "provisioned_at",
         ]
     )
+    tls.apply_expiry_warning(binding)

@@ -17,6 +17,7 @@ from provisioning.external.tls import (
     validate_hostname_available,
 )
 from provisioning.models import Registry
+from provisioning.reconcile.readiness import CertificateState, record_certificate
 from provisioning.services import registries
 from tests import factories
 from tests.external.conftest import fresh
@@ -114,3 +115,36 @@ def test_expiring_certificates_lists_live_registries_soonest_first():
     assert found == [sooner.pk, later.pk]
     assert Registry.objects.get(pk=gone.pk).desired_state == DesiredState.DELETED
     assert [b.registry_id for b in expiring_certificates(days=90)] == [sooner.pk, later.pk, far.pk]
+
+
+def test_each_run_reading_a_ready_certificate_keeps_the_expiry_warning_and_its_start():
+    registry = factories.registry()
+    not_after = timezone.now() + timedelta(days=10)
+    certificate = CertificateState(present=True, ready=True, not_after=not_after)
+
+    record_certificate(registry.ingress, certificate)
+    first = fresh(registry.ingress)
+    record_certificate(fresh(registry.ingress), certificate)
+    second = fresh(registry.ingress)
+
+    for ingress in (first, second):
+        assert ingress.status == BindingStatus.DEGRADED and ingress.whose_move == WhoseMove.PROVIDER
+        assert f"expires on {not_after:%Y-%m-%d}" in ingress.status_message
+    assert second.status_since == first.status_since, "the warning is not recorded afresh on every run"
+    assert second.last_checked_at >= first.last_checked_at
+    assert second.certificate_ready and second.certificate_not_after == not_after
+
+
+def test_a_renewed_certificate_clears_the_expiry_warning():
+    registry = factories.registry()
+    record_certificate(
+        registry.ingress,
+        CertificateState(present=True, ready=True, not_after=timezone.now() + timedelta(days=5)),
+    )
+    renewed = timezone.now() + timedelta(days=90)
+
+    record_certificate(fresh(registry.ingress), CertificateState(present=True, ready=True, not_after=renewed))
+
+    ingress = fresh(registry.ingress)
+    assert ingress.status == BindingStatus.OK
+    assert ingress.status_message == f"The TLS certificate is valid until {renewed:%Y-%m-%d}."
