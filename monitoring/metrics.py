@@ -33,7 +33,6 @@ from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from harborconsole.env import Env
 from monitoring.fleet import registry_rows
 from provisioning.choices import RunStatus
 from provisioning.models import Cluster, ReconcileRun, Registry, Tenant
@@ -46,9 +45,8 @@ DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 
 def metrics_token() -> str:
-    """``METRICS_TOKEN`` from the settings, else from the environment (``METRICS_TOKEN`` or ``METRICS_TOKEN_FILE``)."""
-    configured = getattr(settings, "METRICS_TOKEN", None)
-    return configured if configured is not None else Env().str("METRICS_TOKEN")
+    """The bearer token Prometheus sends to ``/metrics`` (setting ``METRICS_TOKEN``; empty: login only)."""
+    return str(settings.METRICS_TOKEN)
 
 
 def bearer(request: Any) -> str | None:

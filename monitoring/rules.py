@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 from django.conf import settings
 
-from harborconsole.env import Env
 from monitoring.queries import RECORDING_RULES
 
 GROUP = "harbor-console-fleet"
@@ -22,9 +21,8 @@ INTERVAL = "1m"
 
 
 def enabled() -> bool:
-    """``PROMETHEUS_RECORDING_RULES`` from the settings, else from the environment (default: off)."""
-    configured = getattr(settings, "PROMETHEUS_RECORDING_RULES", None)
-    return bool(configured) if configured is not None else Env().bool("PROMETHEUS_RECORDING_RULES", False)
+    """Whether the fleet columns read the recording rules (setting ``PROMETHEUS_RECORDING_RULES``)."""
+    return bool(settings.PROMETHEUS_RECORDING_RULES)
 
 
 def rules_document(interval: str = INTERVAL) -> dict[str, Any]:

@@ -54,8 +54,11 @@ def registry(actor: Any = None, **fields: Any) -> Registry:
     n = next(_seq)
     values: dict[str, Any] = {"name": f"reg-{n}", "harbor_version": "2.14.4"}
     values.update(fields)
-    values.setdefault("tenant", tenant())
-    values.setdefault("plan", plan())
-    values.setdefault("cluster", cluster())
+    if "tenant" not in values:
+        values["tenant"] = tenant()
+    if "plan" not in values:
+        values["plan"] = plan()
+    if "cluster" not in values:
+        values["cluster"] = cluster()
     values.setdefault("hostname", f"{values['name']}.{values['tenant'].slug}.registry.example.com")
     return registries.create_registry(actor=actor, via=Via.SYSTEM, **values)

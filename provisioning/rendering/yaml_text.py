@@ -18,7 +18,7 @@ import yaml
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc]
+class _Dumper(_BaseDumper):
     """Safe dumper that writes multi-line strings as literal blocks, so embedded files stay readable,
     and never writes anchors or aliases (Kubernetes manifests are read by tools that reject them)."""
 
