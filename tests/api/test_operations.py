@@ -10,7 +10,8 @@ import yaml
 from django.utils import timezone
 
 from provisioning.choices import DesiredState, Phase, RunStatus
-from provisioning.models import AuditEvent, DatabaseBinding, ReconcileRun, Registry
+from provisioning.models import AuditEvent, DatabaseBinding, ReconcileRun, Registry, RegistrySecret
+from provisioning.rendering import REDACTED
 from tests import factories
 from tests.api.conftest import deleted_registry, provisioned, provisioned_registry, suspended_registry
 
@@ -225,6 +226,18 @@ def test_helm_values_are_json_without_secrets(viewer_api):
     values = response.json()
     assert values["externalURL"] == registry.external_url
     assert not any(secret in response.content.decode() for secret in SECRETS)
+
+
+@pytest.mark.parametrize("export", ["manifests", "helm-values"])
+def test_exporting_a_registry_without_generated_secrets_writes_nothing(viewer_api, export):
+    registry = provisioned_registry()
+    RegistrySecret.objects.filter(registry=registry).delete()
+
+    response = viewer_api.get(f"/api/v1/registries/{registry.pk}/{export}/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    assert not RegistrySecret.objects.filter(registry=registry).exists(), "a GET generated secrets"
+    assert REDACTED in response.content.decode()
 
 
 @pytest.mark.parametrize("export", ["manifests", "helm-values"])
