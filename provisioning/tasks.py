@@ -172,8 +172,11 @@ def sweep_fleet() -> int:
 
 
 @shared_task(name="provisioning.tasks.purge_registry", acks_late=True, ignore_result=True)
-def purge_registry(registry_id: int, run_id: int | None = None, attempt: int = 1) -> str:
-    """Remove a deleted registry's data for good (database, cache, bucket), then mark it Purged."""
+def purge_registry(registry_id: int, run_id: int | None = None, force: bool = False, attempt: int = 1) -> str:
+    """Remove a deleted registry's data for good (database, cache, bucket), then mark it Purged.
+
+    A bucket still holding objects is removed only with ``force``.
+    """
     registry = Registry.objects.select_related("cluster").filter(pk=registry_id).first()
     if registry is None:
         return RunStatus.SKIPPED
@@ -189,15 +192,15 @@ def purge_registry(registry_id: int, run_id: int | None = None, attempt: int = 1
             countdown = backoff_seconds(attempt)
             purge_registry.apply_async(
                 args=(registry_id,),
-                kwargs={"run_id": run.pk, "attempt": attempt + 1},
+                kwargs={"run_id": run.pk, "force": force, "attempt": attempt + 1},
                 queue=registry.cluster.queue,
                 countdown=countdown,
             )
             return RunStatus.QUEUED
-        return _purge(registry, run, attempt)
+        return _purge(registry, run, attempt, force)
 
 
-def _purge(registry: Registry, run: ReconcileRun, attempt: int) -> str:
+def _purge(registry: Registry, run: ReconcileRun, attempt: int, force: bool) -> str:
     started = timezone.now()
     run.status, run.started_at = RunStatus.RUNNING, started
     run.save(update_fields=["status", "started_at"])
@@ -213,7 +216,7 @@ def _purge(registry: Registry, run: ReconcileRun, attempt: int) -> str:
             whose_move=WhoseMove.PROVIDER,
         )
     try:
-        external.purge_dependencies(registry)
+        external.purge_dependencies(registry, force=force)
     except external.DependencyError as error:
         transient = error.error_class == "DEPENDENCY_UNREACHABLE"
         status = _finish_purge_run(
@@ -226,7 +229,7 @@ def _purge(registry: Registry, run: ReconcileRun, attempt: int) -> str:
         if transient and attempt <= settings.RECONCILE_MAX_RETRIES:
             purge_registry.apply_async(
                 args=(registry.pk,),
-                kwargs={"attempt": attempt + 1},
+                kwargs={"force": force, "attempt": attempt + 1},
                 queue=registry.cluster.queue,
                 countdown=backoff_seconds(attempt),
             )

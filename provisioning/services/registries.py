@@ -215,8 +215,11 @@ def purge_allowed_at(registry: Registry) -> Any:
 
 
 @transaction.atomic
-def purge(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
-    """Remove a deleted registry's data for good, once its retention period is over."""
+def purge(registry: Registry, *, actor: Any, via: str, force: bool = False) -> ReconcileRun:
+    """Remove a deleted registry's data for good, once its retention period is over.
+
+    The bucket is removed only when empty, unless ``force`` deletes what is left in it too.
+    """
     if registry.phase == Phase.PURGED:
         raise ActionRefused(f"{registry} is already purged.", code="already_purged")
     if registry.desired_state != DesiredState.DELETED or registry.phase != Phase.DELETED:
@@ -230,7 +233,7 @@ def purge(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
             f"({settings.PURGE_RETENTION_DAYS} days after deletion); purge after that.",
             code="retention_period",
         )
-    audit.record(actor, via, "purge", registry)
+    audit.record(actor, via, "purge", registry, changes={"force": force})
     run = ReconcileRun.objects.create(
         registry=registry,
         trigger=RunTrigger.ACTION,
@@ -238,14 +241,14 @@ def purge(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
         generation=registry.generation,
         requested_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    transaction.on_commit(lambda: _enqueue_purge(run.pk, registry.pk, registry.cluster.queue))
+    transaction.on_commit(lambda: _enqueue_purge(run.pk, registry.pk, registry.cluster.queue, force))
     return run
 
 
-def _enqueue_purge(run_id: int, registry_id: int, queue: str) -> None:
+def _enqueue_purge(run_id: int, registry_id: int, queue: str, force: bool) -> None:
     from provisioning.tasks import purge_registry
 
-    purge_registry.apply_async(args=(registry_id,), kwargs={"run_id": run_id}, queue=queue)
+    purge_registry.apply_async(args=(registry_id,), kwargs={"run_id": run_id, "force": force}, queue=queue)
 
 
 def validation_messages(exc: ValidationError) -> dict[str, list[str]]:

@@ -194,6 +194,34 @@ def test_purge_is_allowed_exactly_after_the_retention_period(admin_api, settings
     assert post(admin_api, registry, "purge").status_code == 202
 
 
+@pytest.mark.parametrize("body", [None, {}, {"force": False}, {"force": True}])
+def test_purge_records_whether_it_was_forced(admin_api, admin_user, body):
+    registry = deleted_registry()
+
+    response = post(admin_api, registry, "purge", body)
+
+    assert response.status_code == 202, response.json()
+    event = AuditEvent.objects.get(registry=registry, action="purge")
+    assert event.actor == admin_user and event.via == "api"
+    assert event.changes == {"force": bool(body and body.get("force"))}
+
+
+@pytest.mark.parametrize("body", [{"force": "yes"}, {"force": None}, {"forced": True}])
+def test_purge_refuses_a_force_that_is_not_a_boolean(admin_api, body):
+    registry = deleted_registry()
+
+    response = post(admin_api, registry, "purge", body)
+
+    assert response.status_code == 400
+    assert not ReconcileRun.objects.filter(registry=registry, operation="purge").exists()
+
+
+def test_only_an_admin_may_force_a_purge(operator_api):
+    registry = deleted_registry()
+    assert post(operator_api, registry, "purge", {"force": True}).status_code == 403
+    assert not AuditEvent.objects.filter(registry=registry, action="purge").exists()
+
+
 def test_unknown_registry_is_404_in_the_error_shape(operator_api):
     response = operator_api.post("/api/v1/registries/987654321/suspend/")
     assert response.status_code == 404

@@ -92,6 +92,10 @@ def test_long_operations_document_202_with_location_and_if_match(viewer):
         assert any(p["name"] == "If-Match" and p["in"] == "header" for p in operation["parameters"])
     upgrade = schema["paths"]["/api/v1/registries/{id}/upgrade/"]["post"]
     assert upgrade["requestBody"]["required"] is True
+    purge = schema["paths"]["/api/v1/registries/{id}/purge/"]["post"]
+    body = purge["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    force = schema["components"]["schemas"][body]["properties"]["force"]
+    assert force["type"] == "boolean" and force["default"] is False and "bucket" in force["description"]
 
 
 def test_creates_document_idempotency_keys(viewer):

@@ -14,8 +14,9 @@ import redis
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from provisioning.choices import ErrorClass, Phase, RunStatus, RunTrigger, Via, WhoseMove
-from provisioning.models import ReconcileRun, Registry
+from provisioning.choices import DesiredState, ErrorClass, Phase, RunStatus, RunTrigger, Via, WhoseMove
+from provisioning.external import prepare_dependencies
+from provisioning.models import AuditEvent, ReconcileRun, Registry
 from provisioning.reconcile import Outcome, reconcile
 from provisioning.reconcile.errors import Failure
 from provisioning.services import registries
@@ -32,8 +33,9 @@ from provisioning.tasks import (
 )
 from tests import factories
 from tests.engine.helpers import wait_for, wait_phase
+from tests.external.conftest import registry_with, s3_fields
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -193,6 +195,45 @@ def test_purging_a_deleted_registry_removes_its_data_and_marks_it_purged(
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.operation == "purge"
     assert purge_registry(registry.pk) == RunStatus.SUCCEEDED  # again: already purged, nothing to do
+
+
+def test_a_forced_purge_is_audited_and_reaches_the_task_on_the_clusters_queue(queue, settings):
+    settings.PURGE_RETENTION_DAYS = 0
+    registry = factories.registry(cluster=factories.cluster(queue=queue))
+    Registry.objects.filter(pk=registry.pk).update(
+        desired_state=DesiredState.DELETED, phase=Phase.DELETED, deleted_at=timezone.now()
+    )
+    registry.refresh_from_db()
+    redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete(queue)  # the creation's reconcile
+
+    run = registries.purge(registry, actor="ops", via=Via.SYSTEM, force=True)
+
+    [message] = messages(queue)
+    assert message["task"] == "provisioning.tasks.purge_registry"
+    assert (message["args"], message["kwargs"]) == ([registry.pk], {"run_id": run.pk, "force": True})
+    assert AuditEvent.objects.get(registry=registry, action="purge").changes == {"force": True}
+
+
+def test_a_bucket_still_holding_objects_is_purged_only_when_forced(s3_server, postgres_admin_url):
+    registry = registry_with(database_admin_url=postgres_admin_url, **s3_fields(s3_server))
+    assert prepare_dependencies(registry).ready
+    bucket = Registry.objects.get(pk=registry.pk).storage.bucket
+    s3_server.client().put_object(Bucket=bucket, Key="v2/blobs/sha256/ab", Body=b"layer")
+    Registry.objects.filter(pk=registry.pk).update(
+        desired_state=DesiredState.DELETED, phase=Phase.DELETED, deleted_at=timezone.now()
+    )
+
+    refused = ReconcileRun.objects.create(registry=registry, trigger=RunTrigger.ACTION, operation="purge")
+    assert purge_registry(registry.pk, refused.pk) == RunStatus.FAILED
+    refused.refresh_from_db()
+    assert "still holds 1 objects" in refused.error_message
+    assert s3_server.bucket_exists(bucket)
+    assert Registry.objects.get(pk=registry.pk).phase == Phase.DELETED
+
+    forced = ReconcileRun.objects.create(registry=registry, trigger=RunTrigger.ACTION, operation="purge")
+    assert purge_registry(registry.pk, forced.pk, force=True) == RunStatus.SUCCEEDED
+    assert not s3_server.bucket_exists(bucket)
+    assert Registry.objects.get(pk=registry.pk).phase == Phase.PURGED
 
 
 def test_a_registry_whose_stack_is_not_gone_is_not_purged():

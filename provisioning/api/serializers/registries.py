@@ -354,3 +354,11 @@ class UpgradeSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
         error_messages={"invalid_choice": catalogue.unsupported_reason("{input}")},
         help_text="A Harbor version from the registry's upgrade_targets.",
     )
+
+
+class PurgeSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+    force = serializers.BooleanField(
+        default=False,
+        help_text="Remove the bucket even when it still holds objects (every object and version is deleted); "
+        "without it a non-empty bucket makes the purge fail and keeps the data.",
+    )

@@ -29,6 +29,7 @@ from provisioning.api.etag import check_if_match, registry_etag
 from provisioning.api.idempotency import idempotent
 from provisioning.api.serializers.registries import (
     ManagedResourceSerializer,
+    PurgeSerializer,
     RegistryCreateSerializer,
     RegistryDetailSerializer,
     RegistrySerializer,
@@ -246,11 +247,15 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
         """Same as POST …/delete/: the stack goes, the data stays until a purge."""
         return self.run_operation(lambda registry: services.delete(registry, **self.actor()))
 
-    @extend_schema(request=None, responses={202: ACCEPTED})
+    @extend_schema(request=PurgeSerializer, responses={202: ACCEPTED})
     @action(detail=True, methods=["post"])
     def purge(self, request: Request, pk: str) -> Response:
-        """Remove a deleted registry's data for good, once its retention period is over (admins only)."""
-        return self.run_operation(lambda registry: services.purge(registry, **self.actor()))
+        """Remove a deleted registry's data for good, once its retention period is over (admins only).
+        A bucket that still holds objects is removed only with ``force``."""
+        serializer = PurgeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        force = serializer.validated_data["force"]
+        return self.run_operation(lambda registry: services.purge(registry, force=force, **self.actor()))
 
     @extend_schema(responses={(200, "text/yaml"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], content_negotiation_class=FirstRendererNegotiation)
