@@ -237,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=DEPENDENCY_CHECK_INTERVAL_SECONDS),
         "options": {"expires": DEPENDENCY_CHECK_INTERVAL_SECONDS * 0.9},
     },
+    "prune-history": {
+        "task": "provisioning.tasks.prune_history",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 12 * 3600},
+    },
 }
 
 # Reconciliation
@@ -246,6 +251,7 @@ RECONCILE_RETRY_BASE_SECONDS = env.int("RECONCILE_RETRY_BASE_SECONDS", 10, minim
 KUBE_REQUEST_TIMEOUT_SECONDS = env.float("KUBE_REQUEST_TIMEOUT_SECONDS", 10.0)
 KUBE_FIELD_MANAGER = "harbor-console"
 PURGE_RETENTION_DAYS = env.int("PURGE_RETENTION_DAYS", 30, minimum=0)
+RUN_RETENTION_DAYS = env.int("RUN_RETENTION_DAYS", 30, minimum=1)
 HARBOR_IMAGE_REGISTRY = env.str("HARBOR_IMAGE_REGISTRY", "docker.io/goharbor")
 
 # Shared services used when a cluster record does not name its own (admin connections are secrets).

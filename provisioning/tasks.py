@@ -23,6 +23,7 @@ from provisioning.choices import Phase, RunStatus, RunTrigger, WhoseMove
 from provisioning.models import ReconcileRun, Registry
 from provisioning.reconcile import Outcome, reconcile
 from provisioning.reconcile.lock import holding
+from provisioning.services import history
 
 logger = logging.getLogger("provisioning.tasks")
 
@@ -169,6 +170,13 @@ def sweep_fleet() -> int:
             )
     logger.info("fleet sweep: %d registries queued", len(targets))
     return len(targets)
+
+
+@shared_task(name="provisioning.tasks.prune_history", ignore_result=True)
+def prune_history() -> dict[str, int]:
+    """Daily: forget idempotency keys past 24 hours and reconcile runs past ``RUN_RETENTION_DAYS``."""
+    pruned = history.prune_history()
+    return {"idempotency_keys": pruned.idempotency_keys, "runs": pruned.runs}
 
 
 @shared_task(name="provisioning.tasks.purge_registry", acks_late=True, ignore_result=True)
