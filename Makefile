@@ -35,7 +35,7 @@ checks: install services
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(BIN)/python manage.py makemigrations --check --dry-run
 
 pytest: install system-deps services
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test: lint typecheck checks pytest
 

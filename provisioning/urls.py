@@ -2,12 +2,11 @@
 
 from django.urls import path
 
-from provisioning.views import account, actions, audit, clusters, home, plans, registries, tenants
+from provisioning.views import account, actions, audit, clusters, plans, registries, tenants
 
 app_name = "provisioning"
 
 urlpatterns = [
-    path("", home.home, name="home"),
     path("tenants/", tenants.tenant_list, name="tenant-list"),
     path("tenants/new/", tenants.tenant_create, name="tenant-create"),
     path("tenants/<int:pk>/", tenants.tenant_detail, name="tenant-detail"),

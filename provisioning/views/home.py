@@ -1,8 +1,0 @@
-"""The landing page."""
-
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "provisioning/home.html")
