@@ -1,8 +1,11 @@
-"""Fixtures shared by the whole suite: persona users for each role."""
+"""Fixtures shared by the whole suite: the rows migrations seed, and persona users for each role."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps
 
 from tests import factories
 
@@ -13,6 +16,20 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.browser",
 ]
+
+
+DB_FIXTURES = {"db", "transactional_db", "live_server"}
+SEED_MIGRATION = "provisioning.migrations.0002_roles_and_plans"
+
+
+@pytest.fixture(autouse=True)
+def _migrated_rows(request):
+    """Every database test starts with the role groups and standard plans the data migration creates, even after
+    a transactional test flushed the tables (idempotent get-or-create)."""
+    if request.node.get_closest_marker("django_db") is None and not DB_FIXTURES & set(request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")
+    importlib.import_module(SEED_MIGRATION).forwards(apps, None)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from provisioning.reconcile import export_helm_values, export_manifests_yaml, re
 from provisioning.rendering import REDACTED
 from tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

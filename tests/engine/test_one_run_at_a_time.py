@@ -20,7 +20,7 @@ from provisioning.tasks import send_reconcile
 from tests import factories
 from tests.engine.helpers import run_of, wait_for, wait_phase
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def assert_never_interleaved(runs: list[ReconcileRun]) -> None:

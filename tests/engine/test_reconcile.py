@@ -21,7 +21,7 @@ from provisioning.services import registries
 from tests import factories
 from tests.engine.helpers import cluster_keys, condition, desired_keys, live, run_of
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

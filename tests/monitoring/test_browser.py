@@ -12,7 +12,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.prometheus,
     pytest.mark.xdist_group("prometheus"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 FITS_THE_WIDTH = "document.documentElement.scrollWidth <= window.innerWidth + 1"

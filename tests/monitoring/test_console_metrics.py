@@ -138,7 +138,7 @@ def test_metrics_cost_a_fixed_number_of_sql_queries(db, token: str) -> None:
 
 
 @pytest.mark.prometheus
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_prometheus_scrapes_it_and_compares_usage_with_limits(
     live_server, settings, tmp_path: Path
 ) -> None:
