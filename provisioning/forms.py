@@ -255,26 +255,7 @@ class ConfirmNameForm(forms.Form):
 class PlanForm(forms.ModelForm):
     class Meta:
         model = Plan
-        fields = [
-            "name",
-            "display_name",
-            "description",
-            "storage_quota_gib",
-            "max_storage_quota_gib",
-            "replicas",
-            "max_replicas",
-            "trivy_enabled",
-            "parallel_request_limit",
-            "cpu_request",
-            "cpu_limit",
-            "memory_request",
-            "memory_limit",
-            "namespace_cpu_limit",
-            "namespace_memory_limit",
-            "redis_memory_mib",
-            "redis_persistence_gib",
-            "ha",
-        ]
+        fields = list(Plan.EDITABLE_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         labels = {
             "storage_quota_gib": "Storage quota (GiB)",

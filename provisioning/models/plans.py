@@ -46,6 +46,27 @@ class Plan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    EDITABLE_FIELDS = (
+        "name",
+        "display_name",
+        "description",
+        "storage_quota_gib",
+        "max_storage_quota_gib",
+        "replicas",
+        "max_replicas",
+        "trivy_enabled",
+        "parallel_request_limit",
+        "cpu_request",
+        "cpu_limit",
+        "memory_request",
+        "memory_limit",
+        "namespace_cpu_limit",
+        "namespace_memory_limit",
+        "redis_memory_mib",
+        "redis_persistence_gib",
+        "ha",
+    )
+
     class Meta:
         ordering = ["storage_quota_gib", "name"]
 

@@ -30,26 +30,7 @@ class PlanSerializer(CleanedModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:plan-detail")
     registry_count = serializers.IntegerField(read_only=True, default=0)
 
-    WRITABLE = (
-        "name",
-        "display_name",
-        "description",
-        "storage_quota_gib",
-        "max_storage_quota_gib",
-        "replicas",
-        "max_replicas",
-        "trivy_enabled",
-        "parallel_request_limit",
-        "cpu_request",
-        "cpu_limit",
-        "memory_request",
-        "memory_limit",
-        "namespace_cpu_limit",
-        "namespace_memory_limit",
-        "redis_memory_mib",
-        "redis_persistence_gib",
-        "ha",
-    )
+    WRITABLE = Plan.EDITABLE_FIELDS
 
     class Meta:
         model = Plan
