@@ -6,9 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from provisioning import models as m
+from provisioning.choices import Via
 from provisioning.fields import EncryptedTextField
+from provisioning.services.plans import EDITABLE_FIELDS as EDITABLE_PLAN_FIELDS
+from provisioning.services.plans import update_plan
 
 SECRET_HELP = "Stored encrypted and never shown. Leave empty to keep the current value."
 
@@ -52,6 +56,17 @@ class PlanAdmin(admin.ModelAdmin):
         "replicas",
         "trivy_enabled",
     )
+
+    def save_model(self, request: HttpRequest, obj: m.Plan, form: Any, change: bool) -> None:
+        """A change requeues the plan's registries and is audited, as from the console and the API."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_PLAN_FIELDS
+        }
+        update_plan(m.Plan.objects.get(pk=obj.pk), changes, actor=request.user, via=Via.UI)
+        obj.refresh_from_db()
 
 
 @admin.register(m.Tenant)
