@@ -135,7 +135,7 @@ def test_idempotency_keys_live_twenty_four_hours(admin_user):
 
 
 def test_beat_runs_the_pruning_daily_with_an_expiry():
-    entry = django_settings.CELERY_BEAT_SCHEDULE["prune-history"]
+    entry: dict = django_settings.CELERY_BEAT_SCHEDULE["prune-history"]
     assert entry["task"] == prune_history.name and entry["task"] in current_app.tasks
     assert entry["schedule"] == timedelta(days=1)
     assert 0 < entry["options"]["expires"] < timedelta(days=1).total_seconds()
