@@ -319,9 +319,9 @@ class ManagedRedis:
     def rotate(self, binding: CacheBinding) -> None:
         """A new password for the rendered Redis, the previous one kept on ``previous_password``.
 
-        For the old password to stay accepted during the rollout, rendering must list both in the Redis ACL line
-        (a Redis user may hold several passwords); today's ``CacheSpec`` carries one, so pods not yet rolled lose
-        the cache until they restart.
+        Rendering lists both passwords on the Redis ACL line while the rotation is under way, so pods not yet
+        rolled keep their cache; ``revoke_previous`` (once the rollout is Ready) drops the old one, and the reconcile
+        that ``complete_rotations`` requests renders the configuration with the new password alone.
         """
         binding.previous_password, binding.password = binding.password, generate_password()
 

@@ -80,6 +80,7 @@ def _cache(cache: CacheBinding, plan: Plan) -> CacheSpec:
         return CacheSpec(
             mode="managed",
             password=cache.password,
+            previous_password=cache.previous_password if cache.rotation_started_at else "",
             username=cache.username,
             persistence_size=f"{plan.redis_persistence_gib}Gi",
             maxmemory=f"{memory}mb",

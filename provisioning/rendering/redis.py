@@ -2,7 +2,9 @@
 
 Harbor core must use db 0 and has no key prefix, and Redis ACLs cannot fence databases, so two Harbors
 never share one Redis: when the provider offers no dedicated instance, each tenant gets this one.
-The password is stored only as a SHA-256 ACL hash in ``redis.conf``.
+The password is stored only as a SHA-256 ACL hash in ``redis.conf``; during a rotation the previous password's
+hash is listed beside it (a Redis user may hold several passwords), so a restart of the Redis pod never locks out
+the pods still rolling.
 """
 
 from __future__ import annotations
@@ -36,9 +38,18 @@ from provisioning.rendering.spec import StackSpec
 REDIS_CLIENTS = (CORE, REGISTRY, JOBSERVICE, TRIVY, EXPORTER)
 
 
+def password_hashes(spec: StackSpec) -> str:
+    """``#<sha256>`` of the password, then of the previous one while a rotation is under way."""
+    cache = spec.cache
+    passwords = [cache.password]
+    if cache.previous_password and cache.previous_password != cache.password:
+        passwords.append(cache.previous_password)
+    return " ".join(f"#{hashlib.sha256(password.encode()).hexdigest()}" for password in passwords)
+
+
 def redis_conf(spec: StackSpec) -> str:
     cache = spec.cache
-    digest = hashlib.sha256(cache.password.encode()).hexdigest()
+    hashes = password_hashes(spec)
     lines = [
         "bind * -::*",
         f"port {REDIS_PORT}",
@@ -50,9 +61,9 @@ def redis_conf(spec: StackSpec) -> str:
         "maxmemory-policy volatile-lru",
     ]
     if cache.username:
-        lines += ["user default off", f"user {cache.username} on #{digest} ~* &* +@all"]
+        lines += ["user default off", f"user {cache.username} on {hashes} ~* &* +@all"]
     else:
-        lines.append(f"user default on #{digest} ~* &* +@all")
+        lines.append(f"user default on {hashes} ~* &* +@all")
     return "\n".join(lines) + "\n"
 
 

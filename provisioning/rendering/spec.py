@@ -109,7 +109,8 @@ class CacheSpec:
     ``tls``, ``sentinel_master``.
     ``managed``: the console runs Redis as a StatefulSet reached at the Service ``<instance>-redis:6379``;
     ``host``/``port``/``tls``/``sentinel_master`` are ignored and ``password`` (and ``username``, if set,
-    as an ACL user) protect it.
+    as an ACL user) protect it. While a rotation is under way ``previous_password`` is accepted too, so pods not yet
+    rolled keep their cache when the Redis pod restarts with the new configuration; empty once it completes.
     """
 
     mode: CacheMode
@@ -125,6 +126,7 @@ class CacheSpec:
     resources: ComponentSpec = ComponentSpec(
         cpu_request="50m", cpu_limit="500m", memory_request="128Mi", memory_limit="384Mi"
     )
+    previous_password: str = ""
 
     def __post_init__(self) -> None:
         _require(
