@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from provisioning import audit
 from provisioning.choices import DesiredState, RunTrigger
@@ -17,26 +17,7 @@ from provisioning.models import Plan, Registry
 from provisioning.services.errors import ActionRefused
 from provisioning.services.registries import request_reconcile
 
-EDITABLE_FIELDS = (
-    "name",
-    "display_name",
-    "description",
-    "storage_quota_gib",
-    "max_storage_quota_gib",
-    "replicas",
-    "max_replicas",
-    "trivy_enabled",
-    "parallel_request_limit",
-    "cpu_request",
-    "cpu_limit",
-    "memory_request",
-    "memory_limit",
-    "namespace_cpu_limit",
-    "namespace_memory_limit",
-    "redis_memory_mib",
-    "redis_persistence_gib",
-    "ha",
-)
+EDITABLE_FIELDS = Plan.EDITABLE_FIELDS
 DESCRIPTIVE_FIELDS = frozenset({"name", "display_name", "description"})
 """Fields people read but no registry's stack uses: changing only these reconciles nothing."""
 
@@ -45,7 +26,7 @@ def snapshot(plan: Plan) -> dict[str, Any]:
     return {name: getattr(plan, name) for name in EDITABLE_FIELDS}
 
 
-def registries_following(plan: Plan) -> Any:
+def registries_following(plan: Plan) -> QuerySet[Registry]:
     """The registries whose stack follows ``plan``: live and not being deleted."""
     return Registry.objects.filter(plan=plan).live().exclude(desired_state=DesiredState.DELETED)
 
