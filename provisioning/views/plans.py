@@ -12,6 +12,7 @@ from provisioning.choices import Phase, Via
 from provisioning.filtersets import PlanFilterSet
 from provisioning.forms import PlanForm
 from provisioning.models import Plan
+from provisioning.services import plans
 from provisioning.tables import PlanTable
 from provisioning.views.access import requires
 from provisioning.views.listing import render_list
@@ -41,16 +42,12 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "provisioning/plans/detail.html", {"plan": plan})
 
 
-def _snapshot(plan: Plan) -> dict[str, object]:
-    return {name: getattr(plan, name) for name in PlanForm.base_fields}
-
-
 @requires("manage_plans")
 def plan_create(request: HttpRequest) -> HttpResponse:
     form = PlanForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         plan = form.save()
-        audit.record(request.user, Via.UI, "create", plan, changes=_snapshot(plan))
+        audit.record(request.user, Via.UI, "create", plan, changes=plans.snapshot(plan))
         messages.success(request, f"Plan {plan} created.")
         return redirect("provisioning:plan-detail", pk=plan.pk)
     return render(request, "provisioning/plans/form.html", {"form": form}, status=400 if form.errors else 200)
@@ -58,15 +55,14 @@ def plan_create(request: HttpRequest) -> HttpResponse:
 
 @requires("manage_plans")
 def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Change a plan's defaults; registries that use them pick the change up at their next reconciliation."""
+    """Change a plan's defaults; every live registry on the plan is reconciled with them (plans.update_plan)."""
     plan = get_object_or_404(Plan, pk=pk)
-    before = _snapshot(plan)
     form = PlanForm(request.POST if request.method == "POST" else None, instance=plan)
     if request.method == "POST" and form.is_valid():
         if form.has_changed():
-            plan = form.save()
-            audit.record(request.user, Via.UI, "update", plan, changes=audit.diff(before, _snapshot(plan)))
-            messages.success(request, f"Plan {plan} saved.")
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            plan = plans.update_plan(plan, changes, actor=request.user, via=Via.UI)
+            messages.success(request, f"Plan {plan} saved; the registries on it are being reconciled.")
         else:
             messages.info(request, "Nothing changed.")
         return redirect("provisioning:plan-detail", pk=plan.pk)

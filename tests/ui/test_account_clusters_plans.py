@@ -131,6 +131,7 @@ def test_wrong_admin_connection_string_is_refused_on_its_field(admin_client_):
 
 def test_plan_edit_by_admin_is_audited_and_checked(admin_client_):
     plan = Plan.objects.get(name="s")
+    on_plan = factories.registry(plan=plan)
     url = reverse("provisioning:plan-edit", args=[plan.pk])
     form = admin_client_.get(url).context["form"]
     data = {name: form.initial.get(name) for name in form.fields}
@@ -143,7 +144,10 @@ def test_plan_edit_by_admin_is_audited_and_checked(admin_client_):
     plan.refresh_from_db()
     assert plan.parallel_request_limit == 20
     event = AuditEvent.objects.get(target_type="plan", action="update")
-    assert event.changes == {"parallel_request_limit": [15, 20]}
+    assert event.changes == {"parallel_request_limit": [15, 20], "registries_requeued": 1}
+    generation = on_plan.generation
+    on_plan.refresh_from_db()
+    assert on_plan.generation == generation + 1, "the plan's registries are reconciled with the new limit"
 
 
 def test_audit_log_filters_like_the_api(admin_user):
