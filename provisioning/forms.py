@@ -252,6 +252,16 @@ class ConfirmNameForm(forms.Form):
         return value
 
 
+class PurgeForm(ConfirmNameForm):
+    """Purge asks for the name, and whether a bucket still holding images may be removed too."""
+
+    force = forms.BooleanField(
+        label="Also remove the bucket if it still holds images",
+        required=False,
+        help_text="Without this, a bucket that is not empty is kept and the purge says so.",
+    )
+
+
 class PlanForm(forms.ModelForm):
     class Meta:
         model = Plan

@@ -15,7 +15,7 @@ from django import forms
 
 from provisioning import catalogue
 from provisioning.choices import DesiredState, Phase, Via
-from provisioning.forms import ConfirmNameForm, RotateForm, UpgradeForm
+from provisioning.forms import ConfirmNameForm, PurgeForm, RotateForm, UpgradeForm
 from provisioning.models import ReconcileRun, Registry
 from provisioning.permissions import can
 from provisioning.services import registries as service
@@ -114,8 +114,8 @@ OPERATIONS: dict[str, Operation] = {
             "Drops the deleted registry's database, Redis user and bucket for good. The customer's images are lost. "
             "This cannot be undone.",
             lambda r: r.phase == Phase.DELETED,
-            lambda r, data, user: service.purge(r, actor=user, via=Via.UI),
-            form=ConfirmNameForm,
+            lambda r, data, user: service.purge(r, actor=user, via=Via.UI, force=bool(data.get("force"))),
+            form=PurgeForm,
             tone="danger",
         ),
     )

@@ -91,9 +91,13 @@ def test_purge_is_for_admins_after_retention(admin_client_, settings):
     assert response.status_code == 409
     assert b"is retained until" in response.content
     settings.PURGE_RETENTION_DAYS = 0
-    response = admin_client_.post(action_url(registry, "purge"), {"confirm_name": registry.name})
+    response = admin_client_.post(
+        action_url(registry, "purge"), {"confirm_name": registry.name, "force": "on"}
+    )
     assert response.status_code == 302
     assert registry.runs.filter(operation="purge").exists()
+    event = AuditEvent.objects.get(action="purge", registry=registry)
+    assert event.changes == {"force": True}, "a forced purge is audited as forced"
 
 
 def test_rotation_of_credentials_the_console_cannot_rotate_is_explained(operator_client):
