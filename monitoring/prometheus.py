@@ -155,6 +155,17 @@ def _note_query(query: str) -> None:
 
 # --- the source ---------------------------------------------------------------------------------------------------
 
+DOWN_MEMORY_SECONDS = 15
+_down_lock = threading.Lock()
+_down_until: dict[str, tuple[float, str]] = {}
+
+
+def forget_failures() -> None:
+    """Forget this process's memory of Prometheus failures (the shared cache keeps its own, with a short TTL)."""
+    with _down_lock:
+        _down_until.clear()
+
+
 _executor: ThreadPoolExecutor | None = None
 _executor_pid = 0
 _executor_lock = threading.Lock()
@@ -251,7 +262,7 @@ class PrometheusSource:
     def _batch(self, endpoint: str, params: dict[str, dict[str, str]], when: float) -> Batch:
         if not self.configured:
             return self._whole(params, when, Status.UNCONFIGURED, "PROMETHEUS_URL is not set.")
-        down = _cached(lambda: cache.get(self._cache_key + "down")) if self.cache_seconds else None
+        down = self._known_down()
         if down:
             return self._whole(params, when, Status.UNAVAILABLE, down)
         keys = {name: self._key(endpoint, p) for name, p in params.items()}
@@ -270,12 +281,7 @@ class PrometheusSource:
                 fetched = self._fetch_all(endpoint, missing)
             except _Unavailable as exc:
                 reason = str(exc)
-                if self.cache_seconds:
-                    _cached(
-                        lambda: cache.set(
-                            self._cache_key + "down", reason, timeout=min(self.cache_seconds, 15)
-                        )
-                    )
+                self._remember_down(reason)
                 return self._whole(params, when, Status.UNAVAILABLE, reason)
             to_cache = {}
             for name, payload in fetched.items():
@@ -287,6 +293,28 @@ class PrometheusSource:
         errors = [f"{name}: {r.reason}" for name, r in results.items() if not r.ok]
         status = Status.ERROR if errors else Status.OK
         return Batch(results=results, evaluated_at=when, status=status, reason="; ".join(errors))
+
+    def _down_seconds(self) -> int:
+        return min(self.cache_seconds, DOWN_MEMORY_SECONDS)
+
+    def _remember_down(self, reason: str) -> None:
+        """After a failure, answer "unavailable" at once for a while: in this process, and (through the shared
+        cache) in every other web process, instead of each page waiting for the timeout again."""
+        if not self.cache_seconds:
+            return
+        with _down_lock:
+            _down_until[self._cache_key] = (time.monotonic() + self._down_seconds(), reason)
+        _cached(lambda: cache.set(self._cache_key + "down", reason, timeout=self._down_seconds()))
+
+    def _known_down(self) -> str | None:
+        if not self.cache_seconds:
+            return None
+        with _down_lock:
+            until, reason = _down_until.get(self._cache_key, (0.0, ""))
+        if until > time.monotonic():
+            return reason
+        shared: str | None = _cached(lambda: cache.get(self._cache_key + "down"))
+        return shared or None
 
     def _whole(self, params: Mapping[str, Any], when: float, status: Status, reason: str) -> Batch:
         return Batch(
