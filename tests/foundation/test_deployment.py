@@ -68,6 +68,32 @@ def test_dockerfile_ships_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("harborconsole", "provisioning", "monitoring", "kubeemulator", "templates", "static"):
         assert f"COPY {package} ./{package}" in dockerfile
+    assert "RUN HARBORCONSOLE_ENV=production SECRET_KEY=" in dockerfile, (
+        "collectstatic must use production storage"
+    )
+
+
+def test_production_collectstatic_writes_the_manifest(tmp_path):
+    """Production serves static files through a manifest (hashed names); the image builds it as the Dockerfile does."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HARBORCONSOLE_ENV": "production",
+        "SECRET_KEY": "collectstatic-build-step-only",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "build.invalid",
+        "HARBORCONSOLE_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "harborconsole.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "staticfiles" / "staticfiles.json").exists()
 
 
 def test_production_settings_pass_check_deploy(tmp_path):
