@@ -123,10 +123,6 @@ class Registry(models.Model):
     def external_url(self) -> str:
         return f"https://{self.hostname}"
 
-    @property
-    def is_simulated(self) -> bool:
-        return bool(self.cluster_id and self.cluster.simulated)
-
     def effective(self) -> EffectiveSettings:
         plan = self.plan
         return EffectiveSettings(
