@@ -251,6 +251,8 @@ RECONCILE_MAX_RETRIES = env.int("RECONCILE_MAX_RETRIES", 5, minimum=0)
 RECONCILE_RETRY_BASE_SECONDS = env.int("RECONCILE_RETRY_BASE_SECONDS", 10, minimum=1)
 KUBE_REQUEST_TIMEOUT_SECONDS = env.float("KUBE_REQUEST_TIMEOUT_SECONDS", 10.0)
 KUBE_FIELD_MANAGER = "harbor-console"
+INSTALLATION_ID = env.str("INSTALLATION_ID")
+"""Only read when the database has no installation row yet (a first migration): see provisioning.models.installation."""
 PURGE_RETENTION_DAYS = env.int("PURGE_RETENTION_DAYS", 30, minimum=0)
 RUN_RETENTION_DAYS = env.int("RUN_RETENTION_DAYS", 30, minimum=1)
 HARBOR_IMAGE_REGISTRY = env.str("HARBOR_IMAGE_REGISTRY", "docker.io/goharbor")

@@ -73,6 +73,15 @@ class ComponentKind(models.TextChoices):
     REDIS = "redis", "Redis (managed)"
 
 
+class ClusterHealth(models.TextChoices):
+    """What the console last observed of a cluster's API server; Unknown until it has evidence."""
+
+    UNKNOWN = "Unknown"
+    HEALTHY = "Healthy"
+    DEGRADED = "Degraded"
+    UNREACHABLE = "Unreachable"
+
+
 class BindingStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
     OK = "ok", "OK"

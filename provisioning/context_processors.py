@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import SimpleLazyObject
+
+from provisioning.models import installation_id
 from provisioning.permissions import allowed_actions, role_of
 
 
 def console(request: Any) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    return {"user_role": role_of(user).label, "user_can": allowed_actions(user)}
+    return {
+        "user_role": role_of(user).label,
+        "user_can": allowed_actions(user),
+        "installation_id": SimpleLazyObject(installation_id),
+    }

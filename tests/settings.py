@@ -1,15 +1,21 @@
 """Test settings: the real PostgreSQL and Redis of the machine unless the environment says otherwise.
 
-Each pytest-xdist worker gets its own Redis database (15, 14, …) so Celery queues and caches never mix between
-workers; pytest-django already gives each worker its own test database.
+Each pytest-xdist worker gets its own Redis database (15, 14, … counting down from ``TEST_REDIS_BASE``) so Celery
+queues and caches never mix between workers; pytest-django already gives each worker its own test database. Two
+checkouts testing side by side on one machine give each its own ``DATABASE_URL`` name and ``TEST_REDIS_BASE``.
+The installation id is random per test process unless ``INSTALLATION_ID`` is set.
 """
 
 import os
+import secrets
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _index = int(_worker.removeprefix("gw") or 0) if _worker.startswith("gw") else 0
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/harborconsole")
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{15 - _index}")
+os.environ.setdefault(
+    "REDIS_URL", f"redis://127.0.0.1:6379/{int(os.environ.get('TEST_REDIS_BASE', '15')) - _index}"
+)
+os.environ.setdefault("INSTALLATION_ID", "t" + secrets.token_hex(4))
 os.environ.setdefault(
     "HARBORCONSOLE_VAR_DIR",
     os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", f"test-{_worker}"),

@@ -8,6 +8,7 @@ from provisioning.api.views.clusters import ClusterViewSet
 from provisioning.api.views.fallback import not_found
 from provisioning.api.views.plans import PlanViewSet
 from provisioning.api.views.registries import RegistryViewSet
+from provisioning.api.views.root import ConsoleRootView
 from provisioning.api.views.runs import ReconcileRunViewSet
 from provisioning.api.views.tenants import TenantViewSet
 from provisioning.api.views.tokens import ApiTokenViewSet
@@ -15,6 +16,7 @@ from provisioning.api.views.tokens import ApiTokenViewSet
 app_name = "api"
 
 router = DefaultRouter()
+router.APIRootView = ConsoleRootView
 router.register("tenants", TenantViewSet, basename="tenant")
 router.register("plans", PlanViewSet, basename="plan")
 router.register("clusters", ClusterViewSet, basename="cluster")

@@ -11,6 +11,7 @@ from provisioning.models.bindings import (
 )
 from provisioning.models.clusters import Cluster
 from provisioning.models.idempotency import IdempotencyKey
+from provisioning.models.installation import Installation, installation_id
 from provisioning.models.leases import ReconcileLease
 from provisioning.models.plans import Plan
 from provisioning.models.registries import Component, EffectiveSettings, Registry, RegistrySecret, SecretName
@@ -31,6 +32,7 @@ __all__ = [
     "EffectiveSettings",
     "IdempotencyKey",
     "IngressBinding",
+    "Installation",
     "ManagedResource",
     "Plan",
     "ReconcileLease",
@@ -40,4 +42,5 @@ __all__ = [
     "SecretName",
     "StorageBinding",
     "Tenant",
+    "installation_id",
 ]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
+from provisioning.choices import ClusterHealth
 from provisioning.fields import EncryptedTextField
 from provisioning.validators import validate_dns_label
 
@@ -57,11 +63,57 @@ class Cluster(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What the console last observed of the API server: written by reconciliation and the watcher, never by forms.
+    api_reachable = models.BooleanField(null=True, editable=False, help_text="None until first contacted.")
+    api_version = models.CharField(max_length=32, blank=True, editable=False)
+    api_latency_ms = models.FloatField(null=True, blank=True, editable=False)
+    last_contact_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_list_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_watch_at = models.DateTimeField(null=True, blank=True, editable=False)
+    prerequisites = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text='[{"kind", "name", "present": true|false|null, "message"}] as last checked.',
+    )
+    prerequisites_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.display_name or self.name
+
+    def health(self, now: datetime | None = None) -> ClusterHealthView:
+        """The cluster's state from what was observed, Unknown without recent evidence."""
+        now = now or timezone.now()
+        stale_after = timedelta(seconds=3 * settings.SWEEP_INTERVAL_SECONDS)
+        if self.api_reachable is None or (self.last_contact_at is None and self.last_error_at is None):
+            return ClusterHealthView(
+                ClusterHealth.UNKNOWN, ["The console has not contacted this cluster yet."]
+            )
+        if self.api_reachable is False:
+            since = self.last_error_at or now
+            return ClusterHealthView(
+                ClusterHealth.UNREACHABLE, [self.last_error or "The API server did not answer."], since
+            )
+        assert self.last_contact_at is not None
+        if now - self.last_contact_at > stale_after:
+            return ClusterHealthView(
+                ClusterHealth.UNKNOWN,
+                [f"No contact since {self.last_contact_at:%Y-%m-%d %H:%M} UTC: the state is not current."],
+                self.last_contact_at,
+            )
+        missing = [item for item in self.prerequisites or [] if item.get("present") is not True]
+        if missing:
+            reasons = [
+                item.get("message") or f"{item.get('kind')} {item.get('name')} is not present."
+                for item in missing
+            ]
+            return ClusterHealthView(ClusterHealth.DEGRADED, reasons, self.prerequisites_checked_at)
+        return ClusterHealthView(ClusterHealth.HEALTHY, [], self.last_contact_at)
 
     def clean(self) -> None:
         if not self.in_cluster and not self.kubeconfig and not self.api_url:
@@ -74,3 +126,12 @@ class Cluster(models.Model):
             raise ValidationError({"tolerations": "Give a JSON list of Kubernetes tolerations."})
         if not isinstance(self.egress_cidrs, list):
             raise ValidationError({"egress_cidrs": "Give a JSON list of CIDR strings."})
+
+
+@dataclass(frozen=True)
+class ClusterHealthView:
+    """A cluster's health with every reason, and since when it is known."""
+
+    state: str
+    reasons: list[str]
+    since: datetime | None = None
