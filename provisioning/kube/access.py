@@ -7,14 +7,13 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Any
 
-import yaml
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
 from kubernetes.config.config_exception import ConfigException
 
 from provisioning.kube.errors import KubeConfigError
+from provisioning.kube.kubeconfig import check_document, parse_kubeconfig
 
 
 @dataclass(frozen=True)
@@ -69,14 +68,19 @@ def _unlink(path: str) -> None:
 
 
 def build_configuration(access: ClusterAccess) -> BuiltConfiguration:
-    """The client configuration for ``access``; raises ``KubeConfigError`` naming what is unusable."""
+    """The client configuration for ``access``; raises ``KubeConfigError`` naming what is unusable.
+
+    A kubeconfig is checked again here (see :mod:`provisioning.kube.kubeconfig`) before the client loads it, so one
+    stored before the rule existed can never run a program or read a file.
+    """
     configuration = Configuration()
     files: list[str] = []
     try:
         if access.in_cluster:
             kube_config.load_incluster_config(client_configuration=configuration)
         elif access.kubeconfig:
-            document = _parse_kubeconfig(access.kubeconfig)
+            document = parse_kubeconfig(access.kubeconfig)
+            check_document(document, access.context)
             temp_dir = tempfile.mkdtemp(prefix="hc-kubeconfig-")
             kube_config.load_kube_config_from_dict(
                 document,
@@ -99,16 +103,6 @@ def build_configuration(access: ClusterAccess) -> BuiltConfiguration:
             f"The cluster access settings cannot be used ({access.mode}): {error}"
         ) from None
     return BuiltConfiguration(configuration, files)
-
-
-def _parse_kubeconfig(text: str) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise KubeConfigError(f"The kubeconfig is not valid YAML: {error}") from None
-    if not isinstance(document, dict):
-        raise KubeConfigError("The kubeconfig is not a YAML mapping.")
-    return document
 
 
 def _write_temp(content: str, files: list[str]) -> str:
