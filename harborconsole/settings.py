@@ -251,6 +251,8 @@ RECONCILE_MAX_RETRIES = env.int("RECONCILE_MAX_RETRIES", 5, minimum=0)
 RECONCILE_RETRY_BASE_SECONDS = env.int("RECONCILE_RETRY_BASE_SECONDS", 10, minimum=1)
 KUBE_REQUEST_TIMEOUT_SECONDS = env.float("KUBE_REQUEST_TIMEOUT_SECONDS", 10.0)
 KUBE_FIELD_MANAGER = "harbor-console"
+CLUSTER_CHECK_TIMEOUT_SECONDS = env.float("CLUSTER_CHECK_TIMEOUT_SECONDS", 5.0)
+QUEUE_CHECK_TIMEOUT_SECONDS = env.float("QUEUE_CHECK_TIMEOUT_SECONDS", 1.0)
 INSTALLATION_ID = env.str("INSTALLATION_ID")
 """Only read when the database has no installation row yet (a first migration): see provisioning.models.installation."""
 PURGE_RETENTION_DAYS = env.int("PURGE_RETENTION_DAYS", 30, minimum=0)

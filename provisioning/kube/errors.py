@@ -16,10 +16,11 @@ class KubeConfigError(KubeError):
 class KubeUnreachable(KubeError):
     """The API server could not be reached or did not answer in time."""
 
-    def __init__(self, message: str, *, verb: str = "", what: str = "") -> None:
+    def __init__(self, message: str, *, verb: str = "", what: str = "", tls: bool = False) -> None:
         super().__init__(message)
         self.verb = verb
         self.what = what
+        self.tls = tls
 
 
 class KubeApiError(KubeError):

@@ -7,6 +7,7 @@ pool), so the code that runs against the emulator in tests is the code that runs
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -27,13 +28,19 @@ LIST_PAGE_SIZE = 500
 class KubeGateway:
     """One cluster's client: list by label selector, server-side apply, get and delete plain-dict objects."""
 
-    def __init__(self, access: ClusterAccess, *, field_manager: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, access: ClusterAccess, *, field_manager: str, timeout: float = 10.0, retries: int | None = None
+    ) -> None:
+        """``retries``: how often a failed connection is tried again (the client's default when None; 0 bounds a
+        probe to one ``timeout``)."""
         if not field_manager:
             raise ValueError("field_manager is required: server-side apply tracks ownership by it.")
         self.access = access
         self.field_manager = field_manager
         self.timeout = timeout
         self._built = build_configuration(access)
+        if retries is not None:
+            self._built.configuration.retries = retries
         self._api = ApiClient(self._built.configuration)
         self._api.user_agent = f"{field_manager}/1"
         self._discovered: dict[str, dict[str, Resource]] = {}
@@ -85,6 +92,11 @@ class KubeGateway:
             ) from None
 
     # ---- verbs -------------------------------------------------------------------------------------------
+
+    def server_version(self) -> str:
+        """The API server's ``gitVersion`` (``GET /version``), e.g. ``v1.31.2``."""
+        document = self._request("version", "of the API server", "GET", "/version")
+        return str(document.get("gitVersion") or "")
 
     def list(
         self, api_version: str, kind: str, *, namespace: str = "", label_selector: str = ""
@@ -199,6 +211,14 @@ class KubeGateway:
                 what=what,
             ) from None
         except urllib3.exceptions.HTTPError as error:
+            if tls_error := _tls_failure(error):
+                raise KubeUnreachable(
+                    f"{verb} {what}: the TLS connection to the API server at {self.host} failed "
+                    f"({_tls_cause(tls_error)}).",
+                    verb=verb,
+                    what=what,
+                    tls=True,
+                ) from None
             raise KubeUnreachable(
                 f"{verb} {what}: the API server at {self.host} could not be reached ({_cause(error)}).",
                 verb=verb,
@@ -221,6 +241,28 @@ def _decode(data: bytes | None) -> Any:
         return json.loads(data)
     except ValueError:
         return {"message": data.decode("utf-8", "replace")[:500]}
+
+
+def _tls_failure(error: BaseException) -> BaseException | None:
+    """The TLS error the connection failed with (an unverifiable certificate, a handshake error), if any."""
+    seen: BaseException | None = error
+    found: BaseException | None = None
+    for _ in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError | urllib3.exceptions.SSLError):
+            found = seen
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else seen.__cause__ or seen.__context__
+    return found
+
+
+def _tls_cause(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return str(error.reason or error.strerror or error)
+    return str(error)[:300]
 
 
 def _cause(error: urllib3.exceptions.HTTPError) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +14,14 @@ from django.utils import timezone
 
 from provisioning.choices import ClusterHealth
 from provisioning.fields import EncryptedTextField
-from provisioning.validators import validate_dns_label
+from provisioning.validators import (
+    validate_cidrs,
+    validate_dns_label,
+    validate_node_selector,
+    validate_object_name,
+    validate_queue_name,
+    validate_tolerations,
+)
 
 
 class Cluster(models.Model):
@@ -116,16 +125,37 @@ class Cluster(models.Model):
         return ClusterHealthView(ClusterHealth.HEALTHY, [], self.last_contact_at)
 
     def clean(self) -> None:
+        """The settings' own rules, the same for the form, the API and Django admin (reachability is checked by
+        :func:`provisioning.services.clusters.save_cluster`)."""
+        errors: dict[str, list[str]] = {}
         if not self.in_cluster and not self.kubeconfig and not self.api_url:
-            raise ValidationError(
-                {"api_url": "Give the API URL (with a token), a kubeconfig, or choose in-cluster access."}
-            )
-        if not isinstance(self.node_selector, dict):
-            raise ValidationError({"node_selector": "Give a JSON object of label: value."})
-        if not isinstance(self.tolerations, list):
-            raise ValidationError({"tolerations": "Give a JSON list of Kubernetes tolerations."})
-        if not isinstance(self.egress_cidrs, list):
-            raise ValidationError({"egress_cidrs": "Give a JSON list of CIDR strings."})
+            errors["api_url"] = [
+                "Give the API URL (with a token), a kubeconfig, or choose in-cluster access."
+            ]
+        for name, check in CLUSTER_FIELD_CHECKS.items():
+            value = getattr(self, name)
+            if not value and name in OPTIONAL_NAMES:
+                continue
+            try:
+                check(value)
+            except ValidationError as error:
+                errors.setdefault(name, []).extend(error.messages)
+        if errors:
+            raise ValidationError(errors)
+
+
+OPTIONAL_NAMES = {"storage_class"}  # empty: the cluster's default StorageClass
+CLUSTER_FIELD_CHECKS: dict[str, Callable[[Any], None]] = {
+    "ingress_class": validate_object_name,
+    "storage_class": validate_object_name,
+    "cert_issuer": validate_object_name,
+    "ingress_namespace": validate_dns_label,
+    "monitoring_namespace": validate_dns_label,
+    "queue": validate_queue_name,
+    "node_selector": validate_node_selector,
+    "tolerations": validate_tolerations,
+    "egress_cidrs": validate_cidrs,
+}
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,18 @@
-"""Saving clusters, with their admin connections to the region's shared services checked before they are kept.
+"""Saving clusters, with their Kubernetes access and admin connections to the region's shared services checked
+before they are kept.
 
-A wrong PostgreSQL admin URL or S3 key would otherwise surface much later, as every new registry of the cluster
-failing to provision. Each problem is reported on its field, saying what is wrong and what to do; passwords and
-secret keys are never repeated back, neither in messages nor in the audit.
+A wrong kubeconfig, API URL, CA, PostgreSQL admin URL or S3 key would otherwise surface much later, as every new
+registry of the cluster failing to provision. Each problem is reported on its field, saying what is wrong and what
+to do; passwords and secret keys are never repeated back, neither in messages nor in the audit. The UI form and the
+API both save through :func:`save_cluster`, so they check the same things.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
@@ -18,6 +22,7 @@ from provisioning.external import connections
 from provisioning.external.postgres import admin_url_problem
 from provisioning.external.s3 import admin_problems
 from provisioning.models import Cluster
+from provisioning.services import cluster_checks
 
 S3_FIELDS = {
     "endpoint": "s3_endpoint",
@@ -91,17 +96,36 @@ def _changed(cluster: Cluster, fields: tuple[str, ...]) -> bool:
     return stored is None or any(getattr(stored, name) != getattr(cluster, name) for name in fields)
 
 
-def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> Cluster:
-    """Validate the cluster (model rules, then the admin connections it changes) and save it, audited.
+@dataclass
+class SavedCluster:
+    """The saved cluster, and what the save found that did not stop it (shown to the person who saved)."""
 
-    Connections are tried only when their fields are new or changed, so an outage of a shared service does not
-    block an unrelated edit. Raises ValidationError keyed by field name; nothing is saved then.
+    cluster: Cluster
+    warnings: list[str] = field(default_factory=list)
+
+
+def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> SavedCluster:
+    """Validate the cluster (model rules, its Kubernetes access, the admin connections it changes) and save it,
+    audited, with what the API server answered recorded on the cluster's observation fields.
+
+    The API server and the connections are tried only when their fields are new or changed, so an outage does not
+    block an unrelated edit; a queue without a live worker is a warning. Raises ValidationError keyed by field name;
+    nothing is saved then.
     """
     errors: dict[str, list[str]] = {}
+    warnings: list[str] = []
     try:
         cluster.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
+    if not set(cluster_checks.ACCESS_FIELDS) & set(errors) and _changed(
+        cluster, cluster_checks.ACCESS_FIELDS
+    ):
+        check = cluster_checks.check_access(cluster, settings.CLUSTER_CHECK_TIMEOUT_SECONDS)
+        for name, message in check.problems.items():
+            errors.setdefault(name, []).append(message)
+        if check.observation is not None:
+            _observed(cluster, check.observation)
     if not {"database_admin_url", "s3_endpoint"} & set(errors):
         problems = connection_problems(
             cluster,
@@ -112,6 +136,10 @@ def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> Cluster:
             errors.setdefault(field, []).append(message)
     if errors:
         raise ValidationError(errors)
+    if _changed(cluster, ("queue",)):
+        warning = cluster_checks.queue_warning(cluster.queue, settings.QUEUE_CHECK_TIMEOUT_SECONDS)
+        if warning:
+            warnings.append(warning)
     with transaction.atomic():
         before: dict[str, Any] = {}
         if cluster.pk:
@@ -123,4 +151,11 @@ def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> Cluster:
         changes = after if created else audit.diff(before, after)
         if created or changes:
             audit.record(actor, via, "create" if created else "update", cluster, changes=changes)
-    return cluster
+    return SavedCluster(cluster, warnings)
+
+
+def _observed(cluster: Cluster, observation: cluster_checks.ApiObservation) -> None:
+    cluster.api_reachable = True
+    cluster.api_version = observation.version[:32]
+    cluster.api_latency_ms = observation.latency_ms
+    cluster.last_contact_at = observation.at

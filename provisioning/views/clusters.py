@@ -1,7 +1,8 @@
 """Cluster pages: the Kubernetes targets and their shared services; administrators create and edit them.
 
-Saving goes through :func:`provisioning.services.clusters.save_cluster`, which checks the admin connection strings
-before anything is stored. Secrets are write-only here: never rendered, only replaced or removed.
+Saving goes through :func:`provisioning.services.clusters.save_cluster`, which checks the Kubernetes access and the
+admin connection strings before anything is stored. Secrets are write-only here: never rendered, only replaced or
+removed.
 """
 
 from __future__ import annotations
@@ -54,12 +55,16 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _save(request: HttpRequest, form: ClusterForm) -> Cluster | None:
-    """Save through the service (which checks the admin connections and audits); its errors go on the fields."""
+    """Save through the service (which checks the cluster's access and connections, and audits); its errors go on
+    the fields, its warnings (e.g. no worker on the queue) are shown on the next page."""
     try:
-        return save_cluster(form.instance, actor=request.user, via=Via.UI)
+        saved = save_cluster(form.instance, actor=request.user, via=Via.UI)
     except (ValidationError, ActionRefused) as exc:
         form.add_service_error(exc)
-    return None
+        return None
+    for warning in saved.warnings:
+        messages.warning(request, warning)
+    return saved.cluster
 
 
 @requires("manage_clusters")

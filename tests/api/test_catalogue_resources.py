@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from django.utils import timezone
 
 from provisioning.audit import MASK
@@ -73,12 +74,23 @@ def test_plan_rules_of_the_model_apply(admin_api):
     assert ok.status_code == 200 and ok.json()["cpu_limit"] == "1500m"
 
 
-def test_cluster_credentials_are_write_only(admin_api):
+def emulator_kubeconfig(url: str) -> str:
+    return yaml.safe_dump(
+        {
+            "clusters": [{"name": "c", "cluster": {"server": url}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "ctx",
+        }
+    )
+
+
+def test_cluster_credentials_are_write_only(admin_api, kube_emulator):
     body = {
         "name": f"c{factories.RUN}-wo",
-        "api_url": "https://10.0.0.1:6443",
+        "api_url": kube_emulator.url,
         "token": "very-secret-token",
-        "kubeconfig": "apiVersion: v1\nkind: Config\n",
+        "kubeconfig": emulator_kubeconfig(kube_emulator.url),
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "harbor", "effect": "NoSchedule"}],
         "node_selector": {"node-role.kubernetes.io/harbor": ""},
         "egress_cidrs": ["10.0.0.0/8"],
@@ -107,10 +119,10 @@ def test_cluster_credentials_are_write_only(admin_api):
     assert event.changes["token"] == MASK
 
 
-def test_a_bad_database_admin_url_is_a_field_error(admin_api):
+def test_a_bad_database_admin_url_is_a_field_error(admin_api, kube_emulator):
     body = {
         "name": f"c{factories.RUN}-db",
-        "api_url": "https://10.0.0.1:6443",
+        "api_url": kube_emulator.url,
         "database_admin_url": "mysql://x",
     }
     response = admin_api.post("/api/v1/clusters/", body, format="json")

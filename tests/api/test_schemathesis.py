@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
@@ -121,6 +122,15 @@ def test_the_tested_schema_is_the_published_one(admin_token):
     assert response.json() == published_schema()
 
 
+def keep_cluster_probes_local(case: Any) -> None:
+    """Saving a cluster asks its API server for /version: a generated URL that the server would accept is swapped
+    for a local one that refuses at once, so no request ever leaves the machine (validity is unchanged)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    url = body.get("api_url")
+    if isinstance(url, str) and urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc:
+        body["api_url"] = "http://127.0.0.1:1"
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
@@ -134,6 +144,7 @@ def test_the_tested_schema_is_the_published_one(admin_token):
     ],
 )
 def test_the_api_keeps_to_its_schema(case, known_ids, admin_token):
+    keep_cluster_probes_local(case)
     path_id = case.path_parameters.get("id") if case.path_parameters else None
     if isinstance(path_id, int) and path_id % 2 == 0:
         case.path_parameters["id"] = known_ids[case.path.split("/")[3]]

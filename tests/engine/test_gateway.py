@@ -100,7 +100,10 @@ def test_a_ca_bundle_is_written_for_the_client_and_removed_on_close(kube_emulato
         (ClusterAccess(), "No way to reach the cluster"),
         (ClusterAccess(kubeconfig="clusters: [unclosed"), "not valid YAML"),
         (ClusterAccess(kubeconfig="- a list"), "not a YAML mapping"),
-        (ClusterAccess(kubeconfig=kubeconfig("http://x", "t"), context="missing"), "context .missing. is not among"),
+        (
+            ClusterAccess(kubeconfig=kubeconfig("http://x", "t"), context="missing"),
+            "context .missing. is not among",
+        ),
         (ClusterAccess(in_cluster=True), r"cannot be used \(in-cluster\)"),
     ],
 )

@@ -15,10 +15,16 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def new_cluster(**fields) -> Cluster:
-    values = {"name": f"c{factories.RUN}-{next(factories._seq)}", "api_url": "https://10.0.0.1:6443"}
-    values.update(fields)
-    return Cluster(**values)
+@pytest.fixture
+def new_cluster(kube_emulator):
+    """An unsaved cluster reaching a local emulator (saving asks its API server for /version)."""
+
+    def make(**fields) -> Cluster:
+        values = {"name": f"c{factories.RUN}-{next(factories._seq)}", "api_url": kube_emulator.url}
+        values.update(fields)
+        return Cluster(**values)
+
+    return make
 
 
 def refusal(cluster: Cluster, admin_user) -> dict[str, list[str]]:
@@ -29,7 +35,7 @@ def refusal(cluster: Cluster, admin_user) -> dict[str, list[str]]:
 
 
 def test_a_working_admin_connection_is_saved_and_audited_without_secrets(
-    admin_user, postgres_admin_url, s3_server
+    admin_user, postgres_admin_url, s3_server, new_cluster
 ):
     cluster = new_cluster(
         database_admin_url=postgres_admin_url,
@@ -48,14 +54,14 @@ def test_a_working_admin_connection_is_saved_and_audited_without_secrets(
     assert event.changes["database_admin_url"] == "••••••"
 
 
-def test_a_url_that_is_not_a_postgres_url_is_refused(admin_user):
+def test_a_url_that_is_not_a_postgres_url_is_refused(admin_user, new_cluster):
     errors = refusal(new_cluster(database_admin_url="mysql://root:hunter2@db:3306/x"), admin_user)
 
     assert "not a PostgreSQL URL" in errors["database_admin_url"][0]
     assert "hunter2" not in str(errors)
 
 
-def test_an_unreachable_server_is_refused_with_its_address(admin_user):
+def test_an_unreachable_server_is_refused_with_its_address(admin_user, new_cluster):
     errors = refusal(
         new_cluster(database_admin_url="postgres://admin:hunter2@127.0.0.1:1/postgres"), admin_user
     )
@@ -67,7 +73,9 @@ def test_an_unreachable_server_is_refused_with_its_address(admin_user):
     assert "hunter2" not in message
 
 
-def test_a_wrong_password_is_refused_without_repeating_it(admin_user, password_postgres_admin_url):
+def test_a_wrong_password_is_refused_without_repeating_it(
+    admin_user, password_postgres_admin_url, new_cluster
+):
     wrong = "postgres://postgres:not-the-password@" + password_postgres_admin_url.split("@", 1)[1]
 
     errors = refusal(new_cluster(database_admin_url=wrong), admin_user)
@@ -79,7 +87,7 @@ def test_a_wrong_password_is_refused_without_repeating_it(admin_user, password_p
     assert "not-the-password" not in message
 
 
-def test_a_role_that_may_not_create_roles_is_refused(admin_user, postgres_admin_url):
+def test_a_role_that_may_not_create_roles_is_refused(admin_user, postgres_admin_url, new_cluster):
     role = f"hc_t{factories.RUN}_weak"
     with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(sql.Identifier(role)))
@@ -94,7 +102,7 @@ def test_a_role_that_may_not_create_roles_is_refused(admin_user, postgres_admin_
     assert f"grant it CREATEROLE (ALTER ROLE {role} CREATEROLE)" in errors["database_admin_url"][0]
 
 
-def test_wrong_s3_keys_are_refused_on_their_field(admin_user, s3_server):
+def test_wrong_s3_keys_are_refused_on_their_field(admin_user, s3_server, new_cluster):
     fields = {"s3_endpoint": s3_server.endpoint, "s3_region": s3_server.region}
 
     unknown = refusal(
@@ -111,7 +119,7 @@ def test_wrong_s3_keys_are_refused_on_their_field(admin_user, s3_server):
     assert "s3cr3t-value" not in str(unknown) + str(wrong_secret)
 
 
-def test_an_s3_endpoint_that_does_not_answer_is_refused(admin_user):
+def test_an_s3_endpoint_that_does_not_answer_is_refused(admin_user, new_cluster):
     errors = refusal(
         new_cluster(s3_endpoint="http://127.0.0.1:1", s3_access_key="AKIA", s3_secret_key="secret"),
         admin_user,
@@ -120,7 +128,7 @@ def test_an_s3_endpoint_that_does_not_answer_is_refused(admin_user):
     assert "does not answer" in errors["s3_endpoint"][0]
 
 
-def test_model_rules_and_connection_problems_are_reported_together(admin_user):
+def test_model_rules_and_connection_problems_are_reported_together(admin_user, new_cluster):
     cluster = new_cluster(api_url="", database_admin_url="postgres://admin@127.0.0.1:1/postgres")
 
     errors = refusal(cluster, admin_user)
@@ -128,8 +136,8 @@ def test_model_rules_and_connection_problems_are_reported_together(admin_user):
     assert "api_url" in errors and "database_admin_url" in errors
 
 
-def test_an_update_is_audited_as_a_diff(admin_user, postgres_admin_url):
-    cluster = save_cluster(new_cluster(), actor=admin_user, via=Via.UI)
+def test_an_update_is_audited_as_a_diff(admin_user, postgres_admin_url, new_cluster):
+    cluster = save_cluster(new_cluster(), actor=admin_user, via=Via.UI).cluster
     cluster.database_admin_url = postgres_admin_url
     cluster.region = "gra"
 
@@ -140,8 +148,8 @@ def test_an_update_is_audited_as_a_diff(admin_user, postgres_admin_url):
     assert event.changes["database_admin_url"] == "••••••"
 
 
-def test_an_unrelated_edit_is_saved_while_a_shared_service_is_down(admin_user):
-    cluster = save_cluster(new_cluster(), actor=admin_user, via=Via.UI)
+def test_an_unrelated_edit_is_saved_while_a_shared_service_is_down(admin_user, new_cluster):
+    cluster = save_cluster(new_cluster(), actor=admin_user, via=Via.UI).cluster
     Cluster.objects.filter(pk=cluster.pk).update(database_admin_url="postgres://admin@127.0.0.1:1/postgres")
     cluster.refresh_from_db()
     cluster.capacity = 800

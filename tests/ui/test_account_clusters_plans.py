@@ -75,7 +75,7 @@ def cluster_form(**overrides):
         "name": "edge-1",
         "display_name": "",
         "region": "eu",
-        "api_url": "https://10.0.0.1:6443",
+        "api_url": "http://127.0.0.1:1",
         "token": "",
         "ca_certificate": "",
         "kubeconfig": "",
@@ -99,21 +99,25 @@ def cluster_form(**overrides):
     return data
 
 
-def test_cluster_saved_through_the_service_and_secrets_kept_when_left_empty(admin_client_):
-    response = admin_client_.post(reverse("provisioning:cluster-create"), cluster_form(token="first-token"))
+def test_cluster_saved_through_the_service_and_secrets_kept_when_left_empty(admin_client_, kube_emulator):
+    response = admin_client_.post(
+        reverse("provisioning:cluster-create"), cluster_form(token="first-token", api_url=kube_emulator.url)
+    )
     cluster = Cluster.objects.get(name="edge-1")
     assert response.status_code == 302
     assert cluster.token == "first-token"
     event = AuditEvent.objects.get(target_type="cluster", action="create")
     assert "first-token" not in str(event.changes)
     response = admin_client_.post(
-        reverse("provisioning:cluster-edit", args=[cluster.pk]), cluster_form(region="us", capacity=200)
+        reverse("provisioning:cluster-edit", args=[cluster.pk]),
+        cluster_form(region="us", capacity=200, api_url=kube_emulator.url),
     )
     assert response.status_code == 302
     cluster.refresh_from_db()
     assert cluster.token == "first-token" and cluster.region == "us" and cluster.capacity == 200
     response = admin_client_.post(
-        reverse("provisioning:cluster-edit", args=[cluster.pk]), cluster_form(clear_secrets=["token"])
+        reverse("provisioning:cluster-edit", args=[cluster.pk]),
+        cluster_form(clear_secrets=["token"], api_url=kube_emulator.url),
     )
     cluster.refresh_from_db()
     assert cluster.token == ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from django.db.models import BooleanField, Case, Value, When
@@ -10,6 +9,7 @@ from rest_framework import serializers
 
 from provisioning.api.serializers.base import CleanedModelSerializer, StrictFieldsMixin
 from provisioning.models import Cluster
+from provisioning.validators import MAX_CIDRS, MAX_TOLERATIONS, validate_cidr, validate_label_keys
 
 SECRET_FIELDS = ("token", "kubeconfig", "database_admin_url", "s3_access_key", "s3_secret_key")
 SECRET_HELP = (
@@ -40,23 +40,14 @@ class TolerationSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     tolerationSeconds = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
 
 
-def validate_label_keys(value: dict[str, str]) -> None:
-    for key in value:
-        if not key or len(key) > LABEL_KEY_MAX or "\x00" in key or not key.isprintable():
-            raise serializers.ValidationError(f"{key[:40]!r} is not a Kubernetes label key.")
-
-
-def validate_cidr(value: str) -> None:
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError as exc:
-        raise serializers.ValidationError(f"{value!r} is not a CIDR such as 10.0.0.0/8.") from exc
-
-
 class ClusterSerializer(CleanedModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:cluster-detail")
     credentials = serializers.SerializerMethodField(
         help_text="Which write-only credentials are set (true) or empty (false)."
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text="What this save found that did not stop it, e.g. no worker on the cluster's queue. Empty when "
+        "the cluster is read."
     )
     registry_count = serializers.IntegerField(
         read_only=True, default=0, help_text="Registries not yet purged."
@@ -66,9 +57,13 @@ class ClusterSerializer(CleanedModelSerializer):
         validators=[validate_label_keys],
         required=False,
     )
-    tolerations = serializers.ListField(child=TolerationSerializer(), max_length=50, required=False)
+    tolerations = serializers.ListField(
+        child=TolerationSerializer(), max_length=MAX_TOLERATIONS, required=False
+    )
     egress_cidrs = serializers.ListField(
-        child=serializers.CharField(max_length=43, validators=[validate_cidr]), max_length=100, required=False
+        child=serializers.CharField(max_length=43, validators=[validate_cidr]),
+        max_length=MAX_CIDRS,
+        required=False,
     )
 
     class Meta:
@@ -98,6 +93,7 @@ class ClusterSerializer(CleanedModelSerializer):
             "s3_iam",
             *SECRET_FIELDS,
             "credentials",
+            "warnings",
             "registry_count",
             "created_at",
             "updated_at",
@@ -108,6 +104,9 @@ class ClusterSerializer(CleanedModelSerializer):
             "ca_certificate": {"max_length": 100_000},
             "capacity": {"max_value": 1_000_000},
         }
+
+    def get_warnings(self, cluster: Cluster) -> list[str]:
+        return list(self.context.get("save_warnings", []))
 
     def get_credentials(self, cluster: Cluster) -> dict[str, bool]:
         """Read from the ``has_<name>`` annotations of :func:`credential_flags`: no secret is decrypted."""

@@ -1,7 +1,8 @@
 """Clusters: everyone reads them (credentials never shown); only admins create, change or delete one.
 
-Saving goes through :func:`provisioning.services.clusters.save_cluster`, which validates the connection settings
-(e.g. the PostgreSQL admin URL) and records the audit event.
+Saving goes through :func:`provisioning.services.clusters.save_cluster`, which validates the Kubernetes access and
+the connection settings (e.g. the PostgreSQL admin URL) and records the audit event; what it warns about (a queue
+without a worker) is in the answer's ``warnings``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ class ClusterViewSet(AuditedCrudViewSet):
     def save_changes(self, serializer: Any) -> Model:
         return self._save(serializer.instance, serializer.validated_data)
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "save_warnings": getattr(self, "save_warnings", [])}
+
     def _save(self, cluster: Cluster, values: dict[str, Any]) -> Cluster:
         for name, value in values.items():
             setattr(cluster, name, value)
-        save_cluster(cluster, actor=self.request.user, via=Via.API)
-        return cluster
+        saved = save_cluster(cluster, actor=self.request.user, via=Via.API)
+        self.save_warnings = saved.warnings
+        return saved.cluster
