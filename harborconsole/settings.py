@@ -199,6 +199,8 @@ SPECTACULAR_SETTINGS = {
         "HarborVersionEnum": "provisioning.catalogue.SUPPORTED_VERSIONS",
         "RunStatusEnum": "provisioning.choices.RunStatus",
         "BindingStatusEnum": "provisioning.choices.BindingStatus",
+        "TokenStateEnum": "provisioning.models.tokens.TOKEN_STATES",
+        "TokenScopeEnum": "provisioning.models.tokens.TokenScope",
     },
 }
 
@@ -284,3 +286,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Logins: failures counted per account name and per client address; lockout after the limit within the window.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+"""How many reverse proxies (ingress, load balancer) append to X-Forwarded-For before the console: the client
+address is the entry that many places from the right. 0 uses the connection's address."""
+
+# API tokens: lifetime chosen at creation (default, maximum).
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+if API_TOKEN_DEFAULT_DAYS > API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        f"API_TOKEN_DEFAULT_DAYS={API_TOKEN_DEFAULT_DAYS} is above API_TOKEN_MAX_DAYS={API_TOKEN_MAX_DAYS}."
+    )

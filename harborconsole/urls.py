@@ -6,12 +6,17 @@ from django.urls import include, path
 
 from monitoring import views as monitoring_views
 from provisioning.api.schema import redoc_view, schema_view, swagger_view
+from provisioning.forms import LoginForm
 from provisioning.views import health
 
 urlpatterns = [
     path("healthz/live", health.live, name="health-live"),
     path("healthz/ready", health.ready, name="health-ready"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(form_class=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/schema/", schema_view, name="api-schema"),

@@ -11,8 +11,11 @@ from django.http import HttpRequest
 from provisioning import models as m
 from provisioning.choices import Via
 from provisioning.fields import EncryptedTextField
+from provisioning.forms import AdminLoginForm
 from provisioning.services.plans import EDITABLE_FIELDS as EDITABLE_PLAN_FIELDS
 from provisioning.services.plans import update_plan
+
+admin.site.login_form = AdminLoginForm
 
 SECRET_HELP = "Stored encrypted and never shown. Leave empty to keep the current value."
 

@@ -246,8 +246,16 @@ class AuditEventFilterSet(SearchFilterSet):
 
 class ApiTokenFilterSet(SearchFilterSet):
     search_fields = ("name", "prefix")
-    active = BooleanFilter(field_name="revoked_at", lookup_expr="isnull", label="Not revoked")
+    active = BooleanFilter(method="filter_active", label="Active (neither revoked nor expired)")
 
     class Meta:
         model = ApiToken
         fields = ["active"]
+
+    def filter_active(
+        self, queryset: QuerySet[ApiToken], name: str, value: bool | None
+    ) -> QuerySet[ApiToken]:
+        if value is None:
+            return queryset
+        active = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        return queryset.filter(active) if value else queryset.exclude(active)

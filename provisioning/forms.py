@@ -6,12 +6,20 @@ import copy
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.urls import reverse
 
 from provisioning import catalogue
-from provisioning.choices import CacheMode
+from provisioning.choices import CacheMode, Via
 from provisioning.models import Cluster, Plan, Registry, Tenant
+from provisioning.models.tokens import TokenScope
+from provisioning.permissions import held_role, scopes_within
+from provisioning.services import logins
 from provisioning.services.errors import ActionRefused
 from provisioning.services.registries import EDITABLE_FIELDS, validation_messages
 from provisioning.services.rotation import ROTATABLE_KINDS, not_rotatable_reason
@@ -290,8 +298,27 @@ class PlanForm(forms.ModelForm):
             self.fields["name"].help_text = "The plan's identifier: it cannot change."
 
 
-class TokenForm(forms.Form):
+class TokenForm(ServiceErrorsMixin, forms.Form):
+    """A new API token: its name, a scope within the user's role, and a lifetime within API_TOKEN_MAX_DAYS."""
+
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “order pipeline”.")
+    scope = forms.ChoiceField(required=False, help_text="What the token may do; never more than your role.")
+    expires_in_days = forms.IntegerField(required=False, min_value=1, label="Expires in (days)")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = scopes_within(held_role(user))
+        scope = self.fields["scope"]
+        assert isinstance(scope, forms.ChoiceField)
+        scope.choices = [(value, label) for value, label in TokenScope.choices if value in allowed]
+        self.initial.setdefault("scope", allowed[-1] if allowed else "")
+        lifetime = self.fields["expires_in_days"]
+        assert isinstance(lifetime, forms.IntegerField)
+        lifetime.max_value = settings.API_TOKEN_MAX_DAYS
+        lifetime.validators.append(MaxValueValidator(settings.API_TOKEN_MAX_DAYS))
+        lifetime.widget.attrs["max"] = settings.API_TOKEN_MAX_DAYS
+        lifetime.help_text = f"At most {settings.API_TOKEN_MAX_DAYS} days."
+        self.initial.setdefault("expires_in_days", settings.API_TOKEN_DEFAULT_DAYS)
 
 
 CLUSTER_SECRET_FIELDS = ("token", "kubeconfig", "database_admin_url", "s3_access_key", "s3_secret_key")
@@ -432,3 +459,45 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
             elif not data.get(name) and self.instance.pk:
                 data[name] = getattr(self.instance, name)
         return data
+
+
+class ThrottledLoginMixin:
+    """Log in through :mod:`provisioning.services.logins`: refused while the account name or the client address is
+    locked out (the password is then not even checked), every failure counted and audited. The refusal reads the
+    same whether or not the account exists."""
+
+    request: Any
+    cleaned_data: dict[str, Any]
+    user_cache: Any
+
+    def clean(self) -> dict[str, Any]:
+        form: Any = self
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password:
+            return self.cleaned_data
+        address = logins.client_address(self.request)
+        lock = logins.lockout(username, address)
+        if lock is not None:
+            logins.record_refusal(username, address, lock, via=Via.UI)
+            raise ValidationError(lock.message(), code="locked")
+        self.user_cache = authenticate(self.request, username=username, password=password)
+        if self.user_cache is None:
+            lock = logins.record_failure(username, address, via=Via.UI)
+            if lock is not None:
+                raise ValidationError(lock.message(), code="locked")
+            raise form.get_invalid_login_error()
+        form.confirm_login_allowed(self.user_cache)
+        logins.record_success(username)
+        return self.cleaned_data
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Your user name and password did not match. Try again.",
+    }
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The Django admin's login, throttled the same way as the console's."""

@@ -2,6 +2,8 @@
 
 Roles are the groups ``viewer``, ``operator`` and ``admin`` (superusers are admins). Each action names the least
 role that may take it; the UI offers an action only when :func:`can` says so and the server checks it again.
+A request made with an API token acts with the lesser of the token's scope and the owner's role *now*
+(:func:`limit_to_scope`), so a user demoted after creating a token gets no more than their new role.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Role(IntEnum):
 
 
 ROLE_GROUPS = {"viewer": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
+TOKEN_SCOPES = {"read-only": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
 
 ACTIONS: dict[str, Role] = {
     "view": Role.VIEWER,
@@ -47,15 +50,29 @@ def role_of(user: Any) -> Role:
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return Role.NONE
     cached = getattr(user, "_harbor_console_role", None)
-    if cached is not None:
-        return Role(cached)
+    if cached is None:
+        cached = int(held_role(user))
+        user._harbor_console_role = cached
+    scope = getattr(user, "_harbor_console_scope", None)
+    return Role(min(cached, scope)) if scope is not None else Role(cached)
+
+
+def held_role(user: Any) -> Role:
+    """The role the user's groups give, whatever the token of the request allows."""
     if user.is_superuser:
-        role = Role.ADMIN
-    else:
-        names = user.groups.values_list("name", flat=True)
-        role = max((ROLE_GROUPS[name] for name in names if name in ROLE_GROUPS), default=Role.NONE)
-    user._harbor_console_role = int(role)
-    return role
+        return Role.ADMIN
+    names = user.groups.values_list("name", flat=True)
+    return max((ROLE_GROUPS[name] for name in names if name in ROLE_GROUPS), default=Role.NONE)
+
+
+def limit_to_scope(user: Any, scope: str) -> None:
+    """Let this request's ``user`` act with no more than the token ``scope`` allows (and never above its role)."""
+    user._harbor_console_scope = int(TOKEN_SCOPES[scope])
+
+
+def scopes_within(role: Role) -> list[str]:
+    """The token scopes a user of ``role`` may create, least first."""
+    return [scope for scope, needed in TOKEN_SCOPES.items() if needed <= role]
 
 
 def can(user: Any, action: str) -> bool:

@@ -402,7 +402,9 @@ class TokenTable(Table):
     columns = (
         Column("name", "Name", _text("name"), ("name",)),
         Column("prefix", "Starts with", lambda t: format_html("<code>{}…</code>", t.prefix)),
+        Column("scope", "Scope", _text("scope"), ("scope",)),
         Column("created", "Created", _when("created_at"), ("created_at",)),
+        Column("expires", "Expires", _when("expires_at"), ("expires_at",)),
         Column("used", "Last used", _when("last_used_at"), ("last_used_at",)),
         Column(
             "state",
@@ -410,6 +412,8 @@ class TokenTable(Table):
             lambda t: (
                 format_html('<span class="muted">revoked {}</span>', naturaltime(t.revoked_at))
                 if t.revoked_at
+                else format_html('<span class="bad">expired {}</span>', naturaltime(t.expires_at))
+                if t.expired
                 else mark_safe('<span class="ok">active</span>')
             ),
             ("revoked_at",),

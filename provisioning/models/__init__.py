@@ -13,6 +13,7 @@ from provisioning.models.clusters import Cluster
 from provisioning.models.idempotency import IdempotencyKey
 from provisioning.models.installation import Installation, installation_id
 from provisioning.models.leases import ReconcileLease
+from provisioning.models.logins import LoginThrottle
 from provisioning.models.plans import Plan
 from provisioning.models.registries import Component, EffectiveSettings, Registry, RegistrySecret, SecretName
 from provisioning.models.resources import ManagedResource
@@ -33,6 +34,7 @@ __all__ = [
     "IdempotencyKey",
     "IngressBinding",
     "Installation",
+    "LoginThrottle",
     "ManagedResource",
     "Plan",
     "ReconcileLease",

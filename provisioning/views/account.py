@@ -1,8 +1,10 @@
-"""The account page: the user's API tokens, created (the key shown once) and revoked, both audited."""
+"""The account page: the user's API tokens (scope, expiry, last use), created (the key shown once) and revoked,
+both audited."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.cache import never_cache
@@ -13,6 +15,7 @@ from provisioning.choices import Via
 from provisioning.filtersets import ApiTokenFilterSet
 from provisioning.forms import TokenForm
 from provisioning.models import ApiToken
+from provisioning.services.tokens import create_token
 from provisioning.tables import TokenTable
 from provisioning.views.access import requires
 from provisioning.views.listing import render_list
@@ -35,7 +38,7 @@ def _page(request: HttpRequest, form: TokenForm, new_key: str = "", status: int 
 @requires("view")
 @never_cache
 def account(request: HttpRequest) -> HttpResponse:
-    return _page(request, TokenForm())
+    return _page(request, TokenForm(user=request.user))
 
 
 @requires("view")
@@ -43,12 +46,22 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
     """Issue a token and show its key in this response only: it is stored as a digest and never shown again."""
-    form = TokenForm(request.POST)
+    form = TokenForm(request.POST, user=request.user)
     if not form.is_valid():
         return _page(request, form, status=400)
-    token, raw = ApiToken.issue(request.user, form.cleaned_data["name"])
-    audit.record(request.user, Via.UI, "create", token, changes={"name": token.name, "prefix": token.prefix})
-    return _page(request, TokenForm(), new_key=raw)
+    data = form.cleaned_data
+    try:
+        _, raw = create_token(
+            request.user,
+            data["name"],
+            via=Via.UI,
+            scope=data.get("scope") or None,
+            days=data.get("expires_in_days"),
+        )
+    except ValidationError as exc:
+        form.add_service_error(exc)
+        return _page(request, form, status=400)
+    return _page(request, TokenForm(user=request.user), new_key=raw)
 
 
 @requires("view")

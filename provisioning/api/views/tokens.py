@@ -12,15 +12,17 @@ from rest_framework.response import Response
 from provisioning.api.idempotency import HEADER
 from provisioning.api.serializers.tokens import ApiTokenSerializer, NewApiTokenSerializer
 from provisioning.api.views.base import ApiViewSet
+from provisioning.choices import Via
 from provisioning.filtersets import ApiTokenFilterSet
 from provisioning.models import ApiToken
+from provisioning.services.tokens import create_token
 
 
 @extend_schema(tags=["tokens"])
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = ApiTokenSerializer
     filterset_class = ApiTokenFilterSet
-    ordering_fields = ["created_at", "last_used_at", "name"]
+    ordering_fields = ["created_at", "expires_at", "last_used_at", "name"]
     action_permissions = {"list": "view", "retrieve": "view", "create": "view", "destroy": "view"}
     location_actions = ("create",)
 
@@ -29,7 +31,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 
     @extend_schema(request=ApiTokenSerializer, responses={201: NewApiTokenSerializer})
     def create(self, request: Request) -> Response:
-        """Create a token for yourself. The answer holds the key; it is never shown again.
+        """Create a token for yourself, with a scope within your role and a lifetime. The answer holds the key; it is
+        never shown again.
 
         ``Idempotency-Key`` is refused here: replaying the first answer would mean storing the key.
         """
@@ -44,9 +47,10 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             )
         serializer = ApiTokenSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            token, raw = ApiToken.issue(request.user, serializer.validated_data["name"])
-            self.audit("create", token, changes={"name": token.name, "prefix": token.prefix})
+        data = serializer.validated_data
+        token, raw = create_token(
+            request.user, data["name"], via=Via.API, scope=data.get("scope"), days=data.get("expires_in_days")
+        )
         token.key = raw  # type: ignore[attr-defined]
         return self.created(NewApiTokenSerializer(token, context=self.get_serializer_context()).data)
 
