@@ -25,6 +25,11 @@ if ENVIRONMENT not in {"development", "production"}:
     raise ImproperlyConfigured(f"HARBORCONSOLE_ENV={ENVIRONMENT!r}: use development or production.")
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG=true is refused in production (HARBORCONSOLE_ENV=production): it shows settings and stack traces "
+        "to anyone. Unset DEBUG or set DEBUG=false."
+    )
 
 _DEV_SECRET_KEY = "development-only-secret-key-never-use-in-production-0123456789abcdef"
 _DEV_FIELD_KEY = "ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMDAwMDA="  # base64 of 32 bytes, development only
@@ -70,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "provisioning.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
