@@ -152,7 +152,7 @@ def ids_for(route: str) -> Iterator[dict[str, Any]]:
     )
     if route.startswith("monitoring/"):
         model = Registry
-    for pk in model.objects.values_list("pk", flat=True):
+    for pk in model._default_manager.values_list("pk", flat=True):
         yield {"pk": pk}
 
 
@@ -165,7 +165,7 @@ def fill(route: str, values: dict[str, Any]) -> str:
 
 
 def ui_pages() -> list[tuple[str, str]]:
-    pages = []
+    pages: list[tuple[str, str]] = []
     for route, name in patterns(get_resolver().url_patterns):
         if route.startswith(SKIPPED_PREFIXES) or name in POST_ONLY or "(?" in route or "^" in route:
             continue

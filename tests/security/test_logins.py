@@ -12,12 +12,10 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from provisioning.models import ApiToken, AuditEvent, LoginThrottle
-from tests import factories
 from tests.fixtures.celery_worker import worker_env
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +57,7 @@ def test_an_account_is_locked_after_the_limit_and_even_its_password_is_refused(v
 
 
 def test_the_answers_do_not_tell_whether_an_account_exists(viewer):
-    answers = {}
+    answers: dict[str, tuple[list[str], str]] = {}
     for name in (viewer.username, "no-such-user"):
         failures = [alert(login(name, "wrong", address=f"198.51.100.{len(answers)}")) for _ in range(3)]
         locked = alert(login(name, "wrong", address=f"198.51.100.{len(answers)}"))

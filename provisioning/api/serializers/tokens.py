@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from provisioning.api.serializers.base import StrictFieldsMixin
 from provisioning.models import ApiToken
-from provisioning.models.tokens import TOKEN_STATES, TokenScope
+from provisioning.models.tokens import TokenScope
 
 
 class ApiTokenSerializer(StrictFieldsMixin, serializers.ModelSerializer[ApiToken]):
