@@ -2,8 +2,10 @@
 
 A valid token acts with the lesser of its scope and its owner's role (:func:`provisioning.permissions.limit_to_scope`).
 An unknown, revoked or expired token is refused with a 401 saying which, and counted against the client address
-like a failed login (:mod:`provisioning.services.logins`): once the address is locked out, further unknown tokens
-from it are answered 429 with ``Retry-After``, so the API cannot be used to guess tokens. The API has no password
+like a failed login (:mod:`provisioning.services.logins`), audited; once the address is locked out, the 401 says so
+and carries ``Retry-After``. Guessing is hopeless anyway (a key is 256 random bits); the count makes an attempt
+visible and audited. A valid token is still accepted from a locked address: a correct key proves itself, and
+automation behind a shared address must not be locked out by someone else's guesses. The API has no password
 authentication at all (sessions come from the login page), so it cannot be used to guess passwords either.
 """
 
@@ -49,14 +51,21 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         else:
             lock = logins.record_failure(None, address, via=Via.API, door=door)
         if lock is not None:
-            wait = max(1, int((lock.until - timezone.now()).total_seconds()))
-            raise exceptions.Throttled(
-                wait=wait,
-                detail="Too many refused tokens from your address: wait, or ask an administrator to unlock it.",
-            )
+            raise TokensLockedOut(lock)
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="harbor-console"'
+
+
+class TokensLockedOut(exceptions.AuthenticationFailed):
+    """A 401 (the answer to bad credentials stays the same) saying the address is locked out, with Retry-After."""
+
+    def __init__(self, lock: logins.Lockout) -> None:
+        self.wait = max(1, int((lock.until - timezone.now()).total_seconds()))
+        super().__init__(
+            f"Too many refused tokens from your address: unknown tokens are refused for {self.wait} more seconds "
+            "and every attempt is audited. Wait, or ask an administrator to unlock the address."
+        )
 
 
 def _refusal(token: ApiToken | None) -> str:
