@@ -62,3 +62,33 @@ def registry(actor: Any = None, **fields: Any) -> Registry:
         values["cluster"] = cluster()
     values.setdefault("hostname", f"{values['name']}.{values['tenant'].slug}.registry.example.com")
     return registries.create_registry(actor=actor, via=Via.SYSTEM, **values)
+
+
+def cluster_form(**overrides: Any) -> dict[str, Any]:
+    """What the cluster form posts for a new cluster (its API server refuses at once unless ``api_url`` is given)."""
+    data: dict[str, Any] = {
+        "name": "edge-1",
+        "display_name": "",
+        "region": "eu",
+        "api_url": "http://127.0.0.1:1",
+        "token": "",
+        "ca_certificate": "",
+        "kubeconfig": "",
+        "capacity": 100,
+        "queue": "edge",
+        "ingress_class": "nginx",
+        "ingress_namespace": "ingress-nginx",
+        "monitoring_namespace": "monitoring",
+        "storage_class": "",
+        "cert_issuer": "letsencrypt",
+        "node_selector": "{}",
+        "tolerations": "[]",
+        "egress_cidrs": "[]",
+        "database_admin_url": "",
+        "s3_endpoint": "",
+        "s3_region": "",
+        "s3_access_key": "",
+        "s3_secret_key": "",
+    }
+    data.update(overrides)
+    return data

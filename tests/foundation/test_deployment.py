@@ -96,8 +96,9 @@ def test_production_collectstatic_writes_the_manifest(tmp_path):
     assert (tmp_path / "staticfiles" / "staticfiles.json").exists()
 
 
-def test_production_settings_pass_check_deploy(tmp_path):
-    env = {
+def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A complete production environment (keys, hosts, database), plus ``extra``."""
+    return {
         "PATH": os.environ["PATH"],
         "HARBORCONSOLE_ENV": "production",
         "SECRET_KEY": Fernet.generate_key().decode() * 2,
@@ -106,11 +107,15 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
         "HARBORCONSOLE_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "harborconsole.settings",
+        **extra,
     }
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=env,
+        env=production_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,

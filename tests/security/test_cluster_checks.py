@@ -22,23 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 def form(**overrides):
-    data = {
-        "name": f"c{factories.RUN}-{next(factories._seq)}",
-        "region": "eu",
-        "api_url": "http://127.0.0.1:1",
-        "capacity": 100,
-        "queue": "default",
-        "ingress_class": "nginx",
-        "ingress_namespace": "ingress-nginx",
-        "monitoring_namespace": "monitoring",
-        "storage_class": "",
-        "cert_issuer": "letsencrypt",
-        "node_selector": "{}",
-        "tolerations": "[]",
-        "egress_cidrs": "[]",
-    }
-    data.update(overrides)
-    return data
+    return factories.cluster_form(
+        **{"name": f"c{factories.RUN}-{next(factories._seq)}", "queue": "default", **overrides}
+    )
 
 
 def ui_errors(admin_user, **fields) -> dict[str, list[str]]:

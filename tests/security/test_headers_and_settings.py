@@ -3,21 +3,17 @@ refuses DEBUG at start with a message naming the variable."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from provisioning.models import ApiToken
+from tests.foundation.test_deployment import ROOT, production_env
 from tests.ui.conftest import logged_in
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_not_stored(response) -> None:
@@ -63,20 +59,6 @@ def test_refusals_to_anonymous_callers_are_not_stored_either():
 def test_static_files_stay_cacheable(client):
     response = client.get("/static/css/console.css")
     assert response.status_code == 200 and "no-store" not in response.get("Cache-Control", "")
-
-
-def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HARBORCONSOLE_ENV": "production",
-        "SECRET_KEY": Fernet.generate_key().decode() * 2,
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "ALLOWED_HOSTS": "console.example.com",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
-        "HARBORCONSOLE_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "harborconsole.settings",
-        **extra,
-    }
 
 
 def test_production_refuses_debug_at_start(tmp_path):

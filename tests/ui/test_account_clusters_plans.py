@@ -10,6 +10,7 @@ from provisioning.choices import Via
 from provisioning.models import ApiToken, AuditEvent, Cluster, Plan
 from provisioning.models.tokens import digest
 from tests import factories
+from tests.factories import cluster_form
 from tests.ui.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -68,35 +69,6 @@ def test_cluster_pages_never_render_secrets(admin_client_):
     detail = admin_client_.get(reverse("provisioning:cluster-detail", args=[cluster.pk])).content.decode()
     assert 'token: <span class="ok">stored</span>' in detail
     assert "Simulated cluster (Kubernetes API emulator)." in detail
-
-
-def cluster_form(**overrides):
-    data = {
-        "name": "edge-1",
-        "display_name": "",
-        "region": "eu",
-        "api_url": "http://127.0.0.1:1",
-        "token": "",
-        "ca_certificate": "",
-        "kubeconfig": "",
-        "capacity": 100,
-        "queue": "edge",
-        "ingress_class": "nginx",
-        "ingress_namespace": "ingress-nginx",
-        "monitoring_namespace": "monitoring",
-        "storage_class": "",
-        "cert_issuer": "letsencrypt",
-        "node_selector": "{}",
-        "tolerations": "[]",
-        "egress_cidrs": "[]",
-        "database_admin_url": "",
-        "s3_endpoint": "",
-        "s3_region": "",
-        "s3_access_key": "",
-        "s3_secret_key": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_cluster_saved_through_the_service_and_secrets_kept_when_left_empty(admin_client_, kube_emulator):
