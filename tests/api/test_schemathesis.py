@@ -122,13 +122,25 @@ def test_the_tested_schema_is_the_published_one(admin_token):
     assert response.json() == published_schema()
 
 
+LOCAL_REFUSING_PORT = 1
+"""Nothing listens on 127.0.0.1:1: a connection is refused at once and never leaves the machine."""
+
+
 def keep_cluster_probes_local(case: Any) -> None:
-    """Saving a cluster asks its API server for /version: a generated URL that the server would accept is swapped
-    for a local one that refuses at once, so no request ever leaves the machine (validity is unchanged)."""
+    """Saving a cluster or a service endpoint contacts it (API server, PostgreSQL, S3, Redis): every generated URL
+    and host name in a body is swapped for a local address that refuses at once, so no request ever leaves the
+    machine whatever the fuzzer invents (validity is unchanged: only the host part moves)."""
     body = case.body if isinstance(case.body, dict) else {}
-    url = body.get("api_url")
-    if isinstance(url, str) and urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc:
-        body["api_url"] = "http://127.0.0.1:1"
+    for key, value in list(body.items()):
+        if not isinstance(value, str):
+            continue
+        parts = urlsplit(value)
+        if parts.scheme and parts.netloc:
+            credentials = parts.netloc.rpartition("@")[0]
+            netloc = f"{credentials}@" if credentials else ""
+            body[key] = parts._replace(netloc=f"{netloc}127.0.0.1:{LOCAL_REFUSING_PORT}").geturl()
+        elif key in ("host", "hostname_or_ip", "address") and value:
+            body[key] = "127.0.0.1"
 
 
 @schema.parametrize()
