@@ -13,6 +13,7 @@ from django.utils import timezone
 from provisioning import catalogue
 from provisioning.choices import ComponentKind, ConditionStatus, DesiredState, Phase, WhoseMove
 from provisioning.fields import EncryptedTextField
+from provisioning.naming import namespace_name
 from provisioning.validators import validate_dns_label, validate_hostname
 
 
@@ -117,7 +118,7 @@ class Registry(models.Model):
         super().save(*args, **kwargs)
 
     def default_namespace(self) -> str:
-        return f"harbor-{self.tenant.slug}-{self.name}"[:63].rstrip("-")
+        return namespace_name(self.tenant.slug, self.name)
 
     @property
     def external_url(self) -> str:

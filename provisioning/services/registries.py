@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from provisioning import audit, catalogue
+from provisioning import audit, catalogue, naming
 from provisioning.choices import CacheMode, ComponentKind, DesiredState, Phase, RunStatus, RunTrigger
 from provisioning.models import (
     CacheBinding,
@@ -25,7 +25,9 @@ from provisioning.models import (
     ReconcileRun,
     Registry,
     StorageBinding,
+    installation_id,
 )
+from provisioning.naming import ServiceNames
 from provisioning.services.errors import ActionRefused
 
 EDITABLE_FIELDS = (
@@ -38,10 +40,9 @@ EDITABLE_FIELDS = (
 )
 
 
-def service_names(registry: Registry) -> dict[str, str]:
-    """Deterministic names of the registry's share of the shared services."""
-    base = f"hc_{registry.tenant.slug}_{registry.name}".replace("-", "_")[:63]
-    return {"database": base, "role": base, "bucket": f"hc-{registry.tenant.slug}-{registry.name}"[:63]}
+def service_names(registry: Registry) -> ServiceNames:
+    """The names of a saved registry's share of the shared services (see :mod:`provisioning.naming`)."""
+    return naming.service_names(installation_id(), registry.pk, registry.tenant.slug, registry.name)
 
 
 @transaction.atomic
@@ -53,9 +54,9 @@ def create_registry(*, actor: Any, via: str, cache_mode: str = CacheMode.MANAGED
     registry.full_clean()
     registry.save()
     names = service_names(registry)
-    DatabaseBinding.objects.create(registry=registry, name=names["database"], username=names["role"])
+    DatabaseBinding.objects.create(registry=registry, name=names.database, owner_role=names.owner_role)
     CacheBinding.objects.create(registry=registry, mode=cache_mode)
-    StorageBinding.objects.create(registry=registry, bucket=names["bucket"])
+    StorageBinding.objects.create(registry=registry, bucket=names.bucket)
     IngressBinding.objects.create(registry=registry, tls_secret_name=f"{registry.name}-tls")
     sync_components(registry)
     audit.record(actor, via, "create", registry, changes=registry.spec_snapshot())
