@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.constraints import BaseConstraint
 from django.utils import timezone
 
 from provisioning import catalogue
@@ -173,7 +175,7 @@ class Registry(models.Model):
     """Checked by :meth:`name_clash`, whose message names the field and the way out; the database still enforces
     them against races."""
 
-    def get_constraints(self) -> list[tuple[type[models.Model], list[Any]]]:
+    def get_constraints(self) -> list[tuple[type[models.Model], Sequence[BaseConstraint]]]:
         return [
             (model, [c for c in constraints if c.name not in self.FIELD_CHECKED_CONSTRAINTS])
             for model, constraints in super().get_constraints()
@@ -185,9 +187,7 @@ class Registry(models.Model):
             return None
         others = Registry.objects.exclude(pk=self.pk) if self.pk else Registry.objects.all()
         if others.filter(tenant_id=self.tenant_id, name=self.name).exists():
-            return (
-                f"Tenant {self.tenant.slug} already has a registry named {self.name}: choose another name."
-            )
+            return f"Tenant {self.tenant.slug} already has a registry named {self.name}: choose another name."
         namespace = self.namespace or self.default_namespace()
         if self.cluster_id and others.filter(cluster_id=self.cluster_id, namespace=namespace).exists():
             return (

@@ -86,7 +86,7 @@ def sync_components(registry: Registry) -> None:
         )
 
 
-def _refuse_if_gone(registry: Registry, action: str) -> None:
+def refuse_if_gone(registry: Registry, action: str) -> None:
     if registry.desired_state == DesiredState.DELETED:
         raise ActionRefused(
             f"{registry} is deleted: it cannot be {action}. Restore is not possible; create a new registry.",
@@ -97,7 +97,7 @@ def _refuse_if_gone(registry: Registry, action: str) -> None:
 @transaction.atomic
 def update_registry(registry: Registry, changes: dict[str, Any], *, actor: Any, via: str) -> Registry:
     """Apply allowed field changes; a change of spec bumps the generation and enqueues a reconciliation."""
-    _refuse_if_gone(registry, "changed")
+    refuse_if_gone(registry, "changed")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ActionRefused(
@@ -169,7 +169,7 @@ def reconcile_now(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
 
 @transaction.atomic
 def suspend(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
-    _refuse_if_gone(registry, "suspended")
+    refuse_if_gone(registry, "suspended")
     if registry.desired_state == DesiredState.SUSPENDED:
         raise ActionRefused(f"{registry} is already suspended.", code="already_suspended")
     return _change_state(
@@ -179,7 +179,7 @@ def suspend(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
 
 @transaction.atomic
 def resume(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
-    _refuse_if_gone(registry, "resumed")
+    refuse_if_gone(registry, "resumed")
     if registry.desired_state != DesiredState.SUSPENDED:
         raise ActionRefused(f"{registry} is not suspended: there is nothing to resume.", code="not_suspended")
     return _change_state(registry, actor=actor, via=via, action="resume", desired_state=DesiredState.RUNNING)
@@ -188,7 +188,7 @@ def resume(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
 @transaction.atomic
 def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) -> ReconcileRun:
     """Move the registry to ``target_version`` when the path is allowed; otherwise say why not."""
-    _refuse_if_gone(registry, "upgraded")
+    refuse_if_gone(registry, "upgraded")
     refusal = catalogue.upgrade_refusal(registry.harbor_version, target_version)
     if refusal:
         raise ActionRefused(refusal, code="upgrade_not_allowed", field="target_version", status=400)
@@ -198,7 +198,7 @@ def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) ->
 @transaction.atomic
 def delete(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
     """Soft delete: the stack goes away, the data (database, bucket) stays until a purge."""
-    _refuse_if_gone(registry, "deleted again")
+    refuse_if_gone(registry, "deleted again")
     return _change_state(
         registry,
         actor=actor,

@@ -146,7 +146,10 @@ def test_the_tenants_key_does_what_harbors_registry_does(tenant):
     s3.delete_object(Bucket=bucket, Key="docker/registry/v2/blobs/big")
 
 
-PUBLIC_READ = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}'
+PUBLIC_READ = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",'
+    '"Resource":"arn:aws:s3:::%s/*"}]}'
+)
 
 
 @pytest.mark.parametrize(
