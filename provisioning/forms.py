@@ -280,6 +280,7 @@ class PlanForm(forms.ModelForm):
             "namespace_memory_limit": "Memory limit of the namespace",
             "redis_memory_mib": "Managed Redis memory (MiB)",
             "redis_persistence_gib": "Managed Redis disk (GiB)",
+            "database_connection_limit": "Database connections per login role",
             "ha": "High availability",
         }
 
