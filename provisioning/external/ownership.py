@@ -97,3 +97,15 @@ def must_mark(what: str, where: str, found: Owner | None, expected: Owner, *, vo
     if found is None and vouched:
         return True
     raise NotOwned.clash(what, where, found, expected)
+
+
+def refuse_if_shared(binding: Binding, what: str, **same: Any) -> None:
+    """Raise when another registry's binding of the same kind names the same object (``same``: the fields naming
+    it): the console removes an object only when it is one registry's alone."""
+    other: Any = type(binding)._default_manager.filter(**same).exclude(pk=binding.pk).first()
+    if other is not None:
+        raise DependencyMisconfigured(
+            f"{what} is also recorded for registry {other.registry}: the console removes it only when it is one "
+            "registry's alone.",
+            whose_move=WhoseMove.PROVIDER,
+        )

@@ -53,7 +53,7 @@ from provisioning.external.base import (
     Stopwatch,
     short,
 )
-from provisioning.external.ownership import Owner, must_mark, parse_text
+from provisioning.external.ownership import Owner, must_mark, parse_text, refuse_if_shared
 from provisioning.models import DatabaseBinding
 
 APPLICATION_NAME = "harbor-console"
@@ -635,18 +635,13 @@ class PostgresProvider:
     def _purge_refusal(self, cur: psycopg.Cursor[Any], binding: DatabaseBinding) -> None:
         """Raise when the database or a role is not this registry's, or when anything else still uses them."""
         where, owner = self._where(binding), Owner.of(binding)
-        sharing = (
-            DatabaseBinding.objects.filter(host=binding.host, port=binding.port, name=binding.name)
-            .exclude(pk=binding.pk)
-            .select_related("registry__tenant")
-            .first()
+        refuse_if_shared(
+            binding,
+            f"database {binding.name} at {where}",
+            host=binding.host,
+            port=binding.port,
+            name=binding.name,
         )
-        if sharing is not None:
-            raise DependencyMisconfigured(
-                f"database {binding.name} at {where} is also the database of registry {sharing.registry}: the "
-                "console drops a database only when it is one registry's alone.",
-                whose_move=WhoseMove.PROVIDER,
-            )
         roles = [role for role in self._roles(binding) if self._require_owned_role(cur, binding, role)]
         state = self.database_state(cur, binding.name)
         database_oid = None

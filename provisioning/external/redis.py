@@ -51,7 +51,7 @@ from provisioning.external.base import (
     Stopwatch,
     short,
 )
-from provisioning.external.ownership import Owner, must_mark, parse_text
+from provisioning.external.ownership import Owner, must_mark, parse_text, refuse_if_shared
 from provisioning.models import CacheBinding, Component
 from provisioning.rendering.redis_urls import (
     DB_CACHE_LAYER,
@@ -340,18 +340,13 @@ class ProviderRedis:
         """Whether the endpoint holds anything of this registry's to remove; raise what forbids removing it."""
         if not binding.host or not binding.password:
             return False
-        sharing = (
-            CacheBinding.objects.filter(mode=CacheMode.PROVIDER, host__iexact=binding.host, port=binding.port)
-            .exclude(pk=binding.pk)
-            .select_related("registry__tenant")
-            .first()
+        refuse_if_shared(
+            binding,
+            f"Redis {self._where(binding)}",
+            mode=CacheMode.PROVIDER,
+            host__iexact=binding.host,
+            port=binding.port,
         )
-        if sharing is not None:
-            raise DependencyMisconfigured(
-                f"Redis {self._where(binding)} is also recorded for registry {sharing.registry}: the console "
-                "empties an endpoint only when it is one registry's alone.",
-                whose_move=WhoseMove.PROVIDER,
-            )
         if (
             binding.provisioned_at is None
             and parse_text(self._marked(binding, ("GET", MARKER_KEY))[0]) is None

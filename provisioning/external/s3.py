@@ -43,7 +43,7 @@ from provisioning.external.base import (
     short,
 )
 from provisioning.external.connections import S3Admin
-from provisioning.external.ownership import Owner, must_mark, parse_tags
+from provisioning.external.ownership import Owner, must_mark, parse_tags, refuse_if_shared
 from provisioning.models import StorageBinding
 
 PROBE_PREFIX = ".harbor-console-probe/"
@@ -524,18 +524,12 @@ class S3Storage:
     def _purge_refusal(self, binding: StorageBinding, force: bool) -> None:
         """Raise when the bucket or user is not this registry's, another registry names the bucket, or the bucket
         still holds objects and ``force`` was not given."""
-        sharing = (
-            StorageBinding.objects.filter(bucket=binding.bucket, endpoint=binding.endpoint)
-            .exclude(pk=binding.pk)
-            .select_related("registry__tenant")
-            .first()
+        refuse_if_shared(
+            binding,
+            f"bucket {binding.bucket} at {self._where(binding)}",
+            bucket=binding.bucket,
+            endpoint=binding.endpoint,
         )
-        if sharing is not None:
-            raise DependencyMisconfigured(
-                f"bucket {binding.bucket} at {self._where(binding)} is also the bucket of registry "
-                f"{sharing.registry}: the console removes a bucket only when it is one registry's alone.",
-                whose_move=WhoseMove.PROVIDER,
-            )
         if binding.iam_user and self._admin().iam:
             try:
                 self.admin_iam().get_user(UserName=binding.iam_user)
