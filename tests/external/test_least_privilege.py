@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 
 from provisioning.external import prepare_dependencies
 from provisioning.external.s3 import BUCKET_ACTIONS, OBJECT_ACTIONS, bucket_policy, user_policy
-from provisioning.models import Plan
+from provisioning.models import Plan, installation_id
 from provisioning.models.plans import STANDARD_CONNECTION_LIMITS
 from tests import factories
 from tests.external.conftest import connect_as, fresh, registry_with, s3_fields
@@ -180,3 +180,27 @@ def test_the_tenants_key_cannot_change_the_bucket_itself(tenant, s3_server, call
 
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     assert s3_server.bucket_exists(bucket)
+
+
+def test_a_tenant_role_may_connect_to_no_other_database_the_console_made(db, postgres_admin_url):
+    registries = [registry_with(database_admin_url=postgres_admin_url) for _ in range(3)]
+    for registry in registries:
+        assert prepare_dependencies(registry).item("database").ok
+    with psycopg.connect(postgres_admin_url) as conn:
+        made = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE %s",
+                (f"harbor-console installation={installation_id()} %",),
+            )
+        ]
+    assert len(made) >= 3
+
+    for registry in registries:
+        binding = fresh(registry.database)
+        for name in made:
+            if name == binding.name:
+                connect_as(binding).close()
+                continue
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                connect_as(binding, dbname=name)
