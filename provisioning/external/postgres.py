@@ -160,13 +160,14 @@ def url_shape_problem(url: str) -> str | None:
 
 
 def _without_password(message: str, url: str) -> str:
-    """``message`` with the URL's password, raw or decoded, replaced by a mask (drivers may echo either)."""
+    """``message`` with the URL's password, raw or decoded, replaced by a mask (drivers may echo either); a password
+    shorter than three characters is left, as masking it would garble every word."""
     secrets_in_url = {url.partition("://")[2].rpartition("@")[0].partition(":")[2]}
     try:
         secrets_in_url.add(str(conninfo_to_dict(url).get("password") or ""))
     except psycopg.ProgrammingError:
         pass
-    for secret in sorted(secrets_in_url - {""}, key=len, reverse=True):
+    for secret in sorted((s for s in secrets_in_url if len(s) >= 3), key=len, reverse=True):
         message = message.replace(secret, "••••••")
     return message
 

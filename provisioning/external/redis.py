@@ -183,20 +183,20 @@ class ProviderRedis:
 
     # -- ownership ---------------------------------------------------------------------------------------------
 
-    def _marked(self, binding: CacheBinding, *commands: tuple[Any, ...]) -> list[Any]:
-        """Commands on the marker's database; a user not allowed them is the provider's to fix."""
+    def _marked(self, binding: CacheBinding, *commands: tuple[Any, ...], db: int = MARKER_DB) -> list[Any]:
+        """Commands of the ownership rule; a user not allowed them is the provider's to fix."""
         try:
-            return self._call(binding, binding.password, *commands, db=MARKER_DB)
+            return self._call(binding, binding.password, *commands, db=db)
         except ResponseError as error:
             raise DependencyMisconfigured(
                 f"at {self._where(binding)} does not let the console read or write its mark ({short(error)}): "
-                f"the tenant's user needs GET, SET, DEL, DBSIZE, SCAN and UNLINK on every key.",
+                "the tenant's user needs GET, SET, DEL, DBSIZE, SCAN and UNLINK on every key.",
                 whose_move=WhoseMove.PROVIDER,
             ) from error
 
     def _holds_keys(self, binding: CacheBinding) -> bool:
         """Whether any database Harbor uses holds a key."""
-        return any(self._call(binding, binding.password, ("DBSIZE",), db=db)[0] for db in HARBOR_DATABASES)
+        return any(self._marked(binding, ("DBSIZE",), db=db)[0] for db in HARBOR_DATABASES)
 
     def _needs_mark(self, binding: CacheBinding, *, fresh_counts: bool) -> bool:
         """Whether the endpoint still needs this registry's mark; NotOwned when it is not this registry's.

@@ -25,6 +25,7 @@ import functools
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -234,33 +235,26 @@ class S3Storage:
                 raise
             return False
 
-    def _bucket_owner(self, binding: StorageBinding) -> Owner | None:
+    def _bucket_tags(self, binding: StorageBinding) -> list[dict[str, str]]:
         try:
-            tags = self.admin_s3().get_bucket_tagging(Bucket=binding.bucket)["TagSet"]
+            return list(self.admin_s3().get_bucket_tagging(Bucket=binding.bucket)["TagSet"])
         except ClientError as error:
             if error_code(error) not in ("NoSuchTagSet", "NoSuchTagSetError"):
                 raise
-            tags = []
-        return parse_tags(tags)
+            return []
 
     def _bucket_needs_mark(self, binding: StorageBinding, *, vouched: bool) -> bool:
         """Whether the existing bucket still needs its mark; NotOwned when it is not this registry's."""
-        found = self._bucket_owner(binding)
+        found = parse_tags(self._bucket_tags(binding))
         what, where = f"bucket {binding.bucket}", self._where(binding)
         return must_mark(what, where, found, Owner.of(binding), vouched=vouched)
 
     def _mark_bucket(self, binding: StorageBinding) -> None:
-        s3 = self.admin_s3()
-        try:
-            tags = s3.get_bucket_tagging(Bucket=binding.bucket)["TagSet"]
-        except ClientError as error:
-            if error_code(error) not in ("NoSuchTagSet", "NoSuchTagSetError"):
-                raise
-            tags = []
+        """Add the mark to the bucket's tags, keeping the provider's own."""
         owner = Owner.of(binding)
         keys = {tag["Key"] for tag in owner.tags}
-        kept = [tag for tag in tags if tag["Key"] not in keys]
-        s3.put_bucket_tagging(Bucket=binding.bucket, Tagging={"TagSet": kept + owner.tags})
+        kept = [tag for tag in self._bucket_tags(binding) if tag["Key"] not in keys]
+        self.admin_s3().put_bucket_tagging(Bucket=binding.bucket, Tagging={"TagSet": kept + owner.tags})
 
     @staticmethod
     def _vouched(binding: StorageBinding) -> bool:
@@ -511,7 +505,7 @@ class S3Storage:
             self._admin()  # provisioned once, unreachable now: say what is missing
         return False
 
-    def _guarded(self, binding: StorageBinding, step: Any) -> None:
+    def _guarded(self, binding: StorageBinding, step: Callable[[], None]) -> None:
         try:
             step()
         except (EndpointConnectionError, BotoCoreError) as error:
