@@ -25,7 +25,6 @@ from provisioning.models import Cluster
 from provisioning.services.clusters import save_cluster
 from tests import factories
 from tests.external.conftest import fresh, registry_with
-from tests.ui.test_account_clusters_plans import cluster_form
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +32,8 @@ FRAGMENTS = ("Qx7", "Zk9", "Vw3", "Jm5")
 """Pieces of the password between its special characters: none may appear in any message."""
 SPECIALS = ("/", "@", ":", "%", "?", "#")
 HOSTS = ("127.0.0.1:1", "127.0.0.1:5432")
+API_URL = "http://127.0.0.1:1"
+"""A Kubernetes API URL that refuses at once: saving a cluster never sends traffic off the machine."""
 
 
 def passwords() -> list[str]:
@@ -85,7 +86,7 @@ def test_an_encoded_password_with_every_special_character_works(db, password_pos
 def test_saving_a_cluster_through_the_ui_and_the_api_never_shows_the_password(admin_user, client):
     password = "Qx7@Zk9/Vw3"
     url = f"postgres://admin:{password}@127.0.0.1:1/postgres"
-    cluster = Cluster(name=f"c{factories.RUN}-u", api_url="https://10.0.0.1:6443", database_admin_url=url)
+    cluster = Cluster(name=f"c{factories.RUN}-u", api_url=API_URL, database_admin_url=url)
     with pytest.raises(ValidationError) as refused:
         save_cluster(cluster, actor=admin_user, via=Via.UI)
     assert not leaks(str(refused.value.message_dict), password)
@@ -94,7 +95,7 @@ def test_saving_a_cluster_through_the_ui_and_the_api_never_shows_the_password(ad
     api.force_authenticate(admin_user)
     response = api.post(
         "/api/v1/clusters/",
-        {"name": f"c{factories.RUN}-a", "api_url": "https://10.0.0.1:6443", "database_admin_url": url},
+        {"name": f"c{factories.RUN}-a", "api_url": API_URL, "database_admin_url": url},
         format="json",
     )
     assert response.status_code == 400, response.content
@@ -102,7 +103,22 @@ def test_saving_a_cluster_through_the_ui_and_the_api_never_shows_the_password(ad
     assert not leaks(response.content.decode(), password)
 
     client.force_login(admin_user)
-    page = client.post("/clusters/new/", cluster_form(name=f"c{factories.RUN}-w", database_admin_url=url))
+    form = {
+        "name": f"c{factories.RUN}-w",
+        "region": "eu",
+        "api_url": API_URL,
+        "capacity": 100,
+        "queue": "edge",
+        "ingress_class": "nginx",
+        "ingress_namespace": "ingress-nginx",
+        "monitoring_namespace": "monitoring",
+        "cert_issuer": "letsencrypt",
+        "node_selector": "{}",
+        "tolerations": "[]",
+        "egress_cidrs": "[]",
+        "database_admin_url": url,
+    }
+    page = client.post("/clusters/new/", form)
     assert page.status_code == 400
     assert "must be percent-encoded" in page.content.decode()
     assert not leaks(page.content.decode(), password)
