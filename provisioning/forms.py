@@ -288,6 +288,7 @@ class PlanForm(forms.ModelForm):
             "namespace_memory_limit": "Memory limit of the namespace",
             "redis_memory_mib": "Managed Redis memory (MiB)",
             "redis_persistence_gib": "Managed Redis disk (GiB)",
+            "database_connection_limit": "Database connections per login role",
             "ha": "High availability",
         }
 
@@ -501,3 +502,36 @@ class LoginForm(ThrottledLoginMixin, AuthenticationForm):
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
     """The Django admin's login, throttled the same way as the console's."""
+
+
+class CacheEndpointForm(ServiceErrorsMixin, forms.Form):
+    """The Redis the provider's Redis service handed out for a registry; the password is write-only."""
+
+    host = forms.CharField(
+        max_length=253, help_text="Host name or address; several, comma-separated, for Sentinel."
+    )
+    port = forms.IntegerField(min_value=1, max_value=65535, initial=6379)
+    username = forms.CharField(
+        max_length=63, required=False, help_text="The Redis ACL user, if the provider gave one."
+    )
+    password = forms.CharField(
+        max_length=512,
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    tls = forms.BooleanField(required=False, label="TLS (rediss://)")
+    sentinel_master = forms.CharField(
+        max_length=63, required=False, label="Sentinel master", help_text="Only for a Sentinel endpoint."
+    )
+
+    def __init__(self, *args: Any, binding: Any, **kwargs: Any) -> None:
+        fields = ("host", "port", "username", "tls", "sentinel_master")
+        kwargs.setdefault(
+            "initial", {name: getattr(binding, name) for name in fields if getattr(binding, name)}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = (
+            "A password is stored (never shown); leave empty to keep it."
+            if binding.password
+            else "The password the provider's Redis service handed out."
+        )

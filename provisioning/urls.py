@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from provisioning.views import account, actions, audit, clusters, plans, registries, tenants
+from provisioning.views import account, actions, audit, cache_endpoint, clusters, plans, registries, tenants
 
 app_name = "provisioning"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("registries/plan-defaults/", registries.plan_defaults, name="plan-defaults"),
     path("registries/<int:pk>/", registries.registry_detail, name="registry-detail"),
     path("registries/<int:pk>/edit/", registries.registry_edit, name="registry-edit"),
+    path("registries/<int:pk>/cache/", cache_endpoint.cache_endpoint_edit, name="registry-cache"),
     path("registries/<int:pk>/status/", registries.registry_status, name="registry-status"),
     path("registries/<int:pk>/activity/", registries.registry_activity, name="registry-activity"),
     path("registries/<int:pk>/manifests.yaml", registries.registry_manifests, name="registry-manifests"),

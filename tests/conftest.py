@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps
 
 from provisioning.models import installation_id
+from provisioning.models.plans import seed_connection_limits
 from tests import factories
 
 pytest_plugins = [
@@ -31,6 +32,7 @@ def _migrated_rows(request):
         return
     request.getfixturevalue("_django_db_helper")
     importlib.import_module(SEED_MIGRATION).forwards(apps, None)
+    seed_connection_limits()
     installation_id()  # the row again after a flush (same id: INSTALLATION_ID), and the per-process cache warm
 
 

@@ -3,7 +3,8 @@
 Each pytest-xdist worker gets its own Redis database (15, 14, … counting down from ``TEST_REDIS_BASE``) so Celery
 queues and caches never mix between workers; pytest-django already gives each worker its own test database. Two
 checkouts testing side by side on one machine give each its own ``DATABASE_URL`` name and ``TEST_REDIS_BASE``.
-The installation id is random per test process unless ``INSTALLATION_ID`` is set.
+The installation id is random per test run unless ``INSTALLATION_ID`` is set, and each xdist worker adds its index:
+workers share the PostgreSQL server and number their registries alike, so their shared-service names must differ.
 """
 
 import os
@@ -15,7 +16,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/harbor
 os.environ.setdefault(
     "REDIS_URL", f"redis://127.0.0.1:6379/{int(os.environ.get('TEST_REDIS_BASE', '15')) - _index}"
 )
-os.environ.setdefault("INSTALLATION_ID", "t" + secrets.token_hex(4))
+_run_installation = os.environ.get("INSTALLATION_ID") or "t" + secrets.token_hex(4)
+_run_installation = os.environ.setdefault("HC_TEST_INSTALLATION_ID", _run_installation)
+os.environ["INSTALLATION_ID"] = f"{_run_installation[:11]}{_index}"
 os.environ.setdefault(
     "HARBORCONSOLE_VAR_DIR",
     os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", f"test-{_worker}"),

@@ -1,9 +1,10 @@
 """REST API v1 routes of the provisioning app (``/api/v1/``); monitoring serves ``/api/v1/monitoring/``."""
 
-from django.urls import re_path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from provisioning.api.views.audit import AuditEventViewSet
+from provisioning.api.views.cache_endpoint import CacheEndpointViewSet
 from provisioning.api.views.clusters import ClusterViewSet
 from provisioning.api.views.fallback import not_found
 from provisioning.api.views.plans import PlanViewSet
@@ -25,7 +26,10 @@ router.register("runs", ReconcileRunViewSet, basename="reconcilerun")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tokens", ApiTokenViewSet, basename="apitoken")
 
+cache_endpoint = CacheEndpointViewSet.as_view({"get": "retrieve", "put": "update", "patch": "partial_update"})
+
 urlpatterns = [
     *router.urls,
+    path("registries/<int:pk>/cache-endpoint/", cache_endpoint, name="registry-cache-endpoint"),
     re_path(r"^(?!monitoring/)[\s\S]*$", not_found, name="not-found"),
 ]

@@ -2,6 +2,7 @@
 
 A provider adapts one kind of shared service (PostgreSQL, Redis, object storage) for one binding row. It talks to
 the service, never to Kubernetes, and it changes only the binding object it was given: the caller saves it.
+It touches only what carries its registry's mark (:mod:`provisioning.external.ownership`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ class ServiceProvider(Protocol[BindingT_contra]):
     - ``rotate`` starts a staged rotation: the new credential is live and stored, the previous one stays valid
       and is kept on the binding's ``previous_*`` fields.
     - ``revoke_previous`` ends it once every pod uses the new credential.
-    - ``purge`` removes the tenant's share of the service; ``force`` also destroys data that is still there.
+    - ``check_purge`` raises the first precondition of a purge that fails (unreachable, not this registry's,
+      still used by something else, data left without ``force``) and changes nothing.
+    - ``purge`` removes the tenant's share of the service; ``force`` also destroys data that is still there. It
+      checks the preconditions again before its first destructive step.
     """
 
     def ensure(self, binding: BindingT_contra, *, reset_credentials: bool = False) -> None: ...
@@ -93,6 +97,8 @@ class ServiceProvider(Protocol[BindingT_contra]):
     def rotate(self, binding: BindingT_contra) -> None: ...
 
     def revoke_previous(self, binding: BindingT_contra) -> None: ...
+
+    def check_purge(self, binding: BindingT_contra, force: bool = False) -> None: ...
 
     def purge(self, binding: BindingT_contra, force: bool = False) -> None: ...
 

@@ -145,7 +145,9 @@ def service_bindings(registry: Registry) -> dict[str, Binding | None]:
         "storage": StorageBinding,
     }
     return {
-        kind: model.objects.select_related("registry", "registry__cluster").filter(registry=registry).first()
+        kind: model.objects.select_related("registry__cluster", "registry__plan", "registry__tenant")
+        .filter(registry=registry)
+        .first()
         for kind, model in models.items()
     }
 
@@ -339,16 +341,33 @@ def complete_rotations(registry: Registry) -> list[str]:
     return done
 
 
-def purge_dependencies(registry: Registry, force: bool = False) -> None:
-    """Drop the database and its roles, empty the cache, remove the bucket (only when empty unless ``force``).
+PURGE_ORDER = ("storage", "cache", "database")
+"""The bucket first: its emptiness is what may change between the checks and the purge, and it is checked again."""
 
-    Every dependency is attempted; when any fails a DependencyError names each failure, and calling again
-    finishes what is left (each step tolerates what is already gone).
+
+def purge_dependencies(registry: Registry, force: bool = False) -> None:
+    """Remove the registry's bucket, cache data, database and roles, once every precondition of every one holds.
+
+    First every dependency is checked (reachable, this registry's own, used by nothing else, the bucket empty
+    unless ``force``); when any check fails a DependencyError names each failed precondition, and nothing is
+    removed. Then each is purged, checking its own preconditions again; a failure there is reported the same way,
+    and calling again finishes what is left (each step tolerates what is already gone).
     """
+    bindings = service_bindings(registry)
+    ordered = [(kind, bindings[kind]) for kind in PURGE_ORDER if bindings.get(kind) is not None]
+    refusals: list[tuple[str, DependencyError]] = []
+    for kind, binding in ordered:
+        assert binding is not None
+        try:
+            provider_for(binding).check_purge(binding, force=force)
+        except DependencyError as error:
+            refusals.append((kind, error))
+            _record(binding, CheckResult(error.status, f"purge refused: {error.message}", error.whose_move))
+    if refusals:
+        _raise_for(refusals, "nothing was removed")
     failures: list[tuple[str, DependencyError]] = []
-    for kind, binding in service_bindings(registry).items():
-        if binding is None:
-            continue
+    for kind, binding in ordered:
+        assert binding is not None
         try:
             provider_for(binding).purge(binding, force=force)
         except DependencyError as error:
@@ -359,7 +378,11 @@ def purge_dependencies(registry: Registry, force: bool = False) -> None:
         _save_provisioning(binding, rotation=True)
         _record(binding, CheckResult(BindingStatus.UNKNOWN, "purged: the data was removed."))
     if failures:
-        worst = next((e for _, e in failures if e.status == BindingStatus.UNREACHABLE), failures[0][1])
-        raise type(worst)(
-            "; ".join(f"{kind}: {e.message}" for kind, e in failures), whose_move=worst.whose_move
-        )
+        _raise_for(failures, "purge again to finish")
+
+
+def _raise_for(failures: list[tuple[str, DependencyError]], outcome: str) -> None:
+    """One error naming every failure; unreachable wins (it is retried), else the first failure's kind."""
+    worst = next((e for _, e in failures if e.status == BindingStatus.UNREACHABLE), failures[0][1])
+    message = "; ".join(f"{kind}: {e.message.rstrip('.')}" for kind, e in failures) + f" ({outcome})."
+    raise type(worst)(message, whose_move=worst.whose_move)

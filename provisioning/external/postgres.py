@@ -11,7 +11,16 @@ and points the binding at it, while the previous role keeps working for the pods
 Ready, ``revoke_previous`` drops the previous role (it owns nothing, so nothing is lost).
 
 Isolation: ``CONNECT`` and ``TEMPORARY`` on ``D`` are revoked from ``PUBLIC``, so only members of the owner reach it;
-tenants' roles are members of their own owner only.
+tenants' roles are members of their own owner only, and each login role may hold at most the plan's
+``database_connection_limit`` connections. PostgreSQL still shows every role the names in its shared catalogs
+(``pg_database``, ``pg_roles``, comments included) through any database the role may connect to, such as the
+server's ``postgres`` database unless the provider revokes ``CONNECT`` on it from ``PUBLIC``: names only, no data.
+
+Ownership: every role and the database carry a comment naming the console installation and the registry
+(:mod:`provisioning.external.ownership`); anything of the same name without this registry's mark is refused, never
+adopted, re-passworded or dropped. Roles are created together with their comment in one transaction; a database
+(which cannot be created inside one) found unmarked but owned by the registry's marked owner role was made by an
+interrupted run, and is marked then.
 
 Every statement is composed with ``psycopg.sql`` (``Identifier``/``Literal``); passwords travel as SCRAM-SHA-256
 verifiers computed here, so the plaintext never reaches the server's statement log.
@@ -22,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,10 +48,12 @@ from provisioning.external.base import (
     CheckResult,
     DependencyMisconfigured,
     DependencyUnreachable,
+    PurgeBlocked,
     RotationNotSupported,
     Stopwatch,
     short,
 )
+from provisioning.external.ownership import Owner, must_mark, parse_text, refuse_if_shared
 from provisioning.models import DatabaseBinding
 
 APPLICATION_NAME = "harbor-console"
@@ -107,6 +119,64 @@ def failure_kind(error: BaseException) -> str:
     return "unreachable"
 
 
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+NOT_A_URL = (
+    "This is not a PostgreSQL URL: give postgres://ROLE:PASSWORD@HOST:5432/postgres for an administrator role of "
+    "the region's PostgreSQL service."
+)
+ENCODE_PASSWORD = (
+    "The role name or password in this URL holds a character that must be percent-encoded, or the URL's parts "
+    "cannot be told apart: write @ as %40, / as %2F, ? as %3F, # as %23 and % as %25 (a : may stay)."
+)
+UNREADABLE = (
+    "This URL cannot be read: check its form, postgres://ROLE:PASSWORD@HOST:5432/postgres, and percent-encode "
+    "special characters of the password."
+)
+
+
+def url_shape_problem(url: str) -> str | None:
+    """What keeps an admin URL from being read safely, in words that repeat no part of it; None when it reads well.
+
+    A password holding ``@``, ``/``, ``?``, ``#`` or a bare ``%`` moves the URL's boundaries: drivers then take part
+    of the password for the host, the port or the database, and print it in their errors. Such URLs are refused
+    before anything connects with them.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.lower() not in ("postgres", "postgresql"):
+        return NOT_A_URL
+    if "@" in rest:
+        userinfo = rest.rsplit("@", 1)[0]
+        if any(character in userinfo for character in "@/?#") or _BARE_PERCENT.search(userinfo):
+            return ENCODE_PASSWORD
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return UNREADABLE
+    if not params.get("host"):
+        return NOT_A_URL
+    if not str(params.get("port") or "5432").isdigit():
+        return "The port in this URL is not a number: give HOST:5432."
+    return None
+
+
+def _without_password(message: str, url: str) -> str:
+    """``message`` with the URL's password, raw or decoded, replaced by a mask (drivers may echo either); a password
+    shorter than three characters is left, as masking it would garble every word."""
+    secrets_in_url = {url.partition("://")[2].rpartition("@")[0].partition(":")[2]}
+    try:
+        secrets_in_url.add(str(conninfo_to_dict(url).get("password") or ""))
+    except psycopg.ProgrammingError:
+        pass
+    for secret in sorted((s for s in secrets_in_url if len(s) >= 3), key=len, reverse=True):
+        message = message.replace(secret, "••••••")
+    return message
+
+
+def connection_limit(binding: DatabaseBinding) -> int:
+    """CONNECTION LIMIT of each login role: the registry's plan says."""
+    return int(binding.registry.plan.database_connection_limit)
+
+
 class PostgresProvider:
     """PostgreSQL through an admin URL (``postgres://admin:pw@host:5432/postgres``).
 
@@ -131,6 +201,11 @@ class PostgresProvider:
                 "has no PostgreSQL admin connection on this cluster: set the cluster's database admin URL (or "
                 "SHARED_DATABASE_ADMIN_URL) so the console can create the tenant's database."
             )
+        problem = url_shape_problem(self.admin_url)
+        if problem:
+            raise DependencyMisconfigured(
+                f"admin URL of this cluster cannot be used. {problem} Correct the cluster's database admin URL."
+            )
         extra: dict[str, Any] = {"dbname": dbname} if dbname else {}
         try:
             conn = psycopg.connect(
@@ -143,17 +218,17 @@ class PostgresProvider:
         except psycopg.OperationalError as error:
             kind = failure_kind(error)
             where = self._admin_target()
+            cause = _without_password(reason(error), self.admin_url)
             if kind in ("password", "role", "hba", "database"):
                 raise DependencyMisconfigured(
-                    f"admin connection to {where} is refused ({reason(error)}): "
-                    "correct the cluster's database admin URL."
+                    f"admin connection to {where} is refused ({cause}): correct the cluster's database admin URL."
                 ) from error
             raise DependencyUnreachable(
-                f"unreachable: {reason(error)} at {where}, through the console's admin connection."
+                f"unreachable: {cause} at {where}, through the console's admin connection."
             ) from error
         except psycopg.ProgrammingError as error:
             raise DependencyMisconfigured(
-                f"admin URL is not valid ({short(error)}): correct the cluster's database admin URL."
+                f"admin URL of this cluster cannot be used. {UNREADABLE} Correct the cluster's database admin URL."
             ) from error
         try:
             with conn.cursor() as cur:
@@ -177,7 +252,7 @@ class PostgresProvider:
             binding.owner_role = binding.name
         if binding.username not in login_roles(binding.owner_role):
             binding.username = login_roles(binding.owner_role)[0]
-        if self.admin_url:
+        if self.admin_url and url_shape_problem(self.admin_url) is None:
             self._follow_admin_connection(binding)
 
     def _follow_admin_connection(self, binding: DatabaseBinding) -> None:
@@ -185,24 +260,24 @@ class PostgresProvider:
 
         The tenant's database lives where the admin makes it, so host, port and sslmode are taken from the current
         admin URL on every pass: a URL corrected after a failed first attempt moves the binding with it.
-        An unparsable URL changes nothing here; connecting with it reports the error.
         """
-        try:
-            params = conninfo_to_dict(self.admin_url)
-            port = int(params.get("port") or 5432)
-        except (psycopg.ProgrammingError, ValueError):
-            return
+        params = conninfo_to_dict(self.admin_url)
         binding.host = str(params.get("host", "")) or "localhost"
-        binding.port = port
+        binding.port = int(params.get("port") or 5432)
         sslmode = params.get("sslmode")
         if sslmode in ("disable", "require", "verify-ca", "verify-full"):
             binding.sslmode = str(sslmode)
 
+    @staticmethod
+    def _where(binding: DatabaseBinding) -> str:
+        return f"{binding.host}:{binding.port}"
+
     def ensure(self, binding: DatabaseBinding, *, reset_credentials: bool = False) -> None:
         """Owner role, login role, database, isolation: each made only if missing, so a broken run resumes.
 
-        A login role that exists while the binding is not yet provisioned (a run that failed after creating it)
-        gets the stored password again, as it does when ``reset_credentials`` asks for it.
+        What exists must carry this registry's mark (or be vouched for by the binding, and is marked then). A login
+        role that exists while the binding is not yet provisioned (a run that failed after creating it) gets the
+        stored password again, as it does when ``reset_credentials`` asks for it.
         """
         if not self.admin_url and binding.password and binding.host:
             return  # credentials entered by staff: nothing the console can provision
@@ -211,20 +286,22 @@ class PostgresProvider:
         self._fill_names(binding)
         if not binding.password:
             binding.password = generate_password()
+        owner, limit = Owner.of(binding), connection_limit(binding)
         with self.admin() as cur:
-            self.ensure_owner_role(cur, binding.owner_role)
+            self.ensure_owner_role(cur, binding)
             self.ensure_login_role(
                 cur,
+                binding,
                 binding.username,
-                binding.owner_role,
                 binding.password,
                 set_password=reset_credentials or binding.provisioned_at is None,
+                limit=limit,
             )
             if binding.previous_username:
                 self.ensure_login_role(
-                    cur, binding.previous_username, binding.owner_role, binding.previous_password, False
+                    cur, binding, binding.previous_username, binding.previous_password, False, limit
                 )
-            self.ensure_database(cur, binding)
+            self.ensure_database(cur, binding, owner)
             self.ensure_isolated(cur, binding.name)
         if binding.provisioned_at is None:
             binding.provisioned_at = timezone.now()
@@ -234,37 +311,75 @@ class PostgresProvider:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
         return cur.fetchone() is not None
 
-    def ensure_owner_role(self, cur: psycopg.Cursor[Any], owner: str) -> None:
-        if not self.role_exists(cur, owner):
-            cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
-        cur.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (owner,))
+    @staticmethod
+    def role_mark(cur: psycopg.Cursor[Any], role: str) -> tuple[bool, Owner | None]:
+        """(whether the role exists, the owner its comment names)."""
+        cur.execute("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", (role,))
+        row = cur.fetchone()
+        return (row is not None, parse_text(row[0]) if row else None)
+
+    def _claim_role(
+        self, cur: psycopg.Cursor[Any], binding: DatabaseBinding, role: str, create: sql.Composed
+    ) -> bool:
+        """Create ``role`` and its mark in one transaction, or check the existing one is this registry's.
+
+        Returns True when the role was created now. An unmarked role the binding vouches for is marked.
+        """
+        owner = Owner.of(binding)
+        mark = sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(owner.text))
+        exists, found = self.role_mark(cur, role)
+        if not exists:
+            with cur.connection.transaction():
+                cur.execute(create)
+                cur.execute(mark)
+            return True
+        vouched = binding.provisioned_at is not None
+        if must_mark(f"role {role}", self._where(binding), found, owner, vouched=vouched):
+            cur.execute(mark)
+        return False
+
+    def ensure_owner_role(self, cur: psycopg.Cursor[Any], binding: DatabaseBinding) -> None:
+        role = binding.owner_role
+        self._claim_role(cur, binding, role, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        cur.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (role,))
         row = cur.fetchone()
         if not (row and row[0]):
             # CREATE DATABASE ... OWNER needs the admin to be a member of the owner (superusers always are).
-            cur.execute(sql.SQL("GRANT {} TO current_user").format(sql.Identifier(owner)))
+            cur.execute(sql.SQL("GRANT {} TO current_user").format(sql.Identifier(role)))
 
     def ensure_login_role(
-        self, cur: psycopg.Cursor[Any], role: str, owner: str, password: str, set_password: bool
+        self,
+        cur: psycopg.Cursor[Any],
+        binding: DatabaseBinding,
+        role: str,
+        password: str,
+        set_password: bool,
+        limit: int,
     ) -> None:
+        owner = binding.owner_role
         verifier = sql.Literal(scram_verifier(password))
-        if not self.role_exists(cur, role):
-            cur.execute(
-                sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} IN ROLE {}").format(
-                    sql.Identifier(role), verifier, sql.Identifier(owner)
-                )
-            )
+        create = sql.SQL("CREATE ROLE {} LOGIN INHERIT CONNECTION LIMIT {} PASSWORD {} IN ROLE {}").format(
+            sql.Identifier(role), sql.Literal(limit), verifier, sql.Identifier(owner)
+        )
+        if self._claim_role(cur, binding, role, create):
             acts_as_owner = False
         else:
             cur.execute(
-                "SELECT rolcanlogin, rolinherit, pg_has_role(rolname, %s, 'MEMBER'), rolconfig "
+                "SELECT rolcanlogin, rolinherit, pg_has_role(rolname, %s, 'MEMBER'), rolconfig, rolconnlimit "
                 "FROM pg_roles WHERE rolname = %s",
                 (owner, role),
             )
             row = cur.fetchone()
             assert row is not None
-            can_login, inherit, member, config = row
+            can_login, inherit, member, config, current_limit = row
             if not can_login or not inherit:
                 cur.execute(sql.SQL("ALTER ROLE {} LOGIN INHERIT").format(sql.Identifier(role)))
+            if current_limit != limit:
+                cur.execute(
+                    sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(
+                        sql.Identifier(role), sql.Literal(limit)
+                    )
+                )
             if not member:
                 cur.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(owner), sql.Identifier(role)))
             if set_password:
@@ -276,14 +391,46 @@ class PostgresProvider:
             )
 
     @staticmethod
-    def ensure_database(cur: psycopg.Cursor[Any], binding: DatabaseBinding) -> None:
-        cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (binding.name,))
+    def database_state(cur: psycopg.Cursor[Any], name: str) -> tuple[int, str, Owner | None] | None:
+        """(oid, owning role, the owner its comment names) of database ``name``; None when there is none."""
+        cur.execute(
+            "SELECT oid, pg_get_userbyid(datdba), shobj_description(oid, 'pg_database') "
+            "FROM pg_database WHERE datname = %s",
+            (name,),
+        )
         row = cur.fetchone()
-        if row is None:
+        return (int(row[0]), str(row[1]), parse_text(row[2])) if row else None
+
+    def _check_database_owned(
+        self, binding: DatabaseBinding, state: tuple[int, str, Owner | None], owner: Owner
+    ) -> bool:
+        """Whether the existing database still needs its mark; NotOwned when it is not this registry's.
+
+        An unmarked database owned by the registry's (marked) owner role was made by an interrupted run.
+        """
+        _oid, owning_role, found = state
+        vouched = binding.provisioned_at is not None or owning_role == binding.owner_role
+        needs_mark = must_mark(
+            f"database {binding.name}", self._where(binding), found, owner, vouched=vouched
+        )
+        if owning_role != binding.owner_role:
+            raise DependencyMisconfigured(
+                f"{binding.name} exists on {self._where(binding)} but belongs to role {owning_role}, not "
+                f"{binding.owner_role}: ownership was changed outside the console; give it back "
+                f"(ALTER DATABASE {binding.name} OWNER TO {binding.owner_role})."
+            )
+        return needs_mark
+
+    def ensure_database(self, cur: psycopg.Cursor[Any], binding: DatabaseBinding, owner: Owner) -> None:
+        mark = sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(binding.name), sql.Literal(owner.text)
+        )
+        state = self.database_state(cur, binding.name)
+        if state is None:
             if binding.provisioned_at is not None:
                 raise DependencyMisconfigured(
-                    f"{binding.name} has disappeared from {binding.host}:{binding.port} (it was created "
-                    f"on {binding.provisioned_at:%Y-%m-%d}): restore it from the provider's backups; the console "
+                    f"{binding.name} has disappeared from {self._where(binding)} (it was created on "
+                    f"{binding.provisioned_at:%Y-%m-%d}): restore it from the provider's backups; the console "
                     "does not recreate it empty on its own."
                 )
             cur.execute(
@@ -291,11 +438,9 @@ class PostgresProvider:
                     sql.Identifier(binding.name), sql.Identifier(binding.owner_role)
                 )
             )
-        elif row[0] != binding.owner_role:
-            raise DependencyMisconfigured(
-                f"{binding.name} exists on {binding.host}:{binding.port} but belongs to role {row[0]}, "
-                f"not {binding.owner_role}: it is not this registry's database; rename one of them."
-            )
+            cur.execute(mark)
+        elif self._check_database_owned(binding, state, owner):
+            cur.execute(mark)
 
     @staticmethod
     def ensure_isolated(cur: psycopg.Cursor[Any], dbname: str) -> None:
@@ -421,7 +566,9 @@ class PostgresProvider:
         self._fill_names(binding)
         new_role, new_password = other_login_role(binding), generate_password()
         with self.admin() as cur:
-            self.ensure_login_role(cur, new_role, binding.owner_role, new_password, set_password=True)
+            self.ensure_login_role(
+                cur, binding, new_role, new_password, set_password=True, limit=connection_limit(binding)
+            )
         binding.previous_username, binding.previous_password = binding.username, binding.password
         binding.username, binding.password = new_role, new_password
 
@@ -434,8 +581,16 @@ class PostgresProvider:
         binding.previous_username = ""
         binding.previous_password = ""
 
+    def _require_owned_role(self, cur: psycopg.Cursor[Any], binding: DatabaseBinding, role: str) -> bool:
+        """Whether ``role`` exists; NotOwned when it carries no mark of this registry the binding can vouch for."""
+        exists, found = self.role_mark(cur, role)
+        if exists:
+            vouched = binding.provisioned_at is not None
+            must_mark(f"role {role}", self._where(binding), found, Owner.of(binding), vouched=vouched)
+        return exists
+
     def drop_login_role(self, cur: psycopg.Cursor[Any], role: str, binding: DatabaseBinding) -> None:
-        if not self.role_exists(cur, role):
+        if not self._require_owned_role(cur, binding, role):
             return
         try:
             cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
@@ -456,44 +611,118 @@ class PostgresProvider:
 
     # -- purge -------------------------------------------------------------------------------------------------
 
-    def purge(self, binding: DatabaseBinding, force: bool = False) -> None:
-        """Drop the database (open sessions are ended), both login roles and the owner role."""
+    @staticmethod
+    def _roles(binding: DatabaseBinding) -> list[str]:
+        """Every role of the binding, owner last (it is dropped after its members)."""
+        logins = (*login_roles(binding.owner_role), binding.previous_username, binding.username)
+        return [*dict.fromkeys(role for role in logins if role), binding.owner_role]
+
+    def check_purge(self, binding: DatabaseBinding, force: bool = False) -> None:
+        """Raise the first precondition of a purge that fails; change nothing."""
         if not self.admin_url and binding.provisioned_at is None:
-            return  # without an admin connection the console never created anything
+            return
+        self._require_admin_for_purge(binding)
+        self._fill_names(binding)
+        with self.admin() as cur:
+            self._purge_refusal(cur, binding)
+
+    def _require_admin_for_purge(self, binding: DatabaseBinding) -> None:
         if not self.admin_url:
             raise DependencyMisconfigured(
                 f"the console has no admin connection to drop database {binding.name}: set the cluster's "
                 "database admin URL, or drop it at the provider."
             )
+
+    def _purge_refusal(self, cur: psycopg.Cursor[Any], binding: DatabaseBinding) -> None:
+        """Raise when the database or a role is not this registry's, or when anything else still uses them."""
+        where, owner = self._where(binding), Owner.of(binding)
+        refuse_if_shared(
+            binding,
+            f"database {binding.name} at {where}",
+            host=binding.host,
+            port=binding.port,
+            name=binding.name,
+        )
+        roles = [role for role in self._roles(binding) if self._require_owned_role(cur, binding, role)]
+        state = self.database_state(cur, binding.name)
+        database_oid = None
+        if state is not None:
+            self._check_database_owned(binding, state, owner)
+            database_oid = state[0]
+            cur.execute(
+                "SELECT DISTINCT usename FROM pg_stat_activity WHERE datid = %s AND usename IS NOT NULL "
+                "AND usename <> ALL(%s) AND pid <> pg_backend_pid() ORDER BY 1",
+                (database_oid, roles),
+            )
+            others = [row[0] for row in cur.fetchall()]
+            if others:
+                raise PurgeBlocked(
+                    f"database {binding.name} at {where} has open sessions of {', '.join(others)}, which "
+                    "are not this registry's roles: wait until they end (a backup?) or end them, then purge again.",
+                    whose_move=WhoseMove.PROVIDER,
+                )
+        cur.execute(
+            "SELECT DISTINCT coalesce(d.datname, 'the server itself') FROM pg_shdepend s "
+            "LEFT JOIN pg_database d ON d.oid = s.dbid "
+            "WHERE s.refclassid = 'pg_authid'::regclass "
+            "AND s.refobjid IN (SELECT oid FROM pg_roles WHERE rolname = ANY(%(roles)s)) "
+            "AND s.dbid IS DISTINCT FROM %(db)s "
+            "AND NOT (s.dbid = 0 AND s.classid = 'pg_database'::regclass AND s.objid IS NOT DISTINCT FROM %(db)s) "
+            "ORDER BY 1",
+            {"roles": roles, "db": database_oid},
+        )
+        elsewhere = [row[0] for row in cur.fetchall()]
+        if elsewhere:
+            raise PurgeBlocked(
+                f"roles of database {binding.name} at {where} own or hold privileges on objects in "
+                f"{', '.join(elsewhere)}, outside this registry's database: move or revoke those first "
+                "(REASSIGN OWNED / REVOKE there), then purge again.",
+                whose_move=WhoseMove.PROVIDER,
+            )
+        cur.execute(
+            "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+            "JOIN pg_roles o ON o.oid = m.roleid WHERE o.rolname = %s AND r.rolname <> ALL(%s) "
+            "AND NOT (r.rolsuper OR r.rolcreaterole) ORDER BY 1",
+            (binding.owner_role, roles),
+        )
+        members = [row[0] for row in cur.fetchall()]
+        if members:
+            raise PurgeBlocked(
+                f"role {binding.owner_role} at {where} was granted to {', '.join(members)}, which are not this "
+                "registry's: revoke it from them first, then purge again.",
+                whose_move=WhoseMove.PROVIDER,
+            )
+
+    def purge(self, binding: DatabaseBinding, force: bool = False) -> None:
+        """Drop the database (open sessions are ended), both login roles and the owner role, once every
+        precondition holds again on the same connection."""
+        if not self.admin_url and binding.provisioned_at is None:
+            return  # without an admin connection the console never created anything
+        self._require_admin_for_purge(binding)
         self._fill_names(binding)
         with self.admin() as cur:
+            self._purge_refusal(cur, binding)
             cur.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(binding.name))
             )
-            for role in (*login_roles(binding.owner_role), binding.previous_username, binding.username):
-                if role and self.role_exists(cur, role):
+            for role in self._roles(binding):
+                if self.role_exists(cur, role):
                     cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
-            if self.role_exists(cur, binding.owner_role):
-                cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(binding.owner_role)))
         binding.password = binding.previous_password = binding.previous_username = ""
         binding.provisioned_at = None
 
 
 def admin_url_problem(url: str, timeout: int) -> str | None:
-    """What is wrong with an admin URL, as a sentence that never repeats its password; None when it works.
+    """What is wrong with an admin URL, as a sentence that never repeats any part of its password; None when it
+    works.
 
-    The URL must parse, reach the server, log in, and belong to a role that may create roles and databases.
+    The URL must read unambiguously, reach the server, log in, and belong to a role that may create roles and
+    databases.
     """
-    try:
-        params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        params = {}
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in ("postgres", "postgresql") or not params.get("host"):
-        return (
-            "This is not a PostgreSQL URL: give postgres://ROLE:PASSWORD@HOST:5432/postgres for an administrator "
-            "role of the region's PostgreSQL service."
-        )
+    problem = url_shape_problem(url)
+    if problem:
+        return problem
+    params = conninfo_to_dict(url)
     where = f"{params['host']}:{params.get('port') or 5432}"
     role = str(params.get("user") or "?")
     try:
@@ -502,24 +731,9 @@ def admin_url_problem(url: str, timeout: int) -> str | None:
                 "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
             ).fetchone()
     except psycopg.OperationalError as error:
-        kind = failure_kind(error)
-        if kind in ("password", "role"):
-            return (
-                f"PostgreSQL at {where} refused the login of role {role} ({reason(error)}): correct the role name "
-                "or the password."
-            )
-        if kind == "database":
-            return (
-                f"PostgreSQL at {where} has no such database ({reason(error)}): end the URL with /postgres."
-            )
-        if kind == "hba":
-            return f"PostgreSQL at {where} does not accept the console ({reason(error)}): allow it in pg_hba.conf."
-        return (
-            f"PostgreSQL at {where} does not answer ({reason(error)}): check the host and port, and that the "
-            "console's network may reach it."
-        )
+        return _without_password(_refusal(error, where, role), url)
     except psycopg.Error as error:
-        return f"PostgreSQL at {where} refused the connection ({reason(error)})."
+        return _without_password(f"PostgreSQL at {where} refused the connection ({reason(error)}).", url)
     superuser, create_role, create_db = row if row else (False, False, False)
     if not superuser and not (create_role and create_db):
         missing = " and ".join(
@@ -530,3 +744,22 @@ def admin_url_problem(url: str, timeout: int) -> str | None:
             f"(ALTER ROLE {role} {missing.replace(' and ', ' ')}), or use another administrator role."
         )
     return None
+
+
+def _refusal(error: psycopg.OperationalError, where: str, role: str) -> str:
+    kind = failure_kind(error)
+    if kind in ("password", "role"):
+        return (
+            f"PostgreSQL at {where} refused the login of role {role} ({reason(error)}): correct the role name "
+            "or the password."
+        )
+    if kind == "database":
+        return f"PostgreSQL at {where} has no such database ({reason(error)}): end the URL with /postgres."
+    if kind == "hba":
+        return (
+            f"PostgreSQL at {where} does not accept the console ({reason(error)}): allow it in pg_hba.conf."
+        )
+    return (
+        f"PostgreSQL at {where} does not answer ({reason(error)}): check the host and port, and that the "
+        "console's network may reach it."
+    )

@@ -14,6 +14,14 @@ Two Harbors never share a Redis (HARBOR.md "Isolation": ACLs cannot fence databa
   observed, and says so.
 
 The URLs Harbor's components use (one db index per use) come from ``provisioning.rendering.redis_urls``.
+
+Ownership (provider mode): an endpoint belongs to one registry. The console marks it with a key
+(``harbor-console:owner`` in db 0, naming the installation and the registry) the first time it uses it — when the
+instance is empty, or when the binding was provisioned before marks existed — and refuses an endpoint marked for
+another registry, or unmarked but holding data. A purge removes only what this registry put there: the keys in the
+databases Harbor uses, then the mark; never ``FLUSHALL`` or ``FLUSHDB``, and never another database's keys. The
+console creates no ACL user on a provider's Redis (Harbor 2.13 and 2.14's registry cannot log in with one), so
+there is none of its own to remove.
 """
 
 from __future__ import annotations
@@ -43,11 +51,25 @@ from provisioning.external.base import (
     Stopwatch,
     short,
 )
+from provisioning.external.ownership import Owner, must_mark, parse_text, refuse_if_shared
 from provisioning.models import CacheBinding, Component
+from provisioning.rendering.redis_urls import (
+    DB_CACHE_LAYER,
+    DB_CORE,
+    DB_HARBOR,
+    DB_JOBSERVICE,
+    DB_REGISTRY,
+    DB_TRIVY,
+)
 
 PASSWORD_LENGTH = 32
 MANAGED_PORT = 6379
 MEMORY_DEGRADED_RATIO = 0.9
+HARBOR_DATABASES = (DB_CORE, DB_JOBSERVICE, DB_REGISTRY, DB_TRIVY, DB_HARBOR, DB_CACHE_LAYER)
+"""The database indexes Harbor's components use: all that a purge empties."""
+MARKER_KEY = "harbor-console:owner"
+MARKER_DB = DB_CORE
+UNLINK_BATCH = 500
 
 
 def generate_password() -> str:
@@ -60,10 +82,13 @@ def managed_host(binding: CacheBinding) -> str:
     return f"{registry.name}-redis.{registry.namespace}.svc"
 
 
-def client(host: str, port: int, username: str, password: str, *, tls: bool, timeout: float) -> redis.Redis:
+def client(
+    host: str, port: int, username: str, password: str, *, tls: bool, timeout: float, db: int = 0
+) -> redis.Redis:
     return redis.Redis(
         host=host,
         port=port,
+        db=db,
         username=username or None,
         password=password or None,
         ssl=tls,
@@ -96,7 +121,7 @@ class ProviderRedis:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
 
-    def _client(self, binding: CacheBinding, password: str) -> redis.Redis:
+    def _client(self, binding: CacheBinding, password: str, db: int = 0) -> redis.Redis:
         if binding.sentinel_master:
             raise DependencyMisconfigured(
                 "Redis Sentinel endpoints are not checked by the console yet: check the master "
@@ -104,16 +129,24 @@ class ProviderRedis:
                 whose_move=WhoseMove.PROVIDER,
             )
         return client(
-            binding.host, binding.port, binding.username, password, tls=binding.tls, timeout=self.timeout
+            binding.host,
+            binding.port,
+            binding.username,
+            password,
+            tls=binding.tls,
+            timeout=self.timeout,
+            db=db,
         )
 
     def _where(self, binding: CacheBinding) -> str:
         return f"{binding.host}:{binding.port}"
 
-    def _call(self, binding: CacheBinding, password: str, *commands: tuple[Any, ...]) -> list[Any]:
+    def _call(
+        self, binding: CacheBinding, password: str, *commands: tuple[Any, ...], db: int = 0
+    ) -> list[Any]:
         """Run commands on one connection; connection and auth failures become dependency errors."""
         where = self._where(binding)
-        conn = self._client(binding, password)
+        conn = self._client(binding, password, db)
         try:
             return [conn.execute_command(*command) for command in commands]
         except (AuthenticationError, AuthorizationError) as error:
@@ -144,8 +177,46 @@ class ProviderRedis:
                     binding, binding.previous_password, ("ACL", "SETUSER", user, f">{binding.password}")
                 )
                 self._persist(binding, binding.password)
+        self._claim(binding)
         if binding.provisioned_at is None:
             binding.provisioned_at = timezone.now()
+
+    # -- ownership ---------------------------------------------------------------------------------------------
+
+    def _marked(self, binding: CacheBinding, *commands: tuple[Any, ...], db: int = MARKER_DB) -> list[Any]:
+        """Commands of the ownership rule; a user not allowed them is the provider's to fix."""
+        try:
+            return self._call(binding, binding.password, *commands, db=db)
+        except ResponseError as error:
+            raise DependencyMisconfigured(
+                f"at {self._where(binding)} does not let the console read or write its mark ({short(error)}): "
+                "the tenant's user needs GET, SET, DEL, DBSIZE, SCAN and UNLINK on every key.",
+                whose_move=WhoseMove.PROVIDER,
+            ) from error
+
+    def _holds_keys(self, binding: CacheBinding) -> bool:
+        """Whether any database Harbor uses holds a key."""
+        return any(self._marked(binding, ("DBSIZE",), db=db)[0] for db in HARBOR_DATABASES)
+
+    def _needs_mark(self, binding: CacheBinding, *, fresh_counts: bool) -> bool:
+        """Whether the endpoint still needs this registry's mark; NotOwned when it is not this registry's.
+
+        An unmarked endpoint is this registry's when the binding was provisioned before marks existed, or (with
+        ``fresh_counts``) when it is empty: a fresh instance the provider handed out.
+        """
+        found = parse_text(self._marked(binding, ("GET", MARKER_KEY))[0])
+        vouched = binding.provisioned_at is not None
+        if found is None and not vouched and fresh_counts:
+            vouched = not self._holds_keys(binding)
+        where = self._where(binding)
+        return must_mark(f"Redis {where}", where, found, Owner.of(binding), vouched=vouched)
+
+    def _claim(self, binding: CacheBinding) -> None:
+        if not self._needs_mark(binding, fresh_counts=True):
+            return
+        owner = Owner.of(binding)
+        if not self._marked(binding, ("SET", MARKER_KEY, owner.text, "NX"))[0]:
+            self._needs_mark(binding, fresh_counts=False)  # someone marked it in between: theirs or ours
 
     def check(self, binding: CacheBinding) -> CheckResult:
         if not binding.host or not binding.password:
@@ -259,12 +330,64 @@ class ProviderRedis:
             self._persist(binding, binding.password)
         binding.previous_password = ""
 
+    # -- purge -------------------------------------------------------------------------------------------------
+
+    def check_purge(self, binding: CacheBinding, force: bool = False) -> None:
+        """Raise when the endpoint is not reachable, not this registry's, or named by another registry too."""
+        self._purge_refusal(binding)
+
+    def _purge_refusal(self, binding: CacheBinding) -> bool:
+        """Whether the endpoint holds anything of this registry's to remove; raise what forbids removing it."""
+        if not binding.host or not binding.password:
+            return False
+        refuse_if_shared(
+            binding,
+            f"Redis {self._where(binding)}",
+            mode=CacheMode.PROVIDER,
+            host__iexact=binding.host,
+            port=binding.port,
+        )
+        if (
+            binding.provisioned_at is None
+            and parse_text(self._marked(binding, ("GET", MARKER_KEY))[0]) is None
+        ):
+            return False  # never used by the console: nothing of this registry's is there
+        self._needs_mark(binding, fresh_counts=False)
+        return True
+
     def purge(self, binding: CacheBinding, force: bool = False) -> None:
-        """Remove the tenant's data; the instance itself goes back to the provider's Redis service."""
-        if binding.host and binding.password:
-            self._call(binding, binding.password, ("FLUSHALL",))
+        """Remove this registry's keys from the databases Harbor uses, then its mark; the instance itself goes
+        back to the provider's Redis service. The preconditions are checked again first."""
+        if self._purge_refusal(binding):
+            for db in HARBOR_DATABASES:
+                self._unlink_all(binding, db)
+            self._marked(binding, ("DEL", MARKER_KEY))
         binding.password = binding.previous_password = ""
         binding.provisioned_at = None
+
+    def _unlink_all(self, binding: CacheBinding, db: int) -> None:
+        conn = self._client(binding, binding.password, db)
+        try:
+            batch: list[bytes] = []
+            for key in conn.scan_iter(count=UNLINK_BATCH):
+                if db == MARKER_DB and key == MARKER_KEY.encode():
+                    continue
+                batch.append(key)
+                if len(batch) >= UNLINK_BATCH:
+                    conn.unlink(*batch)
+                    batch.clear()
+            if batch:
+                conn.unlink(*batch)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise DependencyUnreachable(f"unreachable: {short(error)} at {self._where(binding)}.") from error
+        except ResponseError as error:
+            raise DependencyMisconfigured(
+                f"at {self._where(binding)} refused to remove the registry's keys in database {db} "
+                f"({short(error)}): the tenant's user needs SCAN and UNLINK there.",
+                whose_move=WhoseMove.PROVIDER,
+            ) from error
+        finally:
+            conn.close()
 
 
 class ManagedRedis:
@@ -327,6 +450,9 @@ class ManagedRedis:
 
     def revoke_previous(self, binding: CacheBinding) -> None:
         binding.previous_password = ""
+
+    def check_purge(self, binding: CacheBinding, force: bool = False) -> None:
+        """Nothing to check: the managed Redis lives in the registry's own namespace."""
 
     def purge(self, binding: CacheBinding, force: bool = False) -> None:
         """Its data lives in the namespace's volume claim, which goes with the namespace; forget the password."""

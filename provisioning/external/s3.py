@@ -1,9 +1,15 @@
 """Each tenant's object storage: a bucket on the region's S3-compatible store, with its own credentials if possible.
 
 With IAM (``Cluster.s3_iam``: the provider serves the IAM API on the S3 endpoint, as Ceph RGW, MinIO and AWS do)
-each tenant gets an IAM user named after its bucket, an inline policy and a bucket policy that admit it to its bucket
-only, and an access key of its own. Without IAM the bucket is used with the cluster's shared keys, and the binding
-says so: tenants are then separated by bucket name only.
+each tenant gets an IAM user named like its bucket, an inline policy and a bucket policy that admit it to its bucket
+only, for the actions Harbor's registry (distribution's S3 driver) uses and nothing else — never a bucket's policy,
+ACL or deletion — and an access key of its own. Without IAM the bucket is used with the cluster's shared keys, and
+the binding says so: tenants are then separated by bucket name only.
+
+Ownership: buckets and IAM users carry the tags of :mod:`provisioning.external.ownership`; one without this
+registry's tags is refused, never adopted, and none of its keys or objects is touched. The binding records
+(``bucket_claimed_at``) that the console is about to create its bucket before it does, so a run interrupted between
+creating and tagging it recognises the bucket as its own.
 
 Rotation (IAM only) creates the user's second access key and switches the binding to it; the previous key works
 until ``revoke_previous`` deletes it. An access key that exists on the user but is recorded nowhere (a run that
@@ -19,6 +25,7 @@ import functools
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -37,12 +44,23 @@ from provisioning.external.base import (
     short,
 )
 from provisioning.external.connections import S3Admin
+from provisioning.external.ownership import Owner, must_mark, parse_tags, refuse_if_shared
 from provisioning.models import StorageBinding
 
 PROBE_PREFIX = ".harbor-console-probe/"
 USER_POLICY_NAME = "harbor-console-bucket"
 CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidClientTokenId"}
 MISSING = {"404", "NoSuchBucket", "NotFound", "NoSuchEntity"}
+IAM_PATH = "/harbor-console/"
+BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
+OBJECT_ACTIONS = (
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:DeleteObject",
+    "s3:ListMultipartUploadParts",
+    "s3:AbortMultipartUpload",
+)
+"""What distribution's S3 driver needs on the bucket and on its objects (its documented permission scopes)."""
 
 
 def error_code(error: ClientError) -> str:
@@ -50,35 +68,36 @@ def error_code(error: ClientError) -> str:
 
 
 def iam_user_name(bucket: str) -> str:
-    return f"hc-{bucket}"[:64]
+    """The tenant's IAM user: named like its bucket, which is unique and fits (IAM user names: 64 characters)."""
+    return bucket[:64]
+
+
+def _statements(bucket: str, principal: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    extra = {"Principal": principal} if principal else {}
+    return [
+        {
+            "Sid": "TenantBucket",
+            "Effect": "Allow",
+            **extra,
+            "Action": list(BUCKET_ACTIONS),
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+        },
+        {
+            "Sid": "TenantObjects",
+            "Effect": "Allow",
+            **extra,
+            "Action": list(OBJECT_ACTIONS),
+            "Resource": [f"arn:aws:s3:::{bucket}/*"],
+        },
+    ]
 
 
 def bucket_policy(bucket: str, user_arn: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TenantBucketAccess",
-                "Effect": "Allow",
-                "Principal": {"AWS": [user_arn]},
-                "Action": ["s3:*"],
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-            }
-        ],
-    }
+    return {"Version": "2012-10-17", "Statement": _statements(bucket, {"AWS": [user_arn]})}
 
 
 def user_policy(bucket: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:*"],
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-            }
-        ],
-    }
+    return {"Version": "2012-10-17", "Statement": _statements(bucket)}
 
 
 _session_lock = threading.Lock()
@@ -200,46 +219,91 @@ class S3Storage:
         if binding.provisioned_at is None:
             binding.provisioned_at = timezone.now()
 
-    def ensure_bucket(self, binding: StorageBinding) -> None:
-        s3 = self.admin_s3()
+    def _bucket_exists(self, binding: StorageBinding) -> bool:
         try:
-            s3.head_bucket(Bucket=binding.bucket)
-            return
+            self.admin_s3().head_bucket(Bucket=binding.bucket)
+            return True
         except ClientError as error:
             code = error_code(error)
             if code in ("403", "AccessDenied"):
                 raise DependencyMisconfigured(
                     f"bucket {binding.bucket} exists at {self._where(binding)} but belongs to someone else: "
-                    "choose another bucket name."
+                    "choose another bucket name.",
+                    whose_move=WhoseMove.PROVIDER,
                 ) from error
             if code not in MISSING:
                 raise
+            return False
+
+    def _bucket_tags(self, binding: StorageBinding) -> list[dict[str, str]]:
+        try:
+            return list(self.admin_s3().get_bucket_tagging(Bucket=binding.bucket)["TagSet"])
+        except ClientError as error:
+            if error_code(error) not in ("NoSuchTagSet", "NoSuchTagSetError"):
+                raise
+            return []
+
+    def _bucket_needs_mark(self, binding: StorageBinding, *, vouched: bool) -> bool:
+        """Whether the existing bucket still needs its mark; NotOwned when it is not this registry's."""
+        found = parse_tags(self._bucket_tags(binding))
+        what, where = f"bucket {binding.bucket}", self._where(binding)
+        return must_mark(what, where, found, Owner.of(binding), vouched=vouched)
+
+    def _mark_bucket(self, binding: StorageBinding) -> None:
+        """Add the mark to the bucket's tags, keeping the provider's own."""
+        owner = Owner.of(binding)
+        keys = {tag["Key"] for tag in owner.tags}
+        kept = [tag for tag in self._bucket_tags(binding) if tag["Key"] not in keys]
+        self.admin_s3().put_bucket_tagging(Bucket=binding.bucket, Tagging={"TagSet": kept + owner.tags})
+
+    @staticmethod
+    def _vouched(binding: StorageBinding) -> bool:
+        return binding.provisioned_at is not None or binding.bucket_claimed_at is not None
+
+    def ensure_bucket(self, binding: StorageBinding) -> None:
+        if self._bucket_exists(binding):
+            if self._bucket_needs_mark(binding, vouched=self._vouched(binding)):
+                self._mark_bucket(binding)
+            return
         if binding.provisioned_at is not None:
             raise DependencyMisconfigured(
                 f"bucket {binding.bucket} has disappeared from {self._where(binding)} (it was created on "
                 f"{binding.provisioned_at:%Y-%m-%d}): restore it at the provider; the console does not recreate "
                 "it empty on its own."
             )
+        binding.claim_bucket()
         params: dict[str, Any] = {"Bucket": binding.bucket}
         if binding.region and binding.region != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": binding.region}
         try:
-            s3.create_bucket(**params)
+            self.admin_s3().create_bucket(**params)
         except ClientError as error:
             if error_code(error) != "BucketAlreadyOwnedByYou":
                 raise
+            self._bucket_needs_mark(binding, vouched=False)  # made by someone else since the check
+        self._mark_bucket(binding)
+
+    def _user_needs_mark(self, binding: StorageBinding, user: str) -> bool:
+        """Whether the existing IAM user still needs its mark; NotOwned when it is not this registry's."""
+        tags = self.admin_iam().list_user_tags(UserName=user)["Tags"]
+        vouched = binding.provisioned_at is not None
+        return must_mark(
+            f"IAM user {user}", self._where(binding), parse_tags(tags), Owner.of(binding), vouched=vouched
+        )
 
     def ensure_tenant_user(self, binding: StorageBinding, *, new_key: bool = False) -> None:
         iam = self.admin_iam()
         user = binding.iam_user or iam_user_name(binding.bucket)
+        owner = Owner.of(binding)
         try:
             arn = iam.get_user(UserName=user)["User"]["Arn"]
         except ClientError as error:
             if error_code(error) not in MISSING:
                 raise
-            arn = iam.create_user(UserName=user, Tags=[{"Key": "managed-by", "Value": "harbor-console"}])[
-                "User"
-            ]["Arn"]
+            arn = iam.create_user(UserName=user, Path=IAM_PATH, Tags=owner.tags)["User"]["Arn"]
+        else:
+            if self._user_needs_mark(binding, user):
+                iam.tag_user(UserName=user, Tags=owner.tags)
         binding.iam_user = user
         wanted = user_policy(binding.bucket)
         try:
@@ -423,55 +487,89 @@ class S3Storage:
 
     # -- purge -------------------------------------------------------------------------------------------------
 
-    def purge(self, binding: StorageBinding, force: bool = False) -> None:
-        """Delete the bucket when it is empty (every object and version first when ``force``), then the user."""
+    def check_purge(self, binding: StorageBinding, force: bool = False) -> None:
+        """Raise the first precondition of a purge that fails; change nothing."""
+        if self._purge_target(binding):
+            self._guarded(binding, lambda: self._purge_refusal(binding, force))
+
+    def _purge_target(self, binding: StorageBinding) -> bool:
+        """Whether there is a bucket to purge through the admin keys; raise what keeps the console from it."""
         if binding.kind == StorageKind.SWIFT:
             raise DependencyMisconfigured(
                 f"the console does not remove Swift containers: delete {binding.bucket} at the provider.",
                 whose_move=WhoseMove.PROVIDER,
             )
         if binding.bucket and self.admin is not None:
-            try:
-                self._purge_bucket(binding, force)
-                if binding.iam_user and self.admin.iam:
-                    self._delete_user(binding.iam_user)
-            except (EndpointConnectionError, BotoCoreError) as error:
-                raise self._unreachable(binding, error) from error
-            except ClientError as error:
-                raise DependencyMisconfigured(
-                    f"refused to remove bucket {binding.bucket} at {self._where(binding)} ({short(error)})."
-                ) from error
-        elif binding.provisioned_at is not None:
+            return True
+        if binding.provisioned_at is not None:
             self._admin()  # provisioned once, unreachable now: say what is missing
-        binding.iam_user = binding.access_key = binding.secret_key = ""
-        binding.previous_access_key = binding.previous_secret_key = ""
-        binding.provisioned_at = None
+        return False
 
-    def _purge_bucket(self, binding: StorageBinding, force: bool) -> None:
-        s3 = self.admin_s3()
+    def _guarded(self, binding: StorageBinding, step: Callable[[], None]) -> None:
         try:
-            s3.head_bucket(Bucket=binding.bucket)
+            step()
+        except (EndpointConnectionError, BotoCoreError) as error:
+            raise self._unreachable(binding, error) from error
         except ClientError as error:
-            if error_code(error) in MISSING:
-                return
-            raise
-        versions = s3.list_object_versions(Bucket=binding.bucket, MaxKeys=1000)
+            raise DependencyMisconfigured(
+                f"refused to remove bucket {binding.bucket} at {self._where(binding)} ({short(error)})."
+            ) from error
+
+    def _purge_refusal(self, binding: StorageBinding, force: bool) -> None:
+        """Raise when the bucket or user is not this registry's, another registry names the bucket, or the bucket
+        still holds objects and ``force`` was not given."""
+        refuse_if_shared(
+            binding,
+            f"bucket {binding.bucket} at {self._where(binding)}",
+            bucket=binding.bucket,
+            endpoint=binding.endpoint,
+        )
+        if binding.iam_user and self._admin().iam:
+            try:
+                self.admin_iam().get_user(UserName=binding.iam_user)
+            except ClientError as error:
+                if error_code(error) not in MISSING:
+                    raise
+            else:
+                self._user_needs_mark(binding, binding.iam_user)
+        if not self._bucket_exists(binding):
+            return
+        self._bucket_needs_mark(binding, vouched=self._vouched(binding))
+        if force:
+            return
+        versions = self.admin_s3().list_object_versions(Bucket=binding.bucket, MaxKeys=1000)
         leftovers = versions.get("Versions", []) + versions.get("DeleteMarkers", [])
-        if leftovers and not force:
+        if leftovers:
             count = f"{len(leftovers)}{'+' if versions.get('IsTruncated') else ''}"
             raise PurgeBlocked(
                 f"bucket {binding.bucket} still holds {count} objects: copy out what must be kept, then purge "
                 "with force to delete them."
             )
-        paginator = s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=binding.bucket):
-            doomed = [
-                {"Key": item["Key"], "VersionId": item["VersionId"]}
-                for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-            ]
-            if doomed:
-                s3.delete_objects(Bucket=binding.bucket, Delete={"Objects": doomed, "Quiet": True})
-        s3.delete_bucket(Bucket=binding.bucket)
+
+    def purge(self, binding: StorageBinding, force: bool = False) -> None:
+        """Delete the bucket when it is empty (every object and version first when ``force``), then the user;
+        every precondition is checked again first."""
+        if self._purge_target(binding):
+            self._guarded(binding, lambda: self._purge_bucket(binding, force))
+        binding.iam_user = binding.access_key = binding.secret_key = ""
+        binding.previous_access_key = binding.previous_secret_key = ""
+        binding.provisioned_at = binding.bucket_claimed_at = None
+
+    def _purge_bucket(self, binding: StorageBinding, force: bool) -> None:
+        self._purge_refusal(binding, force)
+        if self._bucket_exists(binding):
+            s3 = self.admin_s3()
+            paginator = s3.get_paginator("list_object_versions")
+            for page in paginator.paginate(Bucket=binding.bucket):
+                doomed = [
+                    {"Key": item["Key"], "VersionId": item["VersionId"]}
+                    for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                if doomed:
+                    s3.delete_objects(Bucket=binding.bucket, Delete={"Objects": doomed, "Quiet": True})
+            s3.delete_bucket(Bucket=binding.bucket)
+        if binding.iam_user and self._admin().iam:
+            self._delete_user(binding.iam_user)
 
     def _delete_user(self, user: str) -> None:
         iam = self.admin_iam()

@@ -123,9 +123,20 @@ class StorageBinding(Binding):
     swift_tenant = models.CharField(max_length=128, blank=True)
     swift_domain = models.CharField(max_length=128, blank=True)
     root_directory = models.CharField(max_length=200, blank=True)
+    bucket_claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the console set out to create the bucket: one found untagged later is its own.",
+    )
 
     def __str__(self) -> str:
         return f"storage {self.kind} {self.bucket}"
+
+    def claim_bucket(self) -> None:
+        """Record, before the bucket is created, that the console creates it (saved at once, alone)."""
+        self.bucket_claimed_at = timezone.now()
+        self.save(update_fields=["bucket_claimed_at"])
 
 
 class IngressBinding(Binding):

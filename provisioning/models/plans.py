@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from django.core.validators import MinValueValidator
+import math
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from provisioning.validators import validate_dns_label
+
+MIN_DATABASE_CONNECTIONS = 5
+MAX_DATABASE_CONNECTIONS = 10_000
+CONNECTIONS_PER_CLIENT = 2
+"""The fewest connections each database client (pod) must be able to open."""
+STANDARD_CONNECTION_LIMITS = {"s": 40, "m": 90, "l": 180}
+"""``database_connection_limit`` of the seeded plans: 10, 15 and 20 connections per pod."""
 
 
 class Plan(models.Model):
@@ -42,6 +52,12 @@ class Plan(models.Model):
         default=256, help_text="maxmemory of a console-run Redis (MiB)."
     )
     redis_persistence_gib = models.PositiveIntegerField(default=1)
+    database_connection_limit = models.PositiveIntegerField(
+        default=40,
+        validators=[MinValueValidator(MIN_DATABASE_CONNECTIONS), MaxValueValidator(MAX_DATABASE_CONNECTIONS)],
+        help_text="Most connections each of a registry's PostgreSQL login roles may open (CONNECTION LIMIT); "
+        "Harbor's pods share them.",
+    )
     ha = models.BooleanField(default=False, help_text="Disruption budgets and spreading over zones.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,6 +80,7 @@ class Plan(models.Model):
         "namespace_memory_limit",
         "redis_memory_mib",
         "redis_persistence_gib",
+        "database_connection_limit",
         "ha",
     )
 
@@ -72,6 +89,19 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.name
+
+    def database_clients(self) -> int:
+        """The most pods of one registry that hold database connections at once.
+
+        Core at the plan's most replicas plus its rolling-update surge (25 %, rounded up), and the exporter with its
+        own surge; the console's check uses the connection a pod leaves free.
+        """
+        core = self.max_replicas or 1
+        return core + math.ceil(core / 4) + 2
+
+    def database_connections_per_pod(self) -> int:
+        """What one pod may open (``POSTGRESQL_MAX_OPEN_CONNS``) so that all of them stay under the role's limit."""
+        return max(1, self.database_connection_limit // self.database_clients())
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
@@ -85,5 +115,22 @@ class Plan(models.Model):
             errors["storage_quota_gib"] = "The default quota cannot be above the plan's maximum quota."
         if self.replicas and self.max_replicas and self.replicas > self.max_replicas:
             errors["replicas"] = "The default replica count cannot be above the plan's maximum."
+        least = self.database_clients() * CONNECTIONS_PER_CLIENT
+        if self.database_connection_limit is not None and self.database_connection_limit < least:
+            errors["database_connection_limit"] = (
+                f"{self.database_connection_limit} connections are too few: with up to {self.max_replicas} "
+                f"replicas, {self.database_clients()} pods (rollout surge and exporter included) share them and "
+                f"each needs {CONNECTIONS_PER_CLIENT}. Give at least {least}, or lower the most replicas."
+            )
         if errors:
             raise ValidationError(errors)
+
+
+def seed_connection_limits(plan_model: Any = Plan) -> None:
+    """Give the seeded S/M/L plans their connection limit where it is still the field's default (``plan_model``:
+    the migration's historical model, or the current one)."""
+    default = Plan._meta.get_field("database_connection_limit").default
+    for name, limit in STANDARD_CONNECTION_LIMITS.items():
+        plan_model.objects.filter(name=name, database_connection_limit=default).update(
+            database_connection_limit=limit
+        )

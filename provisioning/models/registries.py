@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.constraints import BaseConstraint
 from django.utils import timezone
 
 from provisioning import catalogue
 from provisioning.choices import ComponentKind, ConditionStatus, DesiredState, Phase, WhoseMove
 from provisioning.fields import EncryptedTextField
+from provisioning.naming import namespace_name
 from provisioning.validators import validate_dns_label, validate_hostname
 
 
@@ -117,7 +120,7 @@ class Registry(models.Model):
         super().save(*args, **kwargs)
 
     def default_namespace(self) -> str:
-        return f"harbor-{self.tenant.slug}-{self.name}"[:63].rstrip("-")
+        return namespace_name(self.tenant.slug, self.name)
 
     @property
     def external_url(self) -> str:
@@ -160,8 +163,38 @@ class Registry(models.Model):
                 )
         if self.hostname:
             self.hostname = self.hostname.strip().lower().rstrip(".")
+        clash = self.name_clash()
+        if clash and "name" not in errors:
+            errors["name"] = clash
         if errors:
             raise ValidationError(errors)
+
+    FIELD_CHECKED_CONSTRAINTS = frozenset(
+        {"registry_unique_name_per_tenant", "registry_unique_namespace_per_cluster"}
+    )
+    """Checked by :meth:`name_clash`, whose message names the field and the way out; the database still enforces
+    them against races."""
+
+    def get_constraints(self) -> list[tuple[type[models.Model], Sequence[BaseConstraint]]]:
+        return [
+            (model, [c for c in constraints if c.name not in self.FIELD_CHECKED_CONSTRAINTS])
+            for model, constraints in super().get_constraints()
+        ]
+
+    def name_clash(self) -> str | None:
+        """Why this name cannot be used: taken within the tenant, or its namespace taken on the cluster."""
+        if not (self.tenant_id and self.name):
+            return None
+        others = Registry.objects.exclude(pk=self.pk) if self.pk else Registry.objects.all()
+        if others.filter(tenant_id=self.tenant_id, name=self.name).exists():
+            return f"Tenant {self.tenant.slug} already has a registry named {self.name}: choose another name."
+        namespace = self.namespace or self.default_namespace()
+        if self.cluster_id and others.filter(cluster_id=self.cluster_id, namespace=namespace).exists():
+            return (
+                f"On cluster {self.cluster}, the namespace {namespace} already belongs to another registry (tenant "
+                "and registry names can meet, as a-b/c and a/b-c do): choose another name, or another cluster."
+            )
+        return None
 
     def spec_snapshot(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.SPEC_FIELDS}

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from provisioning import audit, catalogue
+from provisioning import audit, catalogue, naming
 from provisioning.choices import CacheMode, ComponentKind, DesiredState, Phase, RunStatus, RunTrigger
 from provisioning.models import (
     CacheBinding,
@@ -25,7 +25,9 @@ from provisioning.models import (
     ReconcileRun,
     Registry,
     StorageBinding,
+    installation_id,
 )
+from provisioning.naming import ServiceNames
 from provisioning.services.errors import ActionRefused
 
 EDITABLE_FIELDS = (
@@ -38,10 +40,9 @@ EDITABLE_FIELDS = (
 )
 
 
-def service_names(registry: Registry) -> dict[str, str]:
-    """Deterministic names of the registry's share of the shared services."""
-    base = f"hc_{registry.tenant.slug}_{registry.name}".replace("-", "_")[:63]
-    return {"database": base, "role": base, "bucket": f"hc-{registry.tenant.slug}-{registry.name}"[:63]}
+def service_names(registry: Registry) -> ServiceNames:
+    """The names of a saved registry's share of the shared services (see :mod:`provisioning.naming`)."""
+    return naming.service_names(installation_id(), registry.pk, registry.tenant.slug, registry.name)
 
 
 @transaction.atomic
@@ -53,9 +54,9 @@ def create_registry(*, actor: Any, via: str, cache_mode: str = CacheMode.MANAGED
     registry.full_clean()
     registry.save()
     names = service_names(registry)
-    DatabaseBinding.objects.create(registry=registry, name=names["database"], username=names["role"])
+    DatabaseBinding.objects.create(registry=registry, name=names.database, owner_role=names.owner_role)
     CacheBinding.objects.create(registry=registry, mode=cache_mode)
-    StorageBinding.objects.create(registry=registry, bucket=names["bucket"])
+    StorageBinding.objects.create(registry=registry, bucket=names.bucket)
     IngressBinding.objects.create(registry=registry, tls_secret_name=f"{registry.name}-tls")
     sync_components(registry)
     audit.record(actor, via, "create", registry, changes=registry.spec_snapshot())
@@ -85,7 +86,7 @@ def sync_components(registry: Registry) -> None:
         )
 
 
-def _refuse_if_gone(registry: Registry, action: str) -> None:
+def refuse_if_gone(registry: Registry, action: str) -> None:
     if registry.desired_state == DesiredState.DELETED:
         raise ActionRefused(
             f"{registry} is deleted: it cannot be {action}. Restore is not possible; create a new registry.",
@@ -96,7 +97,7 @@ def _refuse_if_gone(registry: Registry, action: str) -> None:
 @transaction.atomic
 def update_registry(registry: Registry, changes: dict[str, Any], *, actor: Any, via: str) -> Registry:
     """Apply allowed field changes; a change of spec bumps the generation and enqueues a reconciliation."""
-    _refuse_if_gone(registry, "changed")
+    refuse_if_gone(registry, "changed")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ActionRefused(
@@ -168,7 +169,7 @@ def reconcile_now(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
 
 @transaction.atomic
 def suspend(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
-    _refuse_if_gone(registry, "suspended")
+    refuse_if_gone(registry, "suspended")
     if registry.desired_state == DesiredState.SUSPENDED:
         raise ActionRefused(f"{registry} is already suspended.", code="already_suspended")
     return _change_state(
@@ -178,7 +179,7 @@ def suspend(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
 
 @transaction.atomic
 def resume(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
-    _refuse_if_gone(registry, "resumed")
+    refuse_if_gone(registry, "resumed")
     if registry.desired_state != DesiredState.SUSPENDED:
         raise ActionRefused(f"{registry} is not suspended: there is nothing to resume.", code="not_suspended")
     return _change_state(registry, actor=actor, via=via, action="resume", desired_state=DesiredState.RUNNING)
@@ -187,7 +188,7 @@ def resume(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
 @transaction.atomic
 def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) -> ReconcileRun:
     """Move the registry to ``target_version`` when the path is allowed; otherwise say why not."""
-    _refuse_if_gone(registry, "upgraded")
+    refuse_if_gone(registry, "upgraded")
     refusal = catalogue.upgrade_refusal(registry.harbor_version, target_version)
     if refusal:
         raise ActionRefused(refusal, code="upgrade_not_allowed", field="target_version", status=400)
@@ -197,7 +198,7 @@ def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) ->
 @transaction.atomic
 def delete(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
     """Soft delete: the stack goes away, the data (database, bucket) stays until a purge."""
-    _refuse_if_gone(registry, "deleted again")
+    refuse_if_gone(registry, "deleted again")
     return _change_state(
         registry,
         actor=actor,

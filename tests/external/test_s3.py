@@ -170,7 +170,7 @@ def test_purge_refuses_a_bucket_with_objects_unless_forced(s3_server):
 
     assert s3_server.bucket_exists(storage.bucket) and keys_of(s3_server, storage.iam_user)
     blocked = fresh(registry.storage)
-    assert blocked.whose_move == WhoseMove.CUSTOMER and "purge failed" in blocked.status_message
+    assert blocked.whose_move == WhoseMove.CUSTOMER and "purge refused" in blocked.status_message
 
     purge_dependencies(registry, force=True)
 
