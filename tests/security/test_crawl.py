@@ -35,6 +35,7 @@ SKIPPED_PREFIXES = ("admin/", "api/", "static/")
 OPERATOR_PAGES = {
     "provisioning:registry-create",
     "provisioning:registry-edit",
+    "provisioning:registry-cache",
     "provisioning:tenant-create",
     "provisioning:tenant-edit",
 }
