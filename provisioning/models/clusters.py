@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +15,24 @@ from django.utils import timezone
 from provisioning.choices import ClusterHealth
 from provisioning.fields import EncryptedTextField
 from provisioning.validators import validate_dns_label
+
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+DEFAULT_DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+DEFAULT_UPSTREAM_EGRESS_CIDRS = ["0.0.0.0/0", "::/0"]
+
+
+def default_dns_pod_labels() -> dict[str, str]:
+    return dict(DEFAULT_DNS_POD_LABELS)
+
+
+def default_upstream_egress_cidrs() -> list[str]:
+    return list(DEFAULT_UPSTREAM_EGRESS_CIDRS)
+
+
+def default_upstream_egress_ports() -> list[int]:
+    return [443]
 
 
 class Cluster(models.Model):
@@ -49,7 +69,37 @@ class Cluster(models.Model):
         help_text="postgres://admin:password@host:5432/postgres of the region's PostgreSQL service.",
     )
     egress_cidrs = models.JSONField(
-        default=list, blank=True, help_text="CIDRs of the shared services registries may reach."
+        default=list,
+        blank=True,
+        help_text="CIDRs of the shared services (database, Redis, object storage). A service host that does not "
+        "resolve from the console, or resolves inside one of these, is reached through them; a Redis Sentinel's "
+        "master always is.",
+    )
+    dns_namespace = models.CharField(
+        max_length=63,
+        default="kube-system",
+        validators=[validate_dns_label],
+        help_text="Namespace of the cluster DNS pods.",
+    )
+    dns_pod_labels = models.JSONField(
+        default=default_dns_pod_labels,
+        blank=True,
+        help_text='Labels of the cluster DNS pods, e.g. {"k8s-app": "kube-dns"}; {} for every pod of the namespace.',
+    )
+    upstream_egress_cidrs = models.JSONField(
+        default=default_upstream_egress_cidrs,
+        blank=True,
+        help_text="Where core, job service and Trivy may reach upstream registries and the vulnerability "
+        "databases; private ranges inside a CIDR are excepted. [] turns upstream access off.",
+    )
+    upstream_egress_ports = models.JSONField(
+        default=default_upstream_egress_ports, blank=True, help_text="Ports of upstream access, e.g. [443]."
+    )
+    acme_http01 = models.BooleanField(
+        default=True,
+        verbose_name="Issuer solves HTTP-01",
+        help_text="The ClusterIssuer solves ACME HTTP-01 challenges: its solver pod runs in each registry's "
+        "namespace and the ingress controller must reach it.",
     )
     s3_endpoint = models.URLField(blank=True)
     s3_region = models.CharField(max_length=63, blank=True)
@@ -124,8 +174,48 @@ class Cluster(models.Model):
             raise ValidationError({"node_selector": "Give a JSON object of label: value."})
         if not isinstance(self.tolerations, list):
             raise ValidationError({"tolerations": "Give a JSON list of Kubernetes tolerations."})
-        if not isinstance(self.egress_cidrs, list):
-            raise ValidationError({"egress_cidrs": "Give a JSON list of CIDR strings."})
+        errors = {
+            name: message
+            for name, message in (
+                ("egress_cidrs", cidr_list_error(self.egress_cidrs)),
+                ("upstream_egress_cidrs", cidr_list_error(self.upstream_egress_cidrs)),
+                ("upstream_egress_ports", port_list_error(self.upstream_egress_ports)),
+                ("dns_pod_labels", label_map_error(self.dns_pod_labels)),
+            )
+            if message
+        }
+        if errors:
+            raise ValidationError(errors)
+
+
+def cidr_list_error(value: object) -> str | None:
+    """What is wrong with a list of CIDRs, naming the bad entry, or None."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return 'Give a JSON list of CIDR strings, e.g. ["10.0.0.0/8"].'
+    for item in value:
+        try:
+            ipaddress.ip_network(item)
+        except ValueError:
+            return f"{item!r} is not a CIDR such as 10.0.0.0/8 (host bits must be zero)."
+    return None
+
+
+def port_list_error(value: object) -> str | None:
+    if not isinstance(value, list) or not value:
+        return "Give a JSON list of ports, e.g. [443]."
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 65536:
+            return f"{item!r} is not a port between 1 and 65535."
+    return None
+
+
+def label_map_error(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return 'Give a JSON object of label: value, e.g. {"k8s-app": "kube-dns"}.'
+    for key, item in value.items():
+        if not isinstance(item, str) or not LABEL_VALUE.match(item) or not key or len(key) > 317:
+            return f"{key}={item!r} is not a Kubernetes label."
+    return None
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from provisioning.rendering.quantities import quantity
 from provisioning.validators import validate_dns_label
+
+if TYPE_CHECKING:
+    from provisioning.rendering import Requirements
 
 
 class Plan(models.Model):
@@ -36,8 +42,18 @@ class Plan(models.Model):
     cpu_limit = models.CharField(max_length=16, default="1")
     memory_request = models.CharField(max_length=16, default="256Mi")
     memory_limit = models.CharField(max_length=16, default="1Gi")
-    namespace_cpu_limit = models.CharField(max_length=16, default="8")
-    namespace_memory_limit = models.CharField(max_length=16, default="16Gi")
+    namespace_cpu_limit = models.CharField(
+        max_length=16,
+        default="8",
+        help_text="Ceiling of the CPU limits a registry's namespace may need (its quota is derived from its stack, "
+        "rollouts included): the plan's largest registry must fit under it.",
+    )
+    namespace_memory_limit = models.CharField(
+        max_length=16,
+        default="16Gi",
+        help_text="Ceiling of the memory limits a registry's namespace may need: the plan's largest registry must "
+        "fit under it.",
+    )
     redis_memory_mib = models.PositiveIntegerField(
         default=256, help_text="maxmemory of a console-run Redis (MiB)."
     )
@@ -67,6 +83,15 @@ class Plan(models.Model):
         "ha",
     )
 
+    QUANTITY_FIELDS = (
+        "cpu_request",
+        "cpu_limit",
+        "memory_request",
+        "memory_limit",
+        "namespace_cpu_limit",
+        "namespace_memory_limit",
+    )
+
     class Meta:
         ordering = ["storage_quota_gib", "name"]
 
@@ -85,5 +110,60 @@ class Plan(models.Model):
             errors["storage_quota_gib"] = "The default quota cannot be above the plan's maximum quota."
         if self.replicas and self.max_replicas and self.replicas > self.max_replicas:
             errors["replicas"] = "The default replica count cannot be above the plan's maximum."
+        for name in self.QUANTITY_FIELDS:
+            try:
+                quantity(getattr(self, name))
+            except ValueError as error:
+                errors[name] = str(error)
         if errors:
             raise ValidationError(errors)
+        for resource in ("cpu", "memory"):
+            request, limit = getattr(self, f"{resource}_request"), getattr(self, f"{resource}_limit")
+            if quantity(request) > quantity(limit):
+                errors[f"{resource}_request"] = (
+                    f"The {resource} request {request} is above the {resource} limit {limit}: a real API server "
+                    "refuses such a pod. Lower the request or raise the limit."
+                )
+        if not errors:
+            errors.update(self.ceiling_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def largest_registry_needs(self) -> Requirements:
+        """What the plan's largest registry (most replicas, Trivy on, a console-run Redis, HTTP-01 solver) needs
+        of its namespace at its peak."""
+        from provisioning.models.registries import EffectiveSettings
+        from provisioning.sizing import requirements
+
+        largest = EffectiveSettings(
+            storage_quota_gib=self.max_storage_quota_gib,
+            replicas=self.max_replicas,
+            trivy_enabled=True,
+            parallel_request_limit=self.parallel_request_limit,
+            cpu_request=self.cpu_request,
+            cpu_limit=self.cpu_limit,
+            memory_request=self.memory_request,
+            memory_limit=self.memory_limit,
+            ha=self.ha,
+        )
+        return requirements(largest, self)
+
+    def ceiling_errors(self) -> dict[str, str]:
+        """Field errors for each namespace ceiling the plan's largest registry does not fit under."""
+        from provisioning.sizing import ceiling_excesses
+
+        try:
+            needs = self.largest_registry_needs()
+            excesses = ceiling_excesses(needs, self)
+        except ValueError as error:
+            return {"namespace_cpu_limit": f"The plan cannot be sized: {error}"}
+        what = {"namespace_cpu_limit": "CPU", "namespace_memory_limit": "memory"}
+        return {
+            excess.field: (
+                f"The plan's largest registry ({self.max_replicas} replicas, Trivy, a console-run Redis) needs "
+                f"{excess.needed} of {what[excess.field]} limits in its namespace while it rolls out, above this "
+                f"ceiling of {excess.ceiling}: raise the ceiling to at least that, or lower the most replicas or "
+                f"the {what[excess.field]} limit per pod."
+            )
+            for excess in excesses
+        }

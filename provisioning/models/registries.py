@@ -158,10 +158,35 @@ class Registry(models.Model):
                 errors["replicas"] = (
                     f"{self.replicas} replicas is above the {plan} plan's limit of {plan.max_replicas}."
                 )
+            if not errors:
+                errors.update(self.ceiling_errors())
         if self.hostname:
             self.hostname = self.hostname.strip().lower().rstrip(".")
         if errors:
             raise ValidationError(errors)
+
+    def ceiling_errors(self) -> dict[str, str]:
+        """A field error when the stack these settings render needs more CPU or memory limits in its namespace
+        (rollouts included) than the plan's ceiling, on the field to lower."""
+        from provisioning.choices import CacheMode
+        from provisioning.sizing import ceiling_excesses, requirements
+
+        plan = self.plan
+        cache = getattr(self, "cache", None) if self.pk else None
+        managed = cache is None or cache.mode == CacheMode.MANAGED
+        try:
+            excesses = ceiling_excesses(requirements(self.effective(), plan, managed=managed), plan)
+        except ValueError:
+            return {}  # the plan's own figures are wrong: the plan's form says so
+        if not excesses:
+            return {}
+        field = "replicas" if self.replicas else "trivy_enabled" if self.trivy_enabled else "plan"
+        needs = " and ".join(f"{excess.needed} of limits" for excess in excesses)
+        ceilings = " and ".join(excess.ceiling for excess in excesses)
+        return {
+            field: f"This registry needs {needs} in its namespace while it rolls out, above the {plan} plan's "
+            f"ceiling of {ceilings}: lower the replicas, turn Trivy off, or choose a larger plan."
+        }
 
     def spec_snapshot(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.SPEC_FIELDS}
