@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from provisioning.rendering.labels import selector_labels
@@ -167,6 +168,7 @@ def upstream_clients(spec: StackSpec) -> tuple[str, ...]:
     return tuple(clients)
 
 
+@lru_cache(maxsize=1024)
 def _literal_network(host: str) -> str | None:
     try:
         return str(ipaddress.ip_network(host))
@@ -188,9 +190,17 @@ def endpoint_cidrs(spec: StackSpec, endpoint: Endpoint) -> tuple[str, ...]:
     return tuple(sorted(cidrs))
 
 
-def upstream_peers(cidrs: Iterable[str]) -> list[Object]:
+def upstream_peers(cidrs: tuple[str, ...]) -> list[Object]:
     """``ipBlock`` peers for the upstream CIDRs, each excepting the private ranges strictly inside it."""
-    peers: list[Object] = []
+    return [
+        {"ipBlock": {**block, **({"except": list(block["except"])} if "except" in block else {})}}
+        for block in _upstream_blocks(cidrs)
+    ]
+
+
+@lru_cache(maxsize=64)
+def _upstream_blocks(cidrs: tuple[str, ...]) -> tuple[Object, ...]:
+    blocks: list[Object] = []
     for cidr in cidrs:
         network = ipaddress.ip_network(cidr)
         excepted = [
@@ -201,8 +211,8 @@ def upstream_peers(cidrs: Iterable[str]) -> list[Object]:
         block: Object = {"cidr": str(network)}
         if excepted:
             block["except"] = excepted
-        peers.append({"ipBlock": block})
-    return peers
+        blocks.append(block)
+    return tuple(blocks)
 
 
 def _ports(numbers: Iterable[int], protocols: Sequence[str] = ("TCP",)) -> list[Object]:
@@ -261,16 +271,19 @@ def _ingress_rules(spec: StackSpec, component: str, flows: Sequence[Flow]) -> li
 
 
 def _egress_rules(
-    spec: StackSpec, component: str, flows: Sequence[Flow], endpoints: Sequence[Endpoint]
+    spec: StackSpec,
+    component: str,
+    flows: Sequence[Flow],
+    endpoints: Sequence[tuple[Endpoint, tuple[str, ...]]],
 ) -> list[Object]:
     rules = [
         {"to": [{"podSelector": _pods(spec, flow.server)}], "ports": _ports(flow.ports)}
         for flow in flows
         if flow.client == component
     ]
-    for endpoint in endpoints:
+    for endpoint, cidrs in endpoints:
         if component in endpoint.clients:
-            peers = [{"ipBlock": {"cidr": cidr}} for cidr in endpoint_cidrs(spec, endpoint)]
+            peers = [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
             rules.append({"to": peers, "ports": _ports([endpoint.port])})
     if spec.cache.mode == "provider" and spec.cache.sentinel_master and component in REDIS_CLIENTS:
         peers = [{"ipBlock": {"cidr": cidr}} for cidr in spec.egress_cidrs]
@@ -283,7 +296,10 @@ def _egress_rules(
 
 
 def render_component_networkpolicy(
-    spec: StackSpec, component: str, flows: Sequence[Flow], endpoints: Sequence[Endpoint]
+    spec: StackSpec,
+    component: str,
+    flows: Sequence[Flow],
+    endpoints: Sequence[tuple[Endpoint, tuple[str, ...]]],
 ) -> Object:
     """``<instance>-<component>``: who may reach the component's pods, and what they may reach."""
     return _policy(
@@ -313,7 +329,7 @@ COMPONENT_ORDER = (CORE, PORTAL, REGISTRY, JOBSERVICE, TRIVY, EXPORTER, REDIS)
 def render_networkpolicies(spec: StackSpec) -> list[Object]:
     """The default deny, DNS, one policy per running component, and the solver's when the issuer uses HTTP-01."""
     flows = internal_flows(spec)
-    endpoints = external_endpoints(spec)
+    endpoints = [(endpoint, endpoint_cidrs(spec, endpoint)) for endpoint in external_endpoints(spec)]
     running = _running(spec)
     policies = [render_default_deny_networkpolicy(spec), render_dns_networkpolicy(spec)]
     policies += [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 _QUANTITY = re.compile(r"^([+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([KMGTPE]i|[mkMGTPE])?$")
 _SUFFIX = {
@@ -31,6 +32,7 @@ MI = 2**20
 GI = 2**30
 
 
+@lru_cache(maxsize=1024)
 def quantity(text: str) -> Decimal:
     """The value of a quantity; ``ValueError`` naming it when it is not one."""
     match = _QUANTITY.match(str(text).strip())
@@ -40,10 +42,12 @@ def quantity(text: str) -> Decimal:
     return Decimal(number) * _SUFFIX[suffix or ""]
 
 
+@lru_cache(maxsize=1024)
 def millicores(text: str) -> int:
     return math.ceil(quantity(text) * 1000)
 
 
+@lru_cache(maxsize=1024)
 def whole_bytes(text: str) -> int:
     return math.ceil(quantity(text))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -36,7 +37,17 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def dump(document: Any) -> str:
-    """One YAML document, keys in insertion order."""
+    """One YAML document (a configuration file), keys in insertion order.
+
+    PyYAML's representer costs about a millisecond per file and a fleet sweep renders the same files again and
+    again, so texts are kept by the document's JSON (same document, same text).
+    """
+    return _dump(json.dumps(document))
+
+
+@lru_cache(maxsize=4096)
+def _dump(document_json: str) -> str:
+    document = json.loads(document_json)
     text: str = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
     return text
 

@@ -1,0 +1,103 @@
+"""The matrix the invariant tests run over: every Harbor version of the catalogue × every seeded plan × Trivy on/off ×
+cache mode (provider Redis, managed Redis) × HA on/off × suspended, plus the object storage kinds where they matter.
+
+Plans are the seeded S/M/L figures of the data migrations (``0002_roles_and_plans``, ceilings from
+``0007_b_plan_ceilings``), sized by ``provisioning.sizing`` exactly as reconciliation sizes a registry. Pure: unsaved
+model instances, no database. Renders are cached: the tests compare many pairs of the same stacks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+from provisioning.catalogue import SUPPORTED_VERSIONS
+from provisioning.models import Plan
+from provisioning.models.registries import EffectiveSettings
+from provisioning.rendering import StackSpec, StorageSpec, render_stack
+from provisioning.sizing import component_set, managed_cache
+from tests.rendering.specs import PROVIDER_CACHE, S3, SWIFT, build_spec
+
+_SEEDED = importlib.import_module("provisioning.migrations.0002_roles_and_plans").PLANS
+_CEILINGS = importlib.import_module("provisioning.migrations.0007_b_plan_ceilings").CEILINGS
+S3_WITHOUT_ENDPOINT = replace(S3, endpoint="")
+STORAGES: dict[str, StorageSpec] = {"s3": S3, "swift": SWIFT, "s3-default-endpoint": S3_WITHOUT_ENDPOINT}
+
+PLAN_NAMES = tuple(row[0] for row in _SEEDED)
+CACHE_MODES = ("provider", "managed")
+Point = tuple[str, str, bool, str, bool, bool]
+"""(Harbor version, plan, Trivy, cache mode, HA, suspended)."""
+MATRIX: tuple[Point, ...] = tuple(
+    itertools.product(
+        SUPPORTED_VERSIONS, PLAN_NAMES, (True, False), CACHE_MODES, (True, False), (False, True)
+    )
+)
+
+
+@cache
+def seeded_plan(name: str) -> Plan:
+    """The plan ``name`` as the migrations seed it (unsaved)."""
+    row = next(row for row in _SEEDED if row[0] == name)
+    _, display, quota, max_quota, replicas, max_replicas, trivy, parallel, ha, cr, cl, mr, ml = row
+    cpu, memory = _CEILINGS[name]
+    return Plan(
+        name=name,
+        display_name=display,
+        storage_quota_gib=quota,
+        max_storage_quota_gib=max_quota,
+        replicas=replicas,
+        max_replicas=max_replicas,
+        trivy_enabled=trivy,
+        parallel_request_limit=parallel,
+        ha=ha,
+        cpu_request=cr,
+        cpu_limit=cl,
+        memory_request=mr,
+        memory_limit=ml,
+        namespace_cpu_limit=cpu,
+        namespace_memory_limit=memory,
+    )
+
+
+def matrix_spec(point: Point, storage: str = "s3", **overrides: Any) -> StackSpec:
+    version, plan_name, trivy, cache_mode, ha, suspended = point
+    plan = seeded_plan(plan_name)
+    effective = EffectiveSettings(
+        storage_quota_gib=plan.storage_quota_gib,
+        replicas=plan.replicas,
+        trivy_enabled=trivy,
+        parallel_request_limit=plan.parallel_request_limit,
+        cpu_request=plan.cpu_request,
+        cpu_limit=plan.cpu_limit,
+        memory_request=plan.memory_request,
+        memory_limit=plan.memory_limit,
+        ha=ha,
+    )
+    cache_spec = managed_cache(plan, "Managed-Redis-Pass-9") if cache_mode == "managed" else PROVIDER_CACHE
+    values: dict[str, Any] = {
+        "harbor_version": version,
+        "components": component_set(effective),
+        "cache": cache_spec,
+        "storage": STORAGES[storage],
+        "trivy_enabled": trivy,
+        "ha": ha,
+        "suspended": suspended,
+        "parallel_request_limit": plan.parallel_request_limit,
+    }
+    values.update(overrides)
+    return build_spec(**values)
+
+
+@cache
+def _rendered(
+    point: Point, storage: str, overrides: tuple[tuple[str, Any], ...]
+) -> tuple[dict[str, Any], ...]:
+    return tuple(render_stack(matrix_spec(point, storage, **dict(overrides))))
+
+
+def matrix_objects(point: Point, storage: str = "s3", **overrides: Any) -> list[dict[str, Any]]:
+    """The rendered stack of one matrix point (cached; do not change what it returns)."""
+    return list(_rendered(point, storage, tuple(sorted(overrides.items()))))
