@@ -131,6 +131,6 @@ class Network:
         """Whether a connection from ``source`` to ``destination`` on ``port``/``protocol`` passes."""
         if isinstance(source, Pod) and not self._allowed(source, "Egress", destination, port, protocol):
             return False
-        if isinstance(destination, Pod) and not self._allowed(destination, "Ingress", source, port, protocol):
-            return False
-        return True
+        return not isinstance(destination, Pod) or self._allowed(
+            destination, "Ingress", source, port, protocol
+        )

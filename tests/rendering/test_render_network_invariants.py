@@ -227,10 +227,10 @@ def _check(
     network.add_policies(json.loads(policies_json))
     everyone = [*pods, *_foreign_pods()]
     by_name = {pod.name: pod for pod in everyone}
-    for source, destination, port, protocol in expected:
-        target = by_name.get(destination) or External(destination)
-        assert network.allows(by_name[source], target, port, protocol), (
-            f"{source} cannot reach {destination}:{port}/{protocol}"
+    for source_name, destination_name, port, protocol in expected:
+        target = by_name.get(destination_name) or External(destination_name)
+        assert network.allows(by_name[source_name], target, port, protocol), (
+            f"{source_name} cannot reach {destination_name}:{port}/{protocol}"
         )
     targets: list[tuple[Any, int, str]] = []
     for pod in everyone:

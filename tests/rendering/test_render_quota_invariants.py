@@ -100,7 +100,7 @@ def _admit_peak(objects: list[dict[str, Any]], running: list[dict[str, Any]], so
 def test_every_stack_of_the_matrix_is_admitted_at_its_peak_and_fits_its_plan() -> None:
     for point in MATRIX:
         objects = matrix_objects(point)
-        running = matrix_objects(point[:5] + (False,))
+        running = matrix_objects((*point[:5], False))
         _admit_peak(objects, running, solver=True)
         plan = seeded_plan(point[1])
         hard = next(obj for obj in objects if obj["kind"] == "ResourceQuota")["spec"]["hard"]
@@ -168,7 +168,7 @@ def test_a_container_without_limits_is_refused_by_name() -> None:
         "kind": "Job",
         "spec": {"template": {"spec": {"containers": [{"name": "naked", "resources": {}}]}}},
     }
-    with pytest.raises(ValueError, match="'naked' states no requests.cpu"):
+    with pytest.raises(ValueError, match=r"'naked' states no requests\.cpu"):
         required_quota([naked])
 
 
