@@ -106,13 +106,19 @@ class Endpoint:
     clients: tuple[str, ...]
 
 
-def _running(spec: StackSpec) -> set[str]:
-    components = {CORE, PORTAL, REGISTRY, JOBSERVICE, EXPORTER}
-    if spec.trivy_enabled:
-        components.add(TRIVY)
-    if spec.cache.mode == "managed":
-        components.add(REDIS)
-    return components
+def _running(spec: StackSpec) -> frozenset[str]:
+    return _RUNNING[(spec.trivy_enabled, spec.cache.mode == "managed")]
+
+
+_RUNNING = {
+    (trivy, managed): frozenset(
+        {CORE, PORTAL, REGISTRY, JOBSERVICE, EXPORTER}
+        | ({TRIVY} if trivy else set())
+        | ({REDIS} if managed else set())
+    )
+    for trivy in (True, False)
+    for managed in (True, False)
+}
 
 
 def internal_flows(spec: StackSpec) -> list[Flow]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass
+from functools import lru_cache
 from typing import Any
 
 from provisioning.rendering.quantities import bytes_text, cpu_text, millicores, whole_bytes
@@ -42,10 +43,26 @@ class Requirements:
     claims: int = 0
 
     def __add__(self, other: Requirements) -> Requirements:
-        return Requirements(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return Requirements(
+            self.cpu_requests + other.cpu_requests,
+            self.cpu_limits + other.cpu_limits,
+            self.memory_requests + other.memory_requests,
+            self.memory_limits + other.memory_limits,
+            self.pods + other.pods,
+            self.storage + other.storage,
+            self.claims + other.claims,
+        )
 
     def times(self, count: int) -> Requirements:
-        return Requirements(*(getattr(self, f.name) * count for f in fields(self)))
+        return Requirements(
+            self.cpu_requests * count,
+            self.cpu_limits * count,
+            self.memory_requests * count,
+            self.memory_limits * count,
+            self.pods * count,
+            self.storage * count,
+            self.claims * count,
+        )
 
     def hard(self) -> dict[str, str]:
         """The ResourceQuota's ``spec.hard``."""
@@ -63,7 +80,7 @@ class Requirements:
 def container_requirements(container: Mapping[str, Any]) -> Requirements:
     """One container's requests and limits; ``ValueError`` when it leaves a quota'd resource unstated."""
     stated = container.get("resources") or {}
-    values: dict[str, int] = {}
+    values: list[str] = []
     for kind in ("requests", "limits"):
         for resource in QUOTA_RESOURCES:
             value = (stated.get(kind) or {}).get(resource)
@@ -72,12 +89,22 @@ def container_requirements(container: Mapping[str, Any]) -> Requirements:
                     f"container {container.get('name')!r} states no {kind}.{resource}: under a ResourceQuota "
                     "a real API server refuses its pod."
                 )
-            values[f"{resource}_{kind}"] = millicores(value) if resource == "cpu" else whole_bytes(value)
-    return Requirements(**values)
+            values.append(value)
+    return _container(*values)
+
+
+@lru_cache(maxsize=1024)
+def _container(cpu_request: str, memory_request: str, cpu_limit: str, memory_limit: str) -> Requirements:
+    return Requirements(
+        cpu_requests=millicores(cpu_request),
+        cpu_limits=millicores(cpu_limit),
+        memory_requests=whole_bytes(memory_request),
+        memory_limits=whole_bytes(memory_limit),
+    )
 
 
 def _max(first: Requirements, second: Requirements) -> Requirements:
-    return Requirements(*(max(getattr(first, f.name), getattr(second, f.name)) for f in fields(first)))
+    return Requirements(*(max(pair) for pair in zip(astuple(first), astuple(second), strict=True)))
 
 
 def pod_requirements(pod_spec: Mapping[str, Any]) -> Requirements:
