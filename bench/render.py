@@ -28,7 +28,7 @@ from provisioning.rendering import render_helm_values, render_stack, render_yaml
 from tests.rendering.specs import MANAGED_CACHE, build_spec  # noqa: E402
 
 
-class _CDumper(yaml.CSafeDumper):  # type: ignore[misc]
+class _CDumper(yaml.CSafeDumper):
     def ignore_aliases(self, data: object) -> bool:
         return True
 
