@@ -148,6 +148,16 @@ class Plan(models.Model):
         )
         return requirements(largest, self)
 
+    def largest_registry_summary(self) -> str:
+        """For pages: ``18.6 CPU and 15.94 GiB of limits, 21 pods``."""
+        from provisioning.rendering.quantities import cpu_words, memory_words
+
+        try:
+            needs = self.largest_registry_needs()
+        except ValueError as error:
+            return f"(cannot be sized: {error})"
+        return f"{cpu_words(needs.cpu_limits)} and {memory_words(needs.memory_limits)} of limits, {needs.pods} pods"
+
     def ceiling_errors(self) -> dict[str, str]:
         """Field errors for each namespace ceiling the plan's largest registry does not fit under."""
         from provisioning.sizing import ceiling_excesses
