@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='cluster',
             name='dns_namespace',
-            field=models.CharField(default='kube-system', help_text='Namespace of the cluster DNS pods.', max_length=63, validators=[provisioning.validators.validate_dns_label]),
+            field=models.CharField(blank=True, default='kube-system', help_text='Namespace of the cluster DNS pods (kube-system when empty).', max_length=63, validators=[provisioning.validators.validate_dns_label]),
         ),
         migrations.AddField(
             model_name='cluster',

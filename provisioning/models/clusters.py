@@ -78,8 +78,9 @@ class Cluster(models.Model):
     dns_namespace = models.CharField(
         max_length=63,
         default="kube-system",
+        blank=True,
         validators=[validate_dns_label],
-        help_text="Namespace of the cluster DNS pods.",
+        help_text="Namespace of the cluster DNS pods (kube-system when empty).",
     )
     dns_pod_labels = models.JSONField(
         default=default_dns_pod_labels,

@@ -131,7 +131,7 @@ def build_spec(
             ingress_class=cluster.ingress_class,
             ingress_namespace=cluster.ingress_namespace,
             monitoring_namespace=cluster.monitoring_namespace,
-            dns_namespace=cluster.dns_namespace,
+            dns_namespace=cluster.dns_namespace or "kube-system",
             dns_pod_labels=dict(cluster.dns_pod_labels or {}),
             acme_http01=cluster.acme_http01,
             storage_class=cluster.storage_class,
