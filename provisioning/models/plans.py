@@ -11,6 +11,7 @@ from provisioning.rendering.quantities import quantity
 from provisioning.validators import validate_dns_label
 
 if TYPE_CHECKING:
+    from provisioning.models.registries import EffectiveSettings
     from provisioning.rendering import Requirements
 
 
@@ -129,23 +130,35 @@ class Plan(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def largest_registry_needs(self) -> Requirements:
-        """What the plan's largest registry (most replicas, Trivy on, a console-run Redis, HTTP-01 solver) needs
-        of its namespace at its peak."""
+    def effective_settings(
+        self,
+        *,
+        replicas: int | None = None,
+        trivy_enabled: bool | None = None,
+        storage_quota_gib: int | None = None,
+        parallel_request_limit: int | None = None,
+    ) -> EffectiveSettings:
+        """A registry's settings on this plan: each given value overrides the plan's default."""
         from provisioning.models.registries import EffectiveSettings
-        from provisioning.sizing import requirements
 
-        largest = EffectiveSettings(
-            storage_quota_gib=self.max_storage_quota_gib,
-            replicas=self.max_replicas,
-            trivy_enabled=True,
-            parallel_request_limit=self.parallel_request_limit,
+        return EffectiveSettings(
+            storage_quota_gib=storage_quota_gib or self.storage_quota_gib,
+            replicas=replicas or self.replicas,
+            trivy_enabled=self.trivy_enabled if trivy_enabled is None else trivy_enabled,
+            parallel_request_limit=parallel_request_limit or self.parallel_request_limit,
             cpu_request=self.cpu_request,
             cpu_limit=self.cpu_limit,
             memory_request=self.memory_request,
             memory_limit=self.memory_limit,
             ha=self.ha,
         )
+
+    def largest_registry_needs(self) -> Requirements:
+        """What the plan's largest registry (most replicas, Trivy on, a console-run Redis, HTTP-01 solver) needs
+        of its namespace at its peak."""
+        from provisioning.sizing import requirements
+
+        largest = self.effective_settings(replicas=self.max_replicas, trivy_enabled=True)
         return requirements(largest, self)
 
     def largest_registry_summary(self) -> str:

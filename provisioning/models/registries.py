@@ -124,17 +124,11 @@ class Registry(models.Model):
         return f"https://{self.hostname}"
 
     def effective(self) -> EffectiveSettings:
-        plan = self.plan
-        return EffectiveSettings(
-            storage_quota_gib=self.storage_quota_gib or plan.storage_quota_gib,
-            replicas=self.replicas or plan.replicas,
-            trivy_enabled=plan.trivy_enabled if self.trivy_enabled is None else self.trivy_enabled,
-            parallel_request_limit=self.parallel_request_limit or plan.parallel_request_limit,
-            cpu_request=plan.cpu_request,
-            cpu_limit=plan.cpu_limit,
-            memory_request=plan.memory_request,
-            memory_limit=plan.memory_limit,
-            ha=plan.ha,
+        return self.plan.effective_settings(
+            replicas=self.replicas,
+            trivy_enabled=self.trivy_enabled,
+            storage_quota_gib=self.storage_quota_gib,
+            parallel_request_limit=self.parallel_request_limit,
         )
 
     def clean(self) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 from provisioning.catalogue import SUPPORTED_VERSIONS
 from provisioning.models import Plan
-from provisioning.models.registries import EffectiveSettings
 from provisioning.rendering import StackSpec, StorageSpec, render_stack
 from provisioning.sizing import component_set, managed_cache
 from tests.rendering.specs import PROVIDER_CACHE, S3, SWIFT, build_spec
@@ -65,17 +64,7 @@ def seeded_plan(name: str) -> Plan:
 def matrix_spec(point: Point, storage: str = "s3", **overrides: Any) -> StackSpec:
     version, plan_name, trivy, cache_mode, ha, suspended = point
     plan = seeded_plan(plan_name)
-    effective = EffectiveSettings(
-        storage_quota_gib=plan.storage_quota_gib,
-        replicas=plan.replicas,
-        trivy_enabled=trivy,
-        parallel_request_limit=plan.parallel_request_limit,
-        cpu_request=plan.cpu_request,
-        cpu_limit=plan.cpu_limit,
-        memory_request=plan.memory_request,
-        memory_limit=plan.memory_limit,
-        ha=ha,
-    )
+    effective = replace(plan.effective_settings(trivy_enabled=trivy), ha=ha)
     cache_spec = managed_cache(plan, "Managed-Redis-Pass-9") if cache_mode == "managed" else PROVIDER_CACHE
     values: dict[str, Any] = {
         "harbor_version": version,
