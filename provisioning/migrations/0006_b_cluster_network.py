@@ -45,11 +45,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='plan',
             name='namespace_cpu_limit',
-            field=models.CharField(default='8', help_text="Ceiling of the CPU limits a registry's namespace may need (its quota is derived from its stack, rollouts included): the plan's largest registry must fit under it.", max_length=16),
+            field=models.CharField(default='20', help_text="Ceiling of the CPU limits a registry's namespace may need (its quota is derived from its stack, rollouts included): the plan's largest registry must fit under it.", max_length=16),
         ),
         migrations.AlterField(
             model_name='plan',
             name='namespace_memory_limit',
-            field=models.CharField(default='16Gi', help_text="Ceiling of the memory limits a registry's namespace may need: the plan's largest registry must fit under it.", max_length=16),
+            field=models.CharField(default='20Gi', help_text="Ceiling of the memory limits a registry's namespace may need: the plan's largest registry must fit under it.", max_length=16),
         ),
     ]

@@ -45,13 +45,13 @@ class Plan(models.Model):
     memory_limit = models.CharField(max_length=16, default="1Gi")
     namespace_cpu_limit = models.CharField(
         max_length=16,
-        default="8",
+        default="20",
         help_text="Ceiling of the CPU limits a registry's namespace may need (its quota is derived from its stack, "
         "rollouts included): the plan's largest registry must fit under it.",
     )
     namespace_memory_limit = models.CharField(
         max_length=16,
-        default="16Gi",
+        default="20Gi",
         help_text="Ceiling of the memory limits a registry's namespace may need: the plan's largest registry must "
         "fit under it.",
     )

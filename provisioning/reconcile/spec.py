@@ -87,12 +87,13 @@ def _storage(storage: StorageBinding, registry: Registry) -> StorageSpec:
 
 
 def build_spec(
-    registry: Registry, secrets: Mapping[str, str] | None = None, resolver: Resolver = system_resolver
+    registry: Registry, secrets: Mapping[str, str] | None = None, resolver: Resolver | None = system_resolver
 ) -> StackSpec:
     """The plain-data description of ``registry``'s stack (its secrets created first if missing).
 
     Raises ``InvalidSpec`` (``UnresolvedHost`` for an external host without an address) with a sentence naming
-    what to fix.
+    what to fix. ``resolver=None`` leaves the external hosts unresolved: enough for what needs no NetworkPolicy
+    (the Helm values), not for ``render_stack``.
     """
     plan, cluster = registry.plan, registry.cluster
     effective = registry.effective()
@@ -140,6 +141,8 @@ def build_spec(
             upstream_egress_cidrs=tuple(cluster.upstream_egress_cidrs or ()),
             upstream_egress_ports=tuple(cluster.upstream_egress_ports or (443,)),
         )
+        if resolver is None:
+            return spec
         addresses = external_addresses(spec, spec.egress_cidrs, cluster.name, resolver)
         return replace(spec, external_addresses=addresses)
     except (ValueError, TypeError) as error:
