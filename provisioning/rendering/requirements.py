@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -104,7 +104,15 @@ def _container(cpu_request: str, memory_request: str, cpu_limit: str, memory_lim
 
 
 def _max(first: Requirements, second: Requirements) -> Requirements:
-    return Requirements(*(max(pair) for pair in zip(astuple(first), astuple(second), strict=True)))
+    return Requirements(
+        max(first.cpu_requests, second.cpu_requests),
+        max(first.cpu_limits, second.cpu_limits),
+        max(first.memory_requests, second.memory_requests),
+        max(first.memory_limits, second.memory_limits),
+        max(first.pods, second.pods),
+        max(first.storage, second.storage),
+        max(first.claims, second.claims),
+    )
 
 
 def pod_requirements(pod_spec: Mapping[str, Any]) -> Requirements:
