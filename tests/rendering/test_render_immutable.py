@@ -59,6 +59,8 @@ def test_no_ordinary_edit_changes_an_immutable_field_unless_it_is_carried_out_by
         for edit, before_point, before_variant, after_point, after_variant in _edits(point):
             before, after = _by_key(before_point, before_variant), _by_key(after_point, after_variant)
             for key in before.keys() & after.keys():
+                if before[key] == after[key]:
+                    continue
                 paths = immutable_changes(before[key], after[key])
                 if not paths:
                     continue
