@@ -15,6 +15,7 @@ from provisioning.rendering.labels import (
     REGISTRY_ID_LABEL,
     TENANT_LABEL,
     VERSION_LABEL,
+    legacy_ownership_selector,
     ownership_selector,
 )
 from provisioning.rendering.network import Endpoint, external_endpoints
@@ -69,6 +70,7 @@ __all__ = [
     "external_endpoints",
     "harbor_release",
     "immutable_changes",
+    "legacy_ownership_selector",
     "object_apply_order",
     "ownership_selector",
     "render_helm_values",

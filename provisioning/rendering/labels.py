@@ -34,6 +34,16 @@ def ownership_selector(registry_id: int, installation: str) -> str:
     )
 
 
+def legacy_ownership_selector(registry_id: int) -> str:
+    """Objects a console labelled for this registry before installation labels existed (no installation label).
+
+    After an upgrade, objects the stack still renders gain the label with their next apply; objects it no longer
+    renders (NetworkPolicies of the old shape) are found only by this selector, inside the namespaces this
+    installation owns, to be pruned once.
+    """
+    return f"{MANAGED_BY_LABEL}={MANAGER},{REGISTRY_ID_LABEL}={registry_id},!{INSTALLATION_LABEL}"
+
+
 def selector_labels(spec: StackSpec, component: str) -> dict[str, str]:
     """The stable subset used in selectors (never the version: selectors are immutable)."""
     return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: spec.instance, COMPONENT_LABEL: component}

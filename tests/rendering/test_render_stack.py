@@ -18,6 +18,7 @@ from provisioning.rendering import (
     VERSION_LABEL,
     DatabaseSpec,
     apply_order,
+    legacy_ownership_selector,
     object_apply_order,
     ownership_selector,
     render_stack,
@@ -69,6 +70,9 @@ def test_ownership_selector_matches_the_labels_of_one_installation_only() -> Non
     assert all(wanted.items() <= obj["metadata"]["labels"].items() for obj in _full_stack())
     other = dict(item.split("=") for item in ownership_selector(42, "otherconsole").split(","))
     assert not any(other.items() <= obj["metadata"]["labels"].items() for obj in _full_stack())
+    assert legacy_ownership_selector(42) == (
+        "app.kubernetes.io/managed-by=harbor-console,harbor-console.io/registry-id=42,!harbor-console.io/installation"
+    )
 
 
 def test_names_are_unique_and_deterministic() -> None:
