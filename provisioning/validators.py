@@ -137,10 +137,12 @@ def validate_cidr(value: object) -> None:
     if not isinstance(value, str):
         raise ValidationError('Give each CIDR as a string such as "10.0.0.0/8".', code="invalid_cidr")
     try:
-        ipaddress.ip_network(value, strict=False)
+        ipaddress.ip_network(value)
     except ValueError:
         raise ValidationError(
-            "%(value)r is not a CIDR such as 10.0.0.0/8.", code="invalid_cidr", params={"value": value[:60]}
+            "%(value)r is not a CIDR such as 10.0.0.0/8 (with the host bits zero, as NetworkPolicies want it).",
+            code="invalid_cidr",
+            params={"value": value[:60]},
         ) from None
 
 
@@ -151,6 +153,17 @@ def validate_cidrs(value: object) -> None:
         raise ValidationError(f"Give at most {MAX_CIDRS} CIDRs.", code="invalid_cidrs")
     for item in value:
         validate_cidr(item)
+
+
+def validate_ports(value: object) -> None:
+    """A non-empty JSON list of TCP/UDP port numbers."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Give a JSON list of ports, e.g. [443].", code="invalid_ports")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 65536:
+            raise ValidationError(
+                "%(value)r is not a port between 1 and 65535.", code="invalid_ports", params={"value": item}
+            )
 
 
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.:]*$")

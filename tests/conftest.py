@@ -21,7 +21,10 @@ pytest_plugins = [
 
 
 DB_FIXTURES = {"db", "transactional_db", "live_server"}
-SEED_MIGRATION = "provisioning.migrations.0002_roles_and_plans"
+SEED_MIGRATIONS = (
+    "provisioning.migrations.0002_roles_and_plans",
+    "provisioning.migrations.0009_b_plan_ceilings",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +34,8 @@ def _migrated_rows(request):
     if request.node.get_closest_marker("django_db") is None and not DB_FIXTURES & set(request.fixturenames):
         return
     request.getfixturevalue("_django_db_helper")
-    importlib.import_module(SEED_MIGRATION).forwards(apps, None)
+    for migration in SEED_MIGRATIONS:
+        importlib.import_module(migration).forwards(apps, None)
     seed_connection_limits()
     installation_id()  # the row again after a flush (same id: INSTALLATION_ID), and the per-process cache warm
 

@@ -37,6 +37,7 @@ def cluster(**fields: Any) -> Cluster:
         "api_url": "http://127.0.0.1:1",
         "simulated": True,
         "region": "test",
+        "egress_cidrs": ["10.0.0.0/8"],
     }
     values.update(fields)
     return Cluster.objects.create(**values)

@@ -19,9 +19,25 @@ from provisioning.validators import (
     validate_dns_label,
     validate_node_selector,
     validate_object_name,
+    validate_ports,
     validate_queue_name,
     validate_tolerations,
 )
+
+DEFAULT_DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+DEFAULT_UPSTREAM_EGRESS_CIDRS = ["0.0.0.0/0", "::/0"]
+
+
+def default_dns_pod_labels() -> dict[str, str]:
+    return dict(DEFAULT_DNS_POD_LABELS)
+
+
+def default_upstream_egress_cidrs() -> list[str]:
+    return list(DEFAULT_UPSTREAM_EGRESS_CIDRS)
+
+
+def default_upstream_egress_ports() -> list[int]:
+    return [443]
 
 
 class Cluster(models.Model):
@@ -58,7 +74,38 @@ class Cluster(models.Model):
         help_text="postgres://admin:password@host:5432/postgres of the region's PostgreSQL service.",
     )
     egress_cidrs = models.JSONField(
-        default=list, blank=True, help_text="CIDRs of the shared services registries may reach."
+        default=list,
+        blank=True,
+        help_text="CIDRs of the shared services (database, Redis, object storage). A service host that does not "
+        "resolve from the console, or resolves inside one of these, is reached through them; a Redis Sentinel's "
+        "master always is.",
+    )
+    dns_namespace = models.CharField(
+        max_length=63,
+        default="kube-system",
+        blank=True,
+        validators=[validate_dns_label],
+        help_text="Namespace of the cluster DNS pods (kube-system when empty).",
+    )
+    dns_pod_labels = models.JSONField(
+        default=default_dns_pod_labels,
+        blank=True,
+        help_text='Labels of the cluster DNS pods, e.g. {"k8s-app": "kube-dns"}; {} for every pod of the namespace.',
+    )
+    upstream_egress_cidrs = models.JSONField(
+        default=default_upstream_egress_cidrs,
+        blank=True,
+        help_text="Where core, job service and Trivy may reach upstream registries and the vulnerability "
+        "databases; private ranges inside a CIDR are excepted. [] turns upstream access off.",
+    )
+    upstream_egress_ports = models.JSONField(
+        default=default_upstream_egress_ports, blank=True, help_text="Ports of upstream access, e.g. [443]."
+    )
+    acme_http01 = models.BooleanField(
+        default=True,
+        verbose_name="Issuer solves HTTP-01",
+        help_text="The ClusterIssuer solves ACME HTTP-01 challenges: its solver pod runs in each registry's "
+        "namespace and the ingress controller must reach it.",
     )
     s3_endpoint = models.URLField(blank=True)
     s3_region = models.CharField(max_length=63, blank=True)
@@ -155,6 +202,10 @@ CLUSTER_FIELD_CHECKS: dict[str, Callable[[Any], None]] = {
     "node_selector": validate_node_selector,
     "tolerations": validate_tolerations,
     "egress_cidrs": validate_cidrs,
+    "upstream_egress_cidrs": validate_cidrs,
+    "upstream_egress_ports": validate_ports,
+    "dns_namespace": validate_dns_label,
+    "dns_pod_labels": validate_node_selector,
 }
 
 

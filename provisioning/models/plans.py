@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from provisioning.rendering.pods import ROLLING_UPDATE
+from provisioning.rendering.quantities import quantity
 from provisioning.validators import validate_dns_label
 
 MIN_DATABASE_CONNECTIONS = 5
@@ -15,7 +16,11 @@ MAX_DATABASE_CONNECTIONS = 10_000
 CONNECTIONS_PER_CLIENT = 2
 """The fewest connections each database client (pod) must be able to open."""
 STANDARD_CONNECTION_LIMITS = {"s": 40, "m": 90, "l": 180}
-"""``database_connection_limit`` of the seeded plans: 10, 15 and 20 connections per pod."""
+"""``database_connection_limit`` of the seeded plans: 6, 9 and 12 connections per pod (see ``database_clients``)."""
+
+if TYPE_CHECKING:
+    from provisioning.models.registries import EffectiveSettings
+    from provisioning.rendering import Requirements
 
 
 class Plan(models.Model):
@@ -46,8 +51,18 @@ class Plan(models.Model):
     cpu_limit = models.CharField(max_length=16, default="1")
     memory_request = models.CharField(max_length=16, default="256Mi")
     memory_limit = models.CharField(max_length=16, default="1Gi")
-    namespace_cpu_limit = models.CharField(max_length=16, default="8")
-    namespace_memory_limit = models.CharField(max_length=16, default="16Gi")
+    namespace_cpu_limit = models.CharField(
+        max_length=16,
+        default="20",
+        help_text="Ceiling of the CPU limits a registry's namespace may need (its quota is derived from its stack, "
+        "rollouts included): the plan's largest registry must fit under it.",
+    )
+    namespace_memory_limit = models.CharField(
+        max_length=16,
+        default="20Gi",
+        help_text="Ceiling of the memory limits a registry's namespace may need: the plan's largest registry must "
+        "fit under it.",
+    )
     redis_memory_mib = models.PositiveIntegerField(
         default=256, help_text="maxmemory of a console-run Redis (MiB)."
     )
@@ -84,6 +99,15 @@ class Plan(models.Model):
         "ha",
     )
 
+    QUANTITY_FIELDS = (
+        "cpu_request",
+        "cpu_limit",
+        "memory_request",
+        "memory_limit",
+        "namespace_cpu_limit",
+        "namespace_memory_limit",
+    )
+
     class Meta:
         ordering = ["storage_quota_gib", "name"]
 
@@ -93,11 +117,11 @@ class Plan(models.Model):
     def database_clients(self) -> int:
         """The most pods of one registry that hold database connections at once.
 
-        Core at the plan's most replicas plus its rolling-update surge (25 %, rounded up), and the exporter with its
-        own surge; the console's check uses the connection a pod leaves free.
+        Core and the job service (which opens the database core's configuration names) at the plan's most replicas,
+        and the exporter, each with the rolling-update surge rendering states on every Deployment.
         """
-        core = self.max_replicas or 1
-        return core + math.ceil(core / 4) + 2
+        surge = int(ROLLING_UPDATE["maxSurge"])
+        return 2 * ((self.max_replicas or 1) + surge) + 1 + surge
 
     def database_connections_per_pod(self) -> int:
         """What one pod may open (``POSTGRESQL_MAX_OPEN_CONNS``) so that all of them stay under the role's limit."""
@@ -122,8 +146,85 @@ class Plan(models.Model):
                 f"replicas, {self.database_clients()} pods (rollout surge and exporter included) share them and "
                 f"each needs {CONNECTIONS_PER_CLIENT}. Give at least {least}, or lower the most replicas."
             )
+        for name in self.QUANTITY_FIELDS:
+            try:
+                quantity(getattr(self, name))
+            except ValueError as error:
+                errors[name] = str(error)
         if errors:
             raise ValidationError(errors)
+        for resource in ("cpu", "memory"):
+            request, limit = getattr(self, f"{resource}_request"), getattr(self, f"{resource}_limit")
+            if quantity(request) > quantity(limit):
+                errors[f"{resource}_request"] = (
+                    f"The {resource} request {request} is above the {resource} limit {limit}: a real API server "
+                    "refuses such a pod. Lower the request or raise the limit."
+                )
+        if not errors:
+            errors.update(self.ceiling_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def effective_settings(
+        self,
+        *,
+        replicas: int | None = None,
+        trivy_enabled: bool | None = None,
+        storage_quota_gib: int | None = None,
+        parallel_request_limit: int | None = None,
+    ) -> EffectiveSettings:
+        """A registry's settings on this plan: each given value overrides the plan's default."""
+        from provisioning.models.registries import EffectiveSettings
+
+        return EffectiveSettings(
+            storage_quota_gib=storage_quota_gib or self.storage_quota_gib,
+            replicas=replicas or self.replicas,
+            trivy_enabled=self.trivy_enabled if trivy_enabled is None else trivy_enabled,
+            parallel_request_limit=parallel_request_limit or self.parallel_request_limit,
+            cpu_request=self.cpu_request,
+            cpu_limit=self.cpu_limit,
+            memory_request=self.memory_request,
+            memory_limit=self.memory_limit,
+            ha=self.ha,
+        )
+
+    def largest_registry_needs(self) -> Requirements:
+        """What the plan's largest registry (most replicas, Trivy on, a console-run Redis, HTTP-01 solver) needs
+        of its namespace at its peak."""
+        from provisioning.sizing import requirements
+
+        largest = self.effective_settings(replicas=self.max_replicas, trivy_enabled=True)
+        return requirements(largest, self)
+
+    def largest_registry_summary(self) -> str:
+        """For pages: ``18.6 CPU and 15.94 GiB of limits, 21 pods``."""
+        from provisioning.rendering.quantities import cpu_words, memory_words
+
+        try:
+            needs = self.largest_registry_needs()
+        except ValueError as error:
+            return f"(cannot be sized: {error})"
+        return f"{cpu_words(needs.cpu_limits)} and {memory_words(needs.memory_limits)} of limits, {needs.pods} pods"
+
+    def ceiling_errors(self) -> dict[str, str]:
+        """Field errors for each namespace ceiling the plan's largest registry does not fit under."""
+        from provisioning.sizing import ceiling_excesses
+
+        try:
+            needs = self.largest_registry_needs()
+            excesses = ceiling_excesses(needs, self)
+        except ValueError as error:
+            return {"namespace_cpu_limit": f"The plan cannot be sized: {error}"}
+        what = {"namespace_cpu_limit": "CPU", "namespace_memory_limit": "memory"}
+        return {
+            excess.field: (
+                f"The plan's largest registry ({self.max_replicas} replicas, Trivy, a console-run Redis) needs "
+                f"{excess.needed} of {what[excess.field]} limits in its namespace while it rolls out, above this "
+                f"ceiling of {excess.ceiling}: raise the ceiling to at least that, or lower the most replicas or "
+                f"the {what[excess.field]} limit per pod."
+            )
+            for excess in excesses
+        }
 
 
 def seed_connection_limits(plan_model: Any = Plan) -> None:

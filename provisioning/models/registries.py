@@ -127,17 +127,11 @@ class Registry(models.Model):
         return f"https://{self.hostname}"
 
     def effective(self) -> EffectiveSettings:
-        plan = self.plan
-        return EffectiveSettings(
-            storage_quota_gib=self.storage_quota_gib or plan.storage_quota_gib,
-            replicas=self.replicas or plan.replicas,
-            trivy_enabled=plan.trivy_enabled if self.trivy_enabled is None else self.trivy_enabled,
-            parallel_request_limit=self.parallel_request_limit or plan.parallel_request_limit,
-            cpu_request=plan.cpu_request,
-            cpu_limit=plan.cpu_limit,
-            memory_request=plan.memory_request,
-            memory_limit=plan.memory_limit,
-            ha=plan.ha,
+        return self.plan.effective_settings(
+            replicas=self.replicas,
+            trivy_enabled=self.trivy_enabled,
+            storage_quota_gib=self.storage_quota_gib,
+            parallel_request_limit=self.parallel_request_limit,
         )
 
     def clean(self) -> None:
@@ -161,6 +155,8 @@ class Registry(models.Model):
                 errors["replicas"] = (
                     f"{self.replicas} replicas is above the {plan} plan's limit of {plan.max_replicas}."
                 )
+            if not errors:
+                errors.update(self.ceiling_errors())
         if self.hostname:
             self.hostname = self.hostname.strip().lower().rstrip(".")
         clash = self.name_clash()
@@ -195,6 +191,29 @@ class Registry(models.Model):
                 "and registry names can meet, as a-b/c and a/b-c do): choose another name, or another cluster."
             )
         return None
+
+    def ceiling_errors(self) -> dict[str, str]:
+        """A field error when the stack these settings render needs more CPU or memory limits in its namespace
+        (rollouts included) than the plan's ceiling, on the field to lower."""
+        from provisioning.choices import CacheMode
+        from provisioning.sizing import ceiling_excesses, requirements
+
+        plan = self.plan
+        cache = getattr(self, "cache", None) if self.pk else None
+        managed = cache is None or cache.mode == CacheMode.MANAGED
+        try:
+            excesses = ceiling_excesses(requirements(self.effective(), plan, managed=managed), plan)
+        except ValueError:
+            return {}  # the plan's own figures are wrong: the plan's form says so
+        if not excesses:
+            return {}
+        field = "replicas" if self.replicas else "trivy_enabled" if self.trivy_enabled else "plan"
+        needs = " and ".join(f"{excess.needed} of limits" for excess in excesses)
+        ceilings = " and ".join(excess.ceiling for excess in excesses)
+        return {
+            field: f"This registry needs {needs} in its namespace while it rolls out, above the {plan} plan's "
+            f"ceiling of {ceilings}: lower the replicas, turn Trivy off, or choose a larger plan."
+        }
 
     def spec_snapshot(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.SPEC_FIELDS}

@@ -23,7 +23,7 @@ from provisioning import external
 from provisioning.choices import CacheMode, DesiredState, ErrorClass, RunStatus, RunTrigger, WhoseMove
 from provisioning.kube import ClusterAccess, KubeGateway, gateway_for, object_key
 from provisioning.kube.resources import ObjectKey
-from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry
+from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry, installation_id
 from provisioning.reconcile import conditions as cond
 from provisioning.reconcile.compare import differences, with_spec_hash
 from provisioning.reconcile.errors import DependenciesNotReady, Failure, classify
@@ -285,7 +285,7 @@ class Reconciler:
 
     def _list_owned(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
         """Every object the console owns for the registry: one LIST per kind (none in a missing namespace)."""
-        selector = ownership_selector(registry.pk)
+        selector = ownership_selector(registry.pk, installation_id())
         found: dict[ObjectKey, dict[str, Any]] = {}
         namespaces = gateway.list("v1", "Namespace", label_selector=selector)
         for obj in namespaces:
@@ -343,7 +343,7 @@ class Reconciler:
         self, gateway: KubeGateway, registry: Registry, live: dict[ObjectKey, dict[str, Any]], kinds: set[str]
     ) -> None:
         """Read the status of the kinds just written once more, so readiness is not a step behind."""
-        selector = ownership_selector(registry.pk)
+        selector = ownership_selector(registry.pk, installation_id())
         for api_version, kind in RENDERED_KINDS:
             if kind in kinds:
                 for obj in gateway.list(
@@ -408,7 +408,7 @@ class Reconciler:
         remaining = 0
         try:
             gateway = cluster_gateway(registry.cluster)
-            selector = ownership_selector(registry.pk)
+            selector = ownership_selector(registry.pk, installation_id())
             contents = ManagedResource.objects.filter(registry=registry)
             for namespace in gateway.list("v1", "Namespace", label_selector=selector):
                 name = namespace["metadata"]["name"]

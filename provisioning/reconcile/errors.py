@@ -18,6 +18,10 @@ class InvalidSpec(Exception):
     """The registry's rows cannot be turned into a stack (a value rendering refuses)."""
 
 
+class UnresolvedHost(InvalidSpec):
+    """An external service's host name has no address and the cluster names no CIDR for it: the provider's move."""
+
+
 class DependenciesNotReady(Exception):
     """A dependency (database, cache, object storage) is failing: the rollout is held."""
 

@@ -45,5 +45,5 @@ def export_manifests_yaml(registry: Registry) -> str:
 
 def export_helm_values(registry: Registry) -> str:
     """Values for goharbor/harbor-helm describing the stack (rendering redacts every secret) as YAML."""
-    values = render_helm_values(build_spec(registry, stored_secrets(registry)))
+    values = render_helm_values(build_spec(registry, stored_secrets(registry), resolver=None))
     return yaml.safe_dump(values, sort_keys=False, default_flow_style=False)

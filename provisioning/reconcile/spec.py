@@ -1,32 +1,32 @@
 """From database rows to rendering's ``StackSpec``: the registry, its plan, bindings, secrets and cluster.
 
-Reads only what is already in the database (the external services provisioned the bindings before this runs);
+Reads only what is already in the database (the external services provisioned the bindings before this runs), plus
+the addresses of the external hosts the stack names (``addresses``: NetworkPolicies take addresses, never names);
 a value rendering refuses becomes ``InvalidSpec`` with rendering's sentence.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
 
 from provisioning.choices import CacheMode, DesiredState, StorageKind
-from provisioning.models import CacheBinding, Plan, Registry, StorageBinding
+from provisioning.models import CacheBinding, Plan, Registry, StorageBinding, installation_id
+from provisioning.reconcile.addresses import Resolver, external_addresses, system_resolver
 from provisioning.reconcile.errors import InvalidSpec
-from provisioning.reconcile.readiness import WORKLOAD_KINDS
 from provisioning.rendering import (
     CacheSpec,
-    ComponentSet,
-    ComponentSpec,
     DatabaseSpec,
     HarborSecrets,
-    QuotaSpec,
     StackSpec,
     StorageSpec,
     render_stack,
 )
 from provisioning.services.secrets import ensure_registry_secrets
+from provisioning.sizing import component_set, database_pool, managed_cache
 
 GIB = 1024**3
 CLUSTER_SERVICE_FIELDS = ("cluster__database_admin_url", "cluster__s3_access_key", "cluster__s3_secret_key")
@@ -46,51 +46,10 @@ def load_registry(registry_id: int) -> Registry | None:
     )
 
 
-def _components(registry: Registry, plan: Plan, suspended: bool) -> ComponentSet:
-    effective = registry.effective()
-    replicas = 0 if suspended else effective.replicas
-    single = 0 if suspended else 1
-    harbor = ComponentSpec(
-        replicas=replicas,
-        cpu_request=effective.cpu_request,
-        cpu_limit=effective.cpu_limit,
-        memory_request=effective.memory_request,
-        memory_limit=effective.memory_limit,
-    )
-    defaults = ComponentSet()
-    return ComponentSet(
-        core=harbor,
-        portal=_replicas(defaults.portal, replicas),
-        registry=harbor,
-        registryctl=defaults.registryctl,
-        jobservice=harbor,
-        trivy=_replicas(defaults.trivy, single),
-        exporter=_replicas(defaults.exporter, single),
-    )
-
-
-def _replicas(spec: ComponentSpec, replicas: int) -> ComponentSpec:
-    return ComponentSpec(replicas, spec.cpu_request, spec.cpu_limit, spec.memory_request, spec.memory_limit)
-
-
 def _cache(cache: CacheBinding, plan: Plan) -> CacheSpec:
     if cache.mode == CacheMode.MANAGED:
-        memory = plan.redis_memory_mib
-        headroom = max(128, memory // 2)
-        return CacheSpec(
-            mode="managed",
-            password=cache.password,
-            previous_password=cache.previous_password if cache.rotation_started_at else "",
-            username=cache.username,
-            persistence_size=f"{plan.redis_persistence_gib}Gi",
-            maxmemory=f"{memory}mb",
-            resources=ComponentSpec(
-                cpu_request="50m",
-                cpu_limit="500m",
-                memory_request=f"{headroom}Mi",
-                memory_limit=f"{memory + headroom}Mi",
-            ),
-        )
+        previous = cache.previous_password if cache.rotation_started_at else ""
+        return managed_cache(plan, cache.password, cache.username, previous)
     return CacheSpec(
         mode="provider",
         password=cache.password,
@@ -127,24 +86,22 @@ def _storage(storage: StorageBinding, registry: Registry) -> StorageSpec:
     )
 
 
-def _quota(plan: Plan) -> QuotaSpec:
-    return QuotaSpec(
-        cpu_requests=plan.namespace_cpu_limit,
-        cpu_limits=plan.namespace_cpu_limit,
-        memory_requests=plan.namespace_memory_limit,
-        memory_limits=plan.namespace_memory_limit,
-    )
+def build_spec(
+    registry: Registry, secrets: Mapping[str, str] | None = None, resolver: Resolver | None = system_resolver
+) -> StackSpec:
+    """The plain-data description of ``registry``'s stack (its secrets created first if missing).
 
-
-def build_spec(registry: Registry, secrets: Mapping[str, str] | None = None) -> StackSpec:
-    """The plain-data description of ``registry``'s stack (its secrets created first if missing)."""
+    Raises ``InvalidSpec`` (``UnresolvedHost`` for an external host without an address) with a sentence naming
+    what to fix. ``resolver=None`` leaves the external hosts unresolved: enough for what needs no NetworkPolicy
+    (the Helm values), not for ``render_stack``.
+    """
     plan, cluster = registry.plan, registry.cluster
     effective = registry.effective()
-    suspended = registry.desired_state == DesiredState.SUSPENDED
     values = dict(secrets) if secrets is not None else ensure_registry_secrets(registry)
     database = registry.database
+    pool = database_pool(plan)
     try:
-        return StackSpec(
+        spec = StackSpec(
             registry_id=registry.pk,
             instance=registry.name,
             namespace=registry.namespace,
@@ -159,15 +116,18 @@ def build_spec(registry: Registry, secrets: Mapping[str, str] | None = None) -> 
                 username=database.username,
                 password=database.password,
                 sslmode=database.sslmode,  # type: ignore[arg-type]
+                max_open_conns=pool.max_open,
+                max_idle_conns=pool.max_idle,
             ),
             cache=_cache(registry.cache, plan),
             storage=_storage(registry.storage, registry),
             secrets=HarborSecrets(**values),
             cert_issuer=cluster.cert_issuer,
-            components=_components(registry, plan, suspended),
-            quota=_quota(plan),
+            installation=installation_id(),
+            components=component_set(effective),
             trivy_enabled=effective.trivy_enabled,
             ha=effective.ha,
+            suspended=registry.desired_state == DesiredState.SUSPENDED,
             storage_quota_bytes=effective.storage_quota_gib * GIB,
             parallel_request_limit=effective.parallel_request_limit,
             node_selector=dict(cluster.node_selector or {}),
@@ -175,23 +135,32 @@ def build_spec(registry: Registry, secrets: Mapping[str, str] | None = None) -> 
             ingress_class=cluster.ingress_class,
             ingress_namespace=cluster.ingress_namespace,
             monitoring_namespace=cluster.monitoring_namespace,
+            dns_namespace=cluster.dns_namespace or "kube-system",
+            dns_pod_labels=dict(cluster.dns_pod_labels or {}),
+            acme_http01=cluster.acme_http01,
             storage_class=cluster.storage_class,
             image_registry=settings.HARBOR_IMAGE_REGISTRY,
             egress_cidrs=tuple(cluster.egress_cidrs or ()),
+            upstream_egress_cidrs=tuple(cluster.upstream_egress_cidrs or ()),
+            upstream_egress_ports=tuple(cluster.upstream_egress_ports or (443,)),
         )
+        if resolver is None:
+            return spec
+        addresses = external_addresses(spec, spec.egress_cidrs, cluster.name, resolver)
+        return replace(spec, external_addresses=addresses)
     except (ValueError, TypeError) as error:
         raise InvalidSpec(str(error)) from None
 
 
-def desired_objects(registry: Registry, secrets: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """Every object the registry's stack should have, in apply order.
+def desired_objects(
+    registry: Registry, secrets: Mapping[str, str] | None = None, resolver: Resolver = system_resolver
+) -> list[dict[str, Any]]:
+    """Every object the registry's stack should have, in apply order (a suspended one runs no pod).
 
-    A suspended registry keeps every object but runs no pod: each workload is scaled to zero, including those
-    whose replica count rendering fixes (the managed Redis).
+    Raises ``InvalidSpec`` when the rows cannot be rendered.
     """
-    objects = render_stack(build_spec(registry, secrets))
-    if registry.desired_state == DesiredState.SUSPENDED:
-        for obj in objects:
-            if obj["kind"] in WORKLOAD_KINDS:
-                obj["spec"]["replicas"] = 0
-    return objects
+    spec = build_spec(registry, secrets, resolver)
+    try:
+        return render_stack(spec)
+    except ValueError as error:
+        raise InvalidSpec(str(error)) from None

@@ -83,7 +83,6 @@ def core_env(spec: StackSpec) -> dict[str, str]:
         "REGISTRY_CREDENTIAL_USERNAME": REGISTRY_USER,
         "REGISTRY_STORAGE_PROVIDER_NAME": spec.storage.kind,
         "WITH_TRIVY": "true" if spec.trivy_enabled else "false",
-        "TRIVY_ADAPTER_URL": trivy_adapter_url(spec),
         "SYNC_REGISTRY": "false",
         "CHART_CACHE_DRIVER": "redis",
         "PERMITTED_REGISTRY_TYPES_FOR_PROXY_CACHE": release.proxy_cache_types,
@@ -93,6 +92,8 @@ def core_env(spec: StackSpec) -> dict[str, str]:
         "METRIC_NAMESPACE": "harbor",
         "METRIC_SUBSYSTEM": "core",
     }
+    if spec.trivy_enabled:
+        env["TRIVY_ADAPTER_URL"] = trivy_adapter_url(spec)
     if release.core_sync_quota:
         env["SYNC_QUOTA"] = "true"
     if release.replication_adapter_whitelist:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from provisioning.rendering.labels import VERSION_LABEL, object_labels, selector_labels
+from provisioning.rendering.labels import claim_labels, pod_labels, selector_labels
 from provisioning.rendering.names import REDIS
 from provisioning.rendering.objects import Checksums, Object, metadata
 
@@ -241,23 +241,28 @@ def pod_template(
         pod_spec["tolerations"] = [dict(toleration) for toleration in spec.tolerations]
     if spec.ha:
         pod_spec["topologySpreadConstraints"] = topology_spread(spec, component)
-    template_meta: Object = {"labels": object_labels(spec, component)}
+    template_meta: Object = {"labels": pod_labels(spec, component)}
     annotations = checksum_annotations(spec, pod_spec, checksums)
     if annotations:
         template_meta["annotations"] = annotations
     return {"metadata": template_meta, "spec": pod_spec}
 
 
+ROLLING_UPDATE: Object = {"maxSurge": 1, "maxUnavailable": 0}
+"""Stated explicitly, so the quota's arithmetic (one extra pod per Deployment while it rolls) is the cluster's."""
+
+
 def deployment(spec: StackSpec, component: str, name: str, replicas: int, template: Object) -> Object:
+    """A Deployment; a suspended stack runs none of its pods."""
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": metadata(spec, component, name),
         "spec": {
-            "replicas": replicas,
+            "replicas": 0 if spec.suspended else replicas,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": selector_labels(spec, component)},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": dict(ROLLING_UPDATE)},
             "template": template,
         },
     }
@@ -274,13 +279,10 @@ def stateful_set(
     """A StatefulSet with one ReadWriteOnce volume claim template ``(claim name, size)``.
 
     Claims are deleted with the StatefulSet (a removed registry leaves no volume behind) and kept on
-    scale-down.
-    The claim template is immutable in Kubernetes, so its labels leave out the version label.
+    scale-down (a suspended stack keeps them). The claim template is immutable in Kubernetes, so its labels are
+    only those that never change for a registry.
     """
     claim_name, size = claim
-    claim_labels = {
-        key: value for key, value in object_labels(spec, component).items() if key != VERSION_LABEL
-    }
     claim_spec: Object = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
     if spec.storage_class:
         claim_spec["storageClassName"] = spec.storage_class
@@ -289,7 +291,7 @@ def stateful_set(
         "kind": "StatefulSet",
         "metadata": metadata(spec, component, name),
         "spec": {
-            "replicas": replicas,
+            "replicas": 0 if spec.suspended else replicas,
             "revisionHistoryLimit": 3,
             "serviceName": name,
             "podManagementPolicy": "Parallel",
@@ -298,7 +300,10 @@ def stateful_set(
             "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"},
             "template": template,
             "volumeClaimTemplates": [
-                {"metadata": {"name": claim_name, "labels": claim_labels}, "spec": claim_spec}
+                {
+                    "metadata": {"name": claim_name, "labels": claim_labels(spec, component)},
+                    "spec": claim_spec,
+                }
             ],
         },
     }

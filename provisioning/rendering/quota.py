@@ -1,10 +1,19 @@
-"""The tenant's namespace (Pod Security ``restricted``), its ResourceQuota and LimitRange."""
+"""The tenant's namespace (Pod Security ``restricted``), its ResourceQuota and LimitRange.
+
+The quota is what the rendered stack needs at its peak (``requirements.required_quota``), so every plan, version and
+option fits by construction. The LimitRange gives containers that state nothing (cert-manager's solver, should its
+resources be unset) the solver's defaults, and caps any container at the stack's largest.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from provisioning.rendering.labels import object_labels
 from provisioning.rendering.names import NAMESPACE, QUOTA, object_name
 from provisioning.rendering.objects import Object, metadata
+from provisioning.rendering.requirements import SOLVER_RESOURCES, Requirements, largest_container
 from provisioning.rendering.spec import StackSpec
 
 POD_SECURITY_LEVEL = "restricted"
@@ -27,28 +36,16 @@ def render_namespace(spec: StackSpec) -> Object:
     }
 
 
-def render_resourcequota(spec: StackSpec) -> Object:
-    quota = spec.quota
+def render_resourcequota(spec: StackSpec, requirements: Requirements) -> Object:
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
         "metadata": metadata(spec, QUOTA, object_name(spec, QUOTA)),
-        "spec": {
-            "hard": {
-                "requests.cpu": quota.cpu_requests,
-                "limits.cpu": quota.cpu_limits,
-                "requests.memory": quota.memory_requests,
-                "limits.memory": quota.memory_limits,
-                "pods": str(quota.pods),
-                "requests.storage": quota.storage,
-                "persistentvolumeclaims": str(quota.persistent_volume_claims),
-            }
-        },
+        "spec": {"hard": requirements.hard()},
     }
 
 
-def render_limitrange(spec: StackSpec) -> Object:
-    quota = spec.quota
+def render_limitrange(spec: StackSpec, workloads: Iterable[Mapping[str, Any]]) -> Object:
     return {
         "apiVersion": "v1",
         "kind": "LimitRange",
@@ -57,11 +54,9 @@ def render_limitrange(spec: StackSpec) -> Object:
             "limits": [
                 {
                     "type": "Container",
-                    "defaultRequest": {
-                        "cpu": quota.default_cpu_request,
-                        "memory": quota.default_memory_request,
-                    },
-                    "default": {"cpu": quota.default_cpu_limit, "memory": quota.default_memory_limit},
+                    "defaultRequest": dict(SOLVER_RESOURCES["requests"]),
+                    "default": dict(SOLVER_RESOURCES["limits"]),
+                    "max": largest_container(workloads),
                 }
             ]
         },

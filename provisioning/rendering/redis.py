@@ -11,18 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
-from provisioning.rendering.labels import selector_labels
-from provisioning.rendering.names import (
-    CORE,
-    EXPORTER,
-    JOBSERVICE,
-    REDIS,
-    REDIS_PORT,
-    REGISTRY,
-    TRIVY,
-    object_name,
-)
-from provisioning.rendering.objects import Checksums, Object, metadata, secret, service
+from provisioning.rendering.names import REDIS, REDIS_PORT, object_name
+from provisioning.rendering.objects import Checksums, Object, secret, service
 from provisioning.rendering.pods import (
     REDIS_UID,
     container,
@@ -34,8 +24,6 @@ from provisioning.rendering.pods import (
     tcp_probe,
 )
 from provisioning.rendering.spec import StackSpec
-
-REDIS_CLIENTS = (CORE, REGISTRY, JOBSERVICE, TRIVY, EXPORTER)
 
 
 def password_hashes(spec: StackSpec) -> str:
@@ -70,42 +58,6 @@ def redis_conf(spec: StackSpec) -> str:
 def render_redis_secret(spec: StackSpec) -> Object:
     """``<instance>-redis``: ``redis.conf`` (its ACL line carries the password hash)."""
     return secret(spec, REDIS, object_name(spec, REDIS), {"redis.conf": redis_conf(spec)})
-
-
-def render_redis_networkpolicy(spec: StackSpec) -> Object:
-    """Only the Harbor components that use Redis may reach it, and only on its port."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": metadata(spec, REDIS, object_name(spec, REDIS)),
-        "spec": {
-            "podSelector": {"matchLabels": selector_labels(spec, REDIS)},
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [
-                        {
-                            "podSelector": {
-                                "matchLabels": {
-                                    key: value
-                                    for key, value in selector_labels(spec, REDIS).items()
-                                    if key != "app.kubernetes.io/component"
-                                },
-                                "matchExpressions": [
-                                    {
-                                        "key": "app.kubernetes.io/component",
-                                        "operator": "In",
-                                        "values": list(REDIS_CLIENTS),
-                                    }
-                                ],
-                            }
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
-                }
-            ],
-        },
-    }
 
 
 def render_redis_statefulset(spec: StackSpec, checksums: Checksums) -> Object:

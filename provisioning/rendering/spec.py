@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from provisioning.rendering.quantities import quantity
 from provisioning.rendering.versions import harbor_release
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -20,7 +21,8 @@ _DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _ACL_USER = re.compile(r"^[A-Za-z0-9_.@-]+$")
-_QUANTITY = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[mkMGTPE])?$")
+_INSTALLATION = re.compile(r"^[a-z][a-z0-9]{3,11}$")
+_LABEL_KEY_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
 MAX_INSTANCE_LENGTH = 40
 """Keeps ``<instance>-registry-htpasswd`` and StatefulSet pod names inside Kubernetes' 63-character limits."""
@@ -36,7 +38,23 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _check_quantity(value: str, what: str) -> None:
-    _require(bool(_QUANTITY.match(value)), f"{what} {value!r} is not a Kubernetes quantity.")
+    try:
+        quantity(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a Kubernetes quantity.") from None
+
+
+def _check_cidr(cidr: str, what: str) -> None:
+    try:
+        ipaddress.ip_network(cidr)
+    except ValueError as error:
+        raise ValueError(f"{what} {cidr!r} is not a network: {error}.") from None
+
+
+def _check_label_key(key: str) -> bool:
+    prefix, _, name = key.rpartition("/")
+    valid_prefix = not prefix or (len(prefix) <= 253 and bool(_DNS_SUBDOMAIN.match(prefix)))
+    return valid_prefix and 0 < len(name) <= 63 and bool(_LABEL_KEY_NAME.match(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +71,12 @@ class ComponentSpec:
         _require(0 <= self.replicas <= 50, f"replicas must be between 0 and 50, not {self.replicas}.")
         for name in ("cpu_request", "cpu_limit", "memory_request", "memory_limit"):
             _check_quantity(getattr(self, name), name)
+        for resource in ("cpu", "memory"):
+            request, limit = getattr(self, f"{resource}_request"), getattr(self, f"{resource}_limit")
+            _require(
+                quantity(request) <= quantity(limit),
+                f"{resource} request {request} is above its limit {limit}: a real API server refuses such a pod.",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,38 +247,6 @@ class HarborSecrets:
 
 
 @dataclass(frozen=True, slots=True)
-class QuotaSpec:
-    """The namespace's ResourceQuota and the LimitRange defaults for containers that state nothing."""
-
-    cpu_requests: str = "4"
-    cpu_limits: str = "16"
-    memory_requests: str = "8Gi"
-    memory_limits: str = "24Gi"
-    pods: int = 40
-    storage: str = "50Gi"
-    persistent_volume_claims: int = 10
-    default_cpu_request: str = "100m"
-    default_memory_request: str = "128Mi"
-    default_cpu_limit: str = "1"
-    default_memory_limit: str = "1Gi"
-
-    def __post_init__(self) -> None:
-        for name in (
-            "cpu_requests",
-            "cpu_limits",
-            "memory_requests",
-            "memory_limits",
-            "storage",
-            "default_cpu_request",
-            "default_memory_request",
-            "default_cpu_limit",
-            "default_memory_limit",
-        ):
-            _check_quantity(getattr(self, name), f"quota {name}")
-        _require(self.pods > 0 and self.persistent_volume_claims >= 0, "quota counts must be positive.")
-
-
-@dataclass(frozen=True, slots=True)
 class StackSpec:
     """Everything rendering needs to produce one tenant's complete Harbor stack."""
 
@@ -270,10 +262,13 @@ class StackSpec:
     storage: StorageSpec
     secrets: HarborSecrets
     cert_issuer: str
+    installation: str
+    """This console installation's id, in every ownership label."""
     components: ComponentSet = ComponentSet()
-    quota: QuotaSpec = QuotaSpec()
     trivy_enabled: bool = True
     ha: bool = False
+    suspended: bool = False
+    """Every workload scaled to zero; everything else (claims included) stays."""
     storage_quota_bytes: int = 0
     parallel_request_limit: int = 100
     node_selector: Mapping[str, str] = field(default_factory=dict)
@@ -282,13 +277,25 @@ class StackSpec:
     ingress_profile: str = "nginx"
     ingress_namespace: str = "ingress-nginx"
     monitoring_namespace: str = "monitoring"
+    dns_namespace: str = "kube-system"
+    dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
+    """Where the cluster DNS runs: egress on 53/UDP and 53/TCP goes to these pods (all pods of the namespace when
+    empty)."""
+    acme_http01: bool = False
+    """The issuer solves HTTP-01: cert-manager's solver pod runs in the namespace and takes the ingress
+    controller's requests."""
     storage_class: str = ""
     trivy_storage: str = "5Gi"
     image_registry: str = "docker.io/goharbor"
+    external_addresses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """CIDRs of each external host name the stack names (database, Redis, object storage), resolved by the
+    caller; IP literals need no entry."""
     egress_cidrs: tuple[str, ...] = ()
-    """CIDRs of the external database, cache and object storage."""
+    """CIDRs of the shared services, for addresses known only at run time (the master a Redis Sentinel names)."""
     upstream_egress_cidrs: tuple[str, ...] = ()
-    """CIDRs core, jobservice and trivy may reach on 80/443 (proxy cache, replication, vulnerability DB)."""
+    """Where core, jobservice and trivy may reach upstream registries and the Trivy databases (private ranges
+    inside a CIDR are excepted)."""
+    upstream_egress_ports: tuple[int, ...] = (443,)
     log_level: str = "info"
     redis_cache_databases: bool = False
     """Also give core ``_REDIS_URL_HARBOR`` (db 6) and ``_REDIS_URL_CACHE_LAYER`` (db 7)."""
@@ -301,7 +308,11 @@ class StackSpec:
             len(self.instance) <= MAX_INSTANCE_LENGTH and bool(_DNS_1035_LABEL.match(self.instance)),
             f"instance {self.instance!r} must be a DNS-1035 label of at most {MAX_INSTANCE_LENGTH} chars.",
         )
-        for name in ("namespace", "ingress_namespace", "monitoring_namespace"):
+        _require(
+            bool(_INSTALLATION.match(self.installation)),
+            f"installation {self.installation!r} is not 4 to 12 lowercase letters or digits, a letter first.",
+        )
+        for name in ("namespace", "ingress_namespace", "monitoring_namespace", "dns_namespace"):
             value = getattr(self, name)
             _require(
                 len(value) <= 63 and bool(_DNS_LABEL.match(value)), f"{name} {value!r} is not a DNS label."
@@ -328,10 +339,24 @@ class StackSpec:
             f"log_level {self.log_level!r} is not debug, info, warning, error or fatal.",
         )
         for cidr in (*self.egress_cidrs, *self.upstream_egress_cidrs):
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError as error:
-                raise ValueError(f"egress CIDR {cidr!r} is not a network: {error}.") from None
+            _check_cidr(cidr, "egress CIDR")
+        for host, cidrs in self.external_addresses.items():
+            _require(bool(cidrs), f"no address is given for host {host!r}.")
+            for cidr in cidrs:
+                _check_cidr(cidr, f"address of {host}")
+        for port in self.upstream_egress_ports:
+            _require(0 < port < 65536, f"upstream egress port {port} is out of range.")
+        for key, value in self.dns_pod_labels.items():
+            _require(
+                _check_label_key(key) and bool(_LABEL_VALUE.match(value)),
+                f"DNS pod label {key}={value} is not a valid label.",
+            )
+        if self.cache.mode == "provider" and self.cache.sentinel_master:
+            _require(
+                bool(self.egress_cidrs),
+                "a Redis Sentinel names its master's address only at run time: give the shared services' CIDRs "
+                "(the cluster's egress CIDRs) so the stack may reach it.",
+            )
         for key, value in self.node_selector.items():
             _require(
                 bool(key) and bool(_LABEL_VALUE.match(value)), f"node selector {key}={value} is not valid."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from provisioning.rendering.availability import render_pdbs
@@ -31,7 +32,7 @@ from provisioning.rendering.jobservice import (
 from provisioning.rendering.labels import COMPONENT_LABEL
 from provisioning.rendering.names import CORE, EXPORTER, JOBSERVICE, PORTAL, REDIS, REGISTRY, TRIVY
 from provisioning.rendering.network import render_networkpolicies
-from provisioning.rendering.objects import Object, config_checksums
+from provisioning.rendering.objects import Checksums, Object, config_checksums
 from provisioning.rendering.portal import (
     render_portal_configmap,
     render_portal_deployment,
@@ -39,7 +40,6 @@ from provisioning.rendering.portal import (
 )
 from provisioning.rendering.quota import render_limitrange, render_namespace, render_resourcequota
 from provisioning.rendering.redis import (
-    render_redis_networkpolicy,
     render_redis_secret,
     render_redis_service,
     render_redis_statefulset,
@@ -51,6 +51,7 @@ from provisioning.rendering.registry import (
     render_registry_secret,
     render_registry_service,
 )
+from provisioning.rendering.requirements import Requirements, required_quota
 from provisioning.rendering.spec import StackSpec
 from provisioning.rendering.trivy import render_trivy_secret, render_trivy_service, render_trivy_statefulset
 from provisioning.rendering.versions import harbor_release
@@ -71,6 +72,9 @@ RENDERED_KINDS: tuple[tuple[str, str], ...] = (
 )
 """``(apiVersion, kind)`` of everything rendering produces: the kinds the engine lists to find orphans."""
 
+POD_KINDS = frozenset({"Deployment", "StatefulSet", "Job", "Pod"})
+"""Kinds whose pods the quota counts (a Job rendered for a schema migration counts like any other)."""
+
 _KIND_ORDER: Mapping[str, int] = {
     "Namespace": 0,
     "ResourceQuota": 10,
@@ -85,7 +89,6 @@ _KIND_ORDER: Mapping[str, int] = {
 }
 _MANAGED_REDIS_ORDER: Mapping[str, int] = {
     "Secret": 50,
-    "NetworkPolicy": 51,
     "Service": 52,
     "StatefulSet": 53,
 }
@@ -103,7 +106,7 @@ def apply_order(kind: str, component: str = "") -> int:
     """Rank of an object in the apply sequence (lower first; delete in reverse).
 
     Namespace; ResourceQuota, LimitRange; NetworkPolicies; Secrets; ConfigMaps; the managed Redis (Secret,
-    NetworkPolicy, Service, StatefulSet); workloads core, portal, registry, jobservice, trivy, exporter;
+    Service, StatefulSet); workloads core, portal, registry, jobservice, trivy, exporter;
     Services; PodDisruptionBudgets; Ingress; Certificate.
     """
     if component == REDIS and kind in _MANAGED_REDIS_ORDER:
@@ -147,50 +150,81 @@ def render_configmaps(spec: StackSpec) -> list[Object]:
     ]
 
 
-def render_stack(spec: StackSpec) -> list[Object]:
-    """Every object of the stack, sorted by ``apply_order``. Same spec, same objects."""
-    harbor_release(spec.harbor_version)
-    config = [*render_secrets(spec), *render_configmaps(spec)]
-    managed_redis = spec.cache.mode == "managed"
-    redis_config = [render_redis_secret(spec)] if managed_redis else []
-    checksums = config_checksums([*config, *redis_config])
-
-    objects: list[Object] = [
-        render_namespace(spec),
-        render_resourcequota(spec),
-        render_limitrange(spec),
-        *render_networkpolicies(spec),
-        *config,
-    ]
-    if managed_redis:
-        objects += [
-            *redis_config,
-            render_redis_networkpolicy(spec),
-            render_redis_service(spec),
-            render_redis_statefulset(spec, checksums),
-        ]
-    objects += [
+def render_workloads(spec: StackSpec, checksums: Checksums) -> list[Object]:
+    """Every pod-producing object: the managed Redis, then core, portal, registry, jobservice, trivy, exporter."""
+    workloads: list[Object] = []
+    if spec.cache.mode == "managed":
+        workloads.append(render_redis_statefulset(spec, checksums))
+    workloads += [
         render_core_deployment(spec, checksums),
         render_portal_deployment(spec, checksums),
         render_registry_deployment(spec, checksums),
         render_jobservice_deployment(spec, checksums),
     ]
     if spec.trivy_enabled:
-        objects.append(render_trivy_statefulset(spec, checksums))
-    objects += [
-        render_exporter_deployment(spec, checksums),
+        workloads.append(render_trivy_statefulset(spec, checksums))
+    workloads.append(render_exporter_deployment(spec, checksums))
+    return workloads
+
+
+def render_services(spec: StackSpec) -> list[Object]:
+    services = [render_redis_service(spec)] if spec.cache.mode == "managed" else []
+    services += [
         render_core_service(spec),
         render_portal_service(spec),
         render_registry_service(spec),
         render_jobservice_service(spec),
     ]
     if spec.trivy_enabled:
-        objects.append(render_trivy_service(spec))
-    objects += [
-        render_exporter_service(spec),
+        services.append(render_trivy_service(spec))
+    services.append(render_exporter_service(spec))
+    return services
+
+
+def stack_requirements(spec: StackSpec, objects: list[Object] | None = None) -> Requirements:
+    """What the stack needs of its namespace at its peak (see ``requirements``): the ResourceQuota it gets.
+
+    ``objects``: the stack's objects when already rendered. A suspended stack runs no pod but keeps its claims.
+    """
+    if objects is None:
+        objects = render_stack(spec)
+    workloads = [obj for obj in objects if obj["kind"] in POD_KINDS]
+    retained = None
+    if spec.suspended:
+        running = render_workloads(replace(spec, suspended=False), config_checksums(objects))
+        retained = [obj for obj in running if obj["kind"] == "StatefulSet"]
+    return required_quota(workloads, retained=retained, http01_solver=spec.acme_http01)
+
+
+def _config(spec: StackSpec) -> list[Object]:
+    config = [*render_secrets(spec), *render_configmaps(spec)]
+    if spec.cache.mode == "managed":
+        config.append(render_redis_secret(spec))
+    return config
+
+
+def render_stack(spec: StackSpec) -> list[Object]:
+    """Every object of the stack, sorted by ``apply_order``. Same spec, same objects.
+
+    The ResourceQuota and LimitRange are derived from the other objects, so whatever is rendered (a Job included)
+    fits by construction.
+    """
+    harbor_release(spec.harbor_version)
+    config = _config(spec)
+    workloads = render_workloads(spec, config_checksums(config))
+    objects: list[Object] = [
+        render_namespace(spec),
+        *render_networkpolicies(spec),
+        *config,
+        *workloads,
+        *render_services(spec),
         *render_pdbs(spec),
         render_ingress(spec),
         render_certificate(spec),
+    ]
+    objects += [
+        render_resourcequota(spec, stack_requirements(spec, objects)),
+        render_limitrange(spec, workloads),
     ]
     objects.sort(key=object_apply_order)
     return objects

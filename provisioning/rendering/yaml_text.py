@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -36,7 +37,17 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def dump(document: Any) -> str:
-    """One YAML document, keys in insertion order."""
+    """One YAML document (a configuration file), keys in insertion order.
+
+    PyYAML's representer costs about a millisecond per file and a fleet sweep renders the same files again and
+    again, so texts are kept by the document's JSON (same document, same text).
+    """
+    return _dump(json.dumps(document))
+
+
+@lru_cache(maxsize=4096)
+def _dump(document_json: str) -> str:
+    document = json.loads(document_json)
     text: str = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
     return text
 
@@ -72,46 +83,68 @@ def _block(text: str, indent: str) -> str | None:
     return header + "\n" + "\n".join(lines)
 
 
-def _emit(value: Any, indent: str, out: list[str]) -> None:
-    """Append the lines of a mapping or sequence at ``indent``."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = _scalar(str(key))
-            if isinstance(item, dict) and item:
-                out.append(f"{indent}{name}:")
-                _emit(item, indent + "  ", out)
-            elif isinstance(item, list) and item:
-                out.append(f"{indent}{name}:")
-                _emit(item, indent, out)
+class _Emitter:
+    """Writes manifests line by line; each distinct string is formatted once per stream."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.strings: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        found = self.strings.get(value)
+        if found is None:
+            found = self.strings[value] = _scalar(value)
+        return found
+
+    def inline(self, value: Any, indent: str) -> str:
+        kind = type(value)
+        if kind is str:
+            if "\n" in value:
+                return _block(value, indent) or _scalar(value)
+            return self.strings.get(value) or self.text(value)
+        if kind is dict:
+            return "{}"
+        if kind is list:
+            return "[]"
+        return _scalar(value)
+
+    def mapping(self, mapping: dict[str, Any], indent: str, first: str | None = None) -> None:
+        out, strings, inline = self.out, self.strings, self.inline
+        deeper = indent + "  "
+        lead = indent if first is None else first
+        for key, item in mapping.items():
+            name = strings.get(key) or self.text(key)
+            kind = type(item)
+            if kind is dict and item:
+                out.append(f"{lead}{name}:")
+                self.mapping(item, deeper)
+            elif kind is list and item:
+                out.append(f"{lead}{name}:")
+                self.sequence(item, indent)
             else:
-                out.append(f"{indent}{name}: {_inline(item, indent + '  ')}")
-        return
-    for item in value:
-        if isinstance(item, dict | list) and item:
-            nested: list[str] = []
-            _emit(item, indent + "  ", nested)
-            nested[0] = f"{indent}- {nested[0][len(indent) + 2 :]}"
-            out.extend(nested)
-        else:
-            out.append(f"{indent}- {_inline(item, indent + '  ')}")
+                out.append(f"{lead}{name}: {inline(item, deeper)}")
+            lead = indent
 
-
-def _inline(value: Any, indent: str) -> str:
-    if isinstance(value, dict):
-        return "{}"
-    if isinstance(value, list):
-        return "[]"
-    if isinstance(value, str) and "\n" in value:
-        block = _block(value, indent)
-        if block is not None:
-            return block
-    return _scalar(value)
+    def sequence(self, items: list[Any], indent: str, first: str | None = None) -> None:
+        out = self.out
+        deeper = indent + "  "
+        lead = (indent if first is None else first) + "- "
+        for item in items:
+            kind = type(item)
+            if kind is dict and item:
+                self.mapping(item, deeper, lead)
+            elif kind is list and item:
+                self.sequence(item, deeper, lead)
+            else:
+                out.append(f"{lead}{self.inline(item, deeper)}")
+            lead = indent + "- "
 
 
 def dump_all(documents: Iterable[Any]) -> str:
     """A multi-document stream of manifests, each document starting with ``---``."""
-    out: list[str] = []
+    emitter = _Emitter()
     for document in documents:
-        out.append("---")
-        _emit(document, "", out)
-    return "\n".join(out) + "\n" if out else ""
+        emitter.out.append("---")
+        if document:
+            emitter.mapping(document, "")
+    return "\n".join(emitter.out) + "\n" if emitter.out else ""

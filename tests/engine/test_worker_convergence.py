@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client
 
 from provisioning.choices import ComponentKind, Phase, ResourceState, RunStatus, RunTrigger, Via
-from provisioning.models import IngressBinding, ManagedResource, ReconcileRun
+from provisioning.models import IngressBinding, ManagedResource, ReconcileRun, installation_id
 from provisioning.rendering import RENDERED_KINDS
 from provisioning.services import registries
 from provisioning.tasks import sweep_fleet
@@ -104,6 +104,7 @@ def test_changes_made_behind_the_consoles_back_are_undone_by_the_next_sweep(read
                 name="left-behind",
                 labels={
                     "app.kubernetes.io/managed-by": "harbor-console",
+                    "harbor-console.io/installation": installation_id(),
                     "harbor-console.io/registry-id": str(registry.pk),
                 },
             ),

@@ -42,7 +42,14 @@ def test_each_seeded_plan_leaves_every_pod_enough_connections_within_its_limit()
 
 @pytest.mark.parametrize("max_replicas", [1, 3, 5, 20])
 def test_a_limit_too_small_for_the_plans_pods_is_refused_on_its_field(max_replicas):
-    plan = Plan(name="tight", display_name="Tight", replicas=1, max_replicas=max_replicas)
+    plan = Plan(
+        name="tight",
+        display_name="Tight",
+        replicas=1,
+        max_replicas=max_replicas,
+        namespace_cpu_limit="1000",
+        namespace_memory_limit="1000Gi",
+    )
     least = plan.database_clients() * 2
     plan.database_connection_limit = least - 1
 
@@ -85,13 +92,14 @@ def test_login_roles_get_the_plans_limit_and_follow_its_changes(db, postgres_adm
     binding = fresh(registry.database)
     assert rolconnlimit(postgres_admin_url, binding.username) == plan.database_connection_limit
 
-    plan.database_connection_limit = 8
+    limit = plan.database_clients() * 2
+    plan.database_connection_limit = limit
     plan.full_clean()
     plan.save()
     assert prepare_dependencies(registry).item("database").ok
 
-    assert rolconnlimit(postgres_admin_url, binding.username) == 8
-    sessions = [connect_as(binding) for _ in range(8)]
+    assert rolconnlimit(postgres_admin_url, binding.username) == limit
+    sessions = [connect_as(binding) for _ in range(limit)]
     try:
         with pytest.raises(psycopg.OperationalError, match="too many connections for role"):
             connect_as(binding)

@@ -65,6 +65,26 @@ PROVIDER_CACHE = CacheSpec(
 MANAGED_CACHE = CacheSpec(mode="managed", password="Managed-Redis-Pass-9")
 
 
+ADDRESSES = {
+    "pg-acme.db.example": ("10.20.1.5/32",),
+    "redis-acme.db.example": ("10.20.2.7/32", "10.20.2.8/32"),
+    "s3.gra.io.cloud.example": ("198.51.100.20/32",),
+    "auth.cloud.example": ("198.51.100.30/32",),
+    "pg-other.db.example": ("10.20.1.6/32",),
+    "redis.example": ("10.20.2.9/32",),
+    "r.example": ("10.20.2.10/32",),
+    "s1": ("10.20.3.1/32",),
+    "s2": ("10.20.3.2/32",),
+}
+"""Where the external hosts of these specs live, as ``build_spec`` in reconciliation would have resolved them."""
+
+
+def default_database() -> DatabaseSpec:
+    return DatabaseSpec(
+        host="pg-acme.db.example", port=5432, name="registry", username="acme", password="Db-Pass-Value-7"
+    )
+
+
 def build_spec(**overrides: Any) -> StackSpec:
     """A complete spec; keyword arguments replace its fields."""
     base = StackSpec(
@@ -75,19 +95,20 @@ def build_spec(**overrides: Any) -> StackSpec:
         harbor_version="2.14.4",
         hostname="acme.registry.example.com",
         external_url="https://acme.registry.example.com",
-        database=DatabaseSpec(
-            host="pg-acme.db.example", port=5432, name="registry", username="acme", password="Db-Pass-Value-7"
-        ),
+        database=default_database(),
         cache=PROVIDER_CACHE,
         storage=S3,
         secrets=SECRETS,
         cert_issuer="letsencrypt-prod",
+        installation="hctest01",
         components=ComponentSet(core=ComponentSpec(replicas=2)),
         node_selector={"node-role.example.com/tenant": "true"},
         tolerations=({"key": "dedicated", "operator": "Equal", "value": "registry", "effect": "NoSchedule"},),
         storage_class="csi-cinder-high-speed",
         egress_cidrs=("10.20.0.0/16", "192.0.2.10/32"),
-        upstream_egress_cidrs=("0.0.0.0/0",),
+        external_addresses=ADDRESSES,
+        upstream_egress_cidrs=("0.0.0.0/0", "::/0"),
+        acme_http01=True,
         storage_quota_bytes=107374182400,
     )
     return replace(base, **overrides)

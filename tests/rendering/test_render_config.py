@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 import yaml
 
-from provisioning.rendering import render_stack
+from provisioning.rendering import CacheSpec, DatabaseSpec, render_stack
 from tests.rendering.specs import MANAGED_CACHE, SWIFT, build_spec
 
 
@@ -207,49 +208,103 @@ def _policies(**overrides: Any) -> dict[str, dict[str, Any]]:
     return {obj["metadata"]["name"]: obj["spec"] for obj in objects if obj["kind"] == "NetworkPolicy"}
 
 
-def test_network_default_deny_and_dns() -> None:
-    policies = _policies()
+def test_network_default_deny_and_dns_where_the_cluster_runs_it() -> None:
+    policies = _policies(dns_namespace="coredns", dns_pod_labels={"app": "coredns"})
     assert policies["harbor-default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     dns = policies["harbor-allow-dns"]["egress"][0]
     assert dns["to"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "coredns"}},
+            "podSelector": {"matchLabels": {"app": "coredns"}},
+        }
     ]
     assert {(port["protocol"], port["port"]) for port in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
 
 
-def test_network_ingress_controller_and_monitoring() -> None:
+def _egress_to(policy: dict[str, Any], port: int) -> list[list[dict[str, Any]]]:
+    return [rule["to"] for rule in policy["egress"] if {"protocol": "TCP", "port": port} in rule["ports"]]
+
+
+def test_each_external_host_becomes_a_rule_to_its_addresses_and_port_only() -> None:
     policies = _policies()
-    ingress = policies["harbor-allow-ingress-controller"]
-    assert ingress["podSelector"]["matchExpressions"][0]["values"] == ["core", "portal"]
-    assert ingress["ingress"][0]["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    assert _egress_to(policies["harbor-core"], 5432) == [[{"ipBlock": {"cidr": "10.20.1.5/32"}}]]
+    assert _egress_to(policies["harbor-jobservice"], 6380) == [
+        [{"ipBlock": {"cidr": "10.20.2.7/32"}}, {"ipBlock": {"cidr": "10.20.2.8/32"}}]
     ]
-    monitoring = policies["harbor-allow-monitoring"]
-    assert monitoring["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8001}]
-    assert monitoring["podSelector"]["matchExpressions"][0]["values"] == [
-        "core",
-        "registry",
-        "jobservice",
-        "exporter",
+    assert _egress_to(policies["harbor-registry"], 443)[0] == [{"ipBlock": {"cidr": "198.51.100.20/32"}}]
+    assert _egress_to(policies["harbor-portal"], 5432) == []
+    literal = DatabaseSpec(host="192.0.2.44", username="acme", password="Db-Pass-Value-7", port=6432)
+    assert _egress_to(_policies(database=literal)["harbor-exporter"], 6432) == [
+        [{"ipBlock": {"cidr": "192.0.2.44/32"}}]
     ]
 
 
-def test_network_egress_to_external_services() -> None:
-    egress = _policies()["harbor-allow-external-services"]["egress"][0]
-    assert egress["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}, {"ipBlock": {"cidr": "192.0.2.10/32"}}]
-    assert {port["port"] for port in egress["ports"]} == {5432, 6380, 443}
-    swift = _policies(storage=SWIFT, cache=MANAGED_CACHE)["harbor-allow-external-services"]["egress"][0]
-    assert {port["port"] for port in swift["ports"]} == {5432, 443, 5000}
-    assert "harbor-allow-external-services" not in _policies(egress_cidrs=())
-    assert "harbor-allow-upstream" not in _policies(upstream_egress_cidrs=())
+def test_a_host_without_an_address_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"database host 'pg-acme\.db\.example'"):
+        render_stack(build_spec(external_addresses={}))
 
 
-def test_managed_redis_accepts_only_harbor_clients() -> None:
+def test_upstream_https_excepts_the_private_ranges_inside_it() -> None:
+    rules = _egress_to(_policies(upstream_egress_cidrs=("0.0.0.0/0", "10.8.0.0/16"))["harbor-core"], 443)
+    upstream = rules[-1]
+    assert upstream[0]["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"} <= set(
+        upstream[0]["ipBlock"]["except"]
+    )
+    assert upstream[1] == {"ipBlock": {"cidr": "10.8.0.0/16"}}
+    assert all(
+        "0.0.0.0/0" not in str(rule)
+        for rule in _egress_to(_policies(upstream_egress_cidrs=())["harbor-core"], 443)
+    )
+    assert all("0.0.0.0/0" not in str(rule) for rule in _egress_to(_policies()["harbor-portal"], 443))
+
+
+def test_swift_storage_reaches_its_auth_url_and_upstream_for_the_object_store() -> None:
+    registry = _policies(storage=SWIFT)["harbor-registry"]
+    assert [{"ipBlock": {"cidr": "198.51.100.30/32"}}] in _egress_to(registry, 5000)
+    assert any("0.0.0.0/0" in str(peers) for peers in _egress_to(registry, 443))
+
+
+def test_a_sentinel_master_is_reached_through_the_cluster_cidrs() -> None:
+    sentinel = CacheSpec(
+        mode="provider", host="10.20.3.1:26379,10.20.3.2:26379", sentinel_master="mymaster", password="x"
+    )
+    core = _policies(cache=sentinel)["harbor-core"]
+    assert _egress_to(core, 26379) == [
+        [{"ipBlock": {"cidr": "10.20.3.1/32"}}],
+        [{"ipBlock": {"cidr": "10.20.3.2/32"}}],
+    ]
+    assert _egress_to(core, 6379) == [
+        [{"ipBlock": {"cidr": "10.20.0.0/16"}}, {"ipBlock": {"cidr": "192.0.2.10/32"}}]
+    ]
+    with pytest.raises(ValueError, match="Sentinel names its master"):
+        build_spec(cache=sentinel, egress_cidrs=())
+
+
+def test_http01_solver_pods_take_the_ingress_controller_on_8089() -> None:
+    solver = _policies()["harbor-acme-http01-solver"]
+    assert solver["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+    assert solver["ingress"] == [
+        {
+            "from": [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+            ],
+            "ports": [{"protocol": "TCP", "port": 8089}],
+        }
+    ]
+    assert "harbor-acme-http01-solver" not in _policies(acme_http01=False)
+
+
+def test_managed_redis_accepts_only_its_clients() -> None:
     policy = _policies(cache=MANAGED_CACHE)["harbor-redis"]
     assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "redis"
-    rule = policy["ingress"][0]
-    assert rule["ports"] == [{"protocol": "TCP", "port": 6379}]
-    assert "portal" not in rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]
+    clients = {
+        rule["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for rule in policy["ingress"]
+    }
+    assert clients == {"core", "registry", "jobservice", "trivy", "exporter"}
+    assert all(rule["ports"] == [{"protocol": "TCP", "port": 6379}] for rule in policy["ingress"])
+    assert policy["egress"] == []
 
 
 def test_namespace_is_pod_security_restricted() -> None:
@@ -260,12 +315,31 @@ def test_namespace_is_pod_security_restricted() -> None:
     assert namespace["metadata"]["annotations"]["harbor-console.io/storage-quota-bytes"] == "107374182400"
 
 
-def test_quota_and_limit_range() -> None:
+def test_quota_is_the_stacks_peak_worked_by_hand() -> None:
     objects = render_stack(build_spec())
     hard = _find(objects, "ResourceQuota", "harbor-quota")["spec"]["hard"]
-    assert hard["requests.cpu"] == "4"
-    assert hard["pods"] == "40"
-    assert hard["requests.storage"] == "50Gi"
+    # core 3 pods (2 + surge), portal 2, registry+registryctl 2, jobservice 2, trivy 1, exporter 2, solver 1
+    assert hard == {
+        "requests.cpu": "1210m",
+        "limits.cpu": "11100m",
+        "requests.memory": "2752Mi",
+        "limits.memory": "9792Mi",
+        "pods": "13",
+        "requests.storage": "5Gi",
+        "persistentvolumeclaims": "1",
+    }
     limits = _find(objects, "LimitRange", "harbor-limits")["spec"]["limits"][0]
     assert limits["type"] == "Container"
-    assert limits["defaultRequest"] == {"cpu": "100m", "memory": "128Mi"}
+    assert limits["defaultRequest"] == {"cpu": "10m", "memory": "64Mi"}
+    assert limits["default"] == {"cpu": "100m", "memory": "64Mi"}
+    assert limits["max"] == {"cpu": "1", "memory": "1Gi"}
+
+
+def test_a_suspended_stack_runs_no_pod_and_keeps_its_claims() -> None:
+    objects = render_stack(build_spec(suspended=True, cache=MANAGED_CACHE))
+    assert all(
+        obj["spec"]["replicas"] == 0 for obj in objects if obj["kind"] in ("Deployment", "StatefulSet")
+    )
+    hard = _find(objects, "ResourceQuota", "harbor-quota")["spec"]["hard"]
+    assert (hard["pods"], hard["requests.cpu"]) == ("1", "10m")  # the solver's room only
+    assert (hard["persistentvolumeclaims"], hard["requests.storage"]) == ("2", "6Gi")

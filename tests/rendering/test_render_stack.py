@@ -9,6 +9,7 @@ import pytest
 
 from provisioning.rendering import (
     COMPONENT_LABEL,
+    INSTALLATION_LABEL,
     INSTANCE_LABEL,
     MANAGED_BY_LABEL,
     NAME_LABEL,
@@ -17,6 +18,7 @@ from provisioning.rendering import (
     VERSION_LABEL,
     DatabaseSpec,
     apply_order,
+    legacy_ownership_selector,
     object_apply_order,
     ownership_selector,
     render_stack,
@@ -48,6 +50,7 @@ def test_every_object_carries_the_ownership_labels() -> None:
         assert labels[VERSION_LABEL] == "2.14.4"
         assert labels[MANAGED_BY_LABEL] == "harbor-console"
         assert labels[REGISTRY_ID_LABEL] == "42"
+        assert labels[INSTALLATION_LABEL] == "hctest01"
         if obj["kind"] != "Namespace":
             assert obj["metadata"]["namespace"] == "tenant-acme"
         if obj["kind"] in WORKLOAD_KINDS:
@@ -55,15 +58,21 @@ def test_every_object_carries_the_ownership_labels() -> None:
             assert template_labels[REGISTRY_ID_LABEL] == "42"
             assert obj["spec"]["selector"]["matchLabels"].items() <= template_labels.items()
             assert VERSION_LABEL not in obj["spec"]["selector"]["matchLabels"]
+            assert INSTALLATION_LABEL not in obj["spec"]["selector"]["matchLabels"]
 
 
-def test_ownership_selector_matches_the_labels() -> None:
-    assert (
-        ownership_selector(42)
-        == "app.kubernetes.io/managed-by=harbor-console,harbor-console.io/registry-id=42"
+def test_ownership_selector_matches_the_labels_of_one_installation_only() -> None:
+    assert ownership_selector(42, "hctest01") == (
+        "app.kubernetes.io/managed-by=harbor-console,harbor-console.io/installation=hctest01,"
+        "harbor-console.io/registry-id=42"
     )
-    wanted = dict(item.split("=") for item in ownership_selector(42).split(","))
+    wanted = dict(item.split("=") for item in ownership_selector(42, "hctest01").split(","))
     assert all(wanted.items() <= obj["metadata"]["labels"].items() for obj in _full_stack())
+    other = dict(item.split("=") for item in ownership_selector(42, "otherconsole").split(","))
+    assert not any(other.items() <= obj["metadata"]["labels"].items() for obj in _full_stack())
+    assert legacy_ownership_selector(42) == (
+        "app.kubernetes.io/managed-by=harbor-console,harbor-console.io/registry-id=42,!harbor-console.io/installation"
+    )
 
 
 def test_names_are_unique_and_deterministic() -> None:
@@ -102,7 +111,12 @@ def test_trivy_off_leaves_no_trivy_object() -> None:
     assert _find(objects, "ConfigMap", "harbor-core-env")["data"]["WITH_TRIVY"] == "false"
     with_trivy = render_stack(build_spec(trivy_enabled=True))
     trivy = {name for name in _names(with_trivy) if name[1] == "harbor-trivy"}
-    assert trivy == {("Secret", "harbor-trivy"), ("StatefulSet", "harbor-trivy"), ("Service", "harbor-trivy")}
+    assert trivy == {
+        ("Secret", "harbor-trivy"),
+        ("StatefulSet", "harbor-trivy"),
+        ("Service", "harbor-trivy"),
+        ("NetworkPolicy", "harbor-trivy"),
+    }
 
 
 def test_trivy_statefulset_caches_on_its_data_claim() -> None:

@@ -65,6 +65,20 @@ class ClusterSerializer(CleanedModelSerializer):
         max_length=MAX_CIDRS,
         required=False,
     )
+    upstream_egress_cidrs = serializers.ListField(
+        child=serializers.CharField(max_length=43, validators=[validate_cidr]), max_length=100, required=False
+    )
+    upstream_egress_ports = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=65535),
+        min_length=1,
+        max_length=20,
+        required=False,
+    )
+    dns_pod_labels = serializers.DictField(
+        child=serializers.CharField(max_length=63, allow_blank=True),
+        validators=[validate_label_keys],
+        required=False,
+    )
 
     class Meta:
         model = Cluster
@@ -88,6 +102,11 @@ class ClusterSerializer(CleanedModelSerializer):
             "capacity",
             "queue",
             "egress_cidrs",
+            "dns_namespace",
+            "dns_pod_labels",
+            "upstream_egress_cidrs",
+            "upstream_egress_ports",
+            "acme_http01",
             "s3_endpoint",
             "s3_region",
             "s3_iam",

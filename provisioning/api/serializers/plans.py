@@ -10,14 +10,7 @@ from provisioning.api.serializers.base import CleanedModelSerializer
 from provisioning.models import Plan
 
 QUANTITY_HELP = "A Kubernetes quantity, e.g. 500m or 2 (CPU), 512Mi or 2Gi (memory)."
-QUANTITY_FIELDS = (
-    "cpu_request",
-    "cpu_limit",
-    "memory_request",
-    "memory_limit",
-    "namespace_cpu_limit",
-    "namespace_memory_limit",
-)
+QUANTITY_FIELDS = Plan.QUANTITY_FIELDS
 _QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)([KMGTPE]i|[mkMGTPE])?$")
 
 
