@@ -1,12 +1,15 @@
 """``reconcile(registry_id)``: bring one registry's stack on its cluster to what the database says.
 
 Level-based like a controller's ``Reconcile(key)``: it never asks what triggered it. Under the registry's lock
-it reads the desired state from the database, prepares the external services, renders the
+(kept by a heartbeat) it reads the desired state from the database, prepares the external services, renders the
 stack, lists each kind once by ownership label, applies (server-side, one field manager) only what the console's
 manager would change (``compare``: a field another manager owns is reported, not re-applied every pass), prunes
 what is no longer desired, reads readiness back into components and conditions (pods a quota refuses included),
 records what it learned of the cluster's API server, and records the run. A cluster it cannot read leaves every
 observed fact as last seen and says Unknown, never Available.
+
+A run refused by the lock leaves a request behind (``lock``): the holder runs once more when it is done, or the
+deferred check does once the lock of a dead holder has lapsed.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -30,8 +33,8 @@ from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry
 from provisioning.reconcile import conditions as cond
 from provisioning.reconcile.compare import ForeignChange, compare, with_spec_hash
 from provisioning.reconcile.contact import contact_of, record_contact
-from provisioning.reconcile.errors import DependenciesNotReady, Failure, classify
-from provisioning.reconcile.lock import registry_lock
+from provisioning.reconcile.errors import DependenciesNotReady, Failure, LockLost, classify
+from provisioning.reconcile.lock import Heartbeat, heartbeat, registry_lock
 from provisioning.reconcile.quota import failed_create_event
 from provisioning.reconcile.readiness import (
     WORKLOAD_KINDS,
@@ -52,7 +55,10 @@ logger = logging.getLogger("provisioning.reconcile")
 
 STATUS_KINDS = frozenset({"Deployment", "StatefulSet", "Certificate"})
 MAX_ACTIONS = 200
-LOCK_HELD = "Another run of this registry was under way: this one was dropped."
+LOCK_HELD = (
+    "Another run of this registry was under way: what this one was asked for is carried out by one more run "
+    "once it finishes."
+)
 FAILED_CREATE_EVENTS = "involvedObject.kind=StatefulSet,reason=FailedCreate,type=Warning"
 
 
@@ -69,6 +75,10 @@ class Outcome:
     """Nothing failed but the stack is still moving (a rollout, a deletion): look again soon."""
     changed_meanwhile: bool = False
     """The registry changed while this run worked on an older generation: run again now."""
+    requested_meanwhile: bool = False
+    """A reconcile was asked for (and refused by the lock) while this run held it: run once more now."""
+    check_after: float | None = None
+    """This run found the lock held and claimed the deferred check: look at the request after so many seconds."""
     message: str = ""
 
     @property
@@ -118,15 +128,28 @@ def cluster_gateway(cluster: Cluster) -> KubeGateway:
 def reconcile(
     registry_id: int, run_id: int | None = None, *, trigger: str = RunTrigger.MANUAL, attempt: int = 1
 ) -> Outcome:
-    """Reconcile one registry now, in this process; a run already under way elsewhere makes this one skip."""
+    """Reconcile one registry now, in this process.
+
+    A run already under way elsewhere makes this one skip, leaving a request the holder (or, should it die, the
+    deferred check this run may claim: ``Outcome.check_after``) carries out once.
+    """
     run = _claim_run(registry_id, run_id, trigger, attempt)
     if run is None:
         return Outcome(registry_id, run_id, RunStatus.SKIPPED, message="The registry no longer exists.")
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return Outcome(registry_id, run.pk, run.status, message="This run has already finished.")
-    lock = registry_lock(registry_id)
+    lock = registry_lock(registry_id, holder=f"run-{run.pk}")
+    check_after: float | None = None
     try:
         acquired = lock.acquire()
+        if not acquired:
+            lock.request()
+            acquired = lock.acquire()  # the holder may have finished in between: then this run serves it
+        if acquired:
+            lock.take_request()
+        else:
+            delay = lock.remaining() + 1.0
+            check_after = delay if lock.claim_check(delay) else None
     except (RedisError, DatabaseError) as error:
         failure = classify(error)
         logger.warning("no lock for registry %s: %s", registry_id, failure.message)
@@ -134,16 +157,26 @@ def reconcile(
         return Outcome(registry_id, run.pk, RunStatus.FAILED, failure=failure)
     if not acquired:
         _finish_skipped(run, LOCK_HELD)
-        return Outcome(registry_id, run.pk, RunStatus.SKIPPED, message="Another run holds the lock.")
+        return Outcome(
+            registry_id,
+            run.pk,
+            RunStatus.SKIPPED,
+            message="Another run holds the lock; this request runs after it.",
+            check_after=check_after,
+        )
     try:
         run.status, run.started_at = RunStatus.RUNNING, timezone.now()
         run.save(update_fields=["status", "started_at"])
-        return Reconciler(registry_id, run).run()
+        with heartbeat(lock) as beat:
+            outcome = Reconciler(registry_id, run, beat).run()
     finally:
+        requested = False
         try:
             lock.release()
+            requested = lock.take_request()
         except (RedisError, DatabaseError):
             logger.warning("could not release the lock of registry %s; it expires by itself", registry_id)
+    return replace(outcome, requested_meanwhile=requested) if requested else outcome
 
 
 def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int) -> ReconcileRun | None:
@@ -184,9 +217,10 @@ def _finish_skipped(run: ReconcileRun, message: str) -> None:
 class Reconciler:
     """One run over one registry; ``run()`` never raises for what the cluster or the services do."""
 
-    def __init__(self, registry_id: int, run: ReconcileRun) -> None:
+    def __init__(self, registry_id: int, run: ReconcileRun, beat: Heartbeat | None = None) -> None:
         self.registry_id = registry_id
         self.run_row = run
+        self.beat = beat
         self.tally = Tally()
         self.started = time.perf_counter()
         self.now = timezone.now()
@@ -338,6 +372,7 @@ class Reconciler:
             key = object_key(obj)
             current = live.get(key)
             if current is None:
+                self._still_holding()
                 live[key] = gateway.apply(obj)
                 self.tally.written.add(key)
                 self.tally.created += 1
@@ -350,6 +385,7 @@ class Reconciler:
             if not comparison.to_apply:
                 self.tally.unchanged += 1
                 continue
+            self._still_holding()
             live[key] = gateway.apply(obj)
             self.tally.written.add(key)
             self.tally.updated += 1
@@ -360,6 +396,11 @@ class Reconciler:
             written.add(key[1])
         return written
 
+    def _still_holding(self) -> None:
+        """Refuse to write once the heartbeat found the lock gone: another run may hold the registry now."""
+        if self.beat is not None and self.beat.lost.is_set():
+            raise LockLost()
+
     def _prune(
         self, gateway: KubeGateway, desired: list[dict[str, Any]], live: dict[ObjectKey, dict[str, Any]]
     ) -> None:
@@ -369,6 +410,7 @@ class Reconciler:
         orphans.sort(key=_order_or_last, reverse=True)
         for obj in orphans:
             key = object_key(obj)
+            self._still_holding()
             gateway.delete(key[0], key[1], key[3], key[2])
             del live[key]
             self.tally.deleted += 1
@@ -559,15 +601,8 @@ class Reconciler:
         run.save()
 
     def _changed_since(self, generation: int) -> bool:
-        """Did the registry change, or was a run asked for and dropped, while this run was working?"""
-        if Registry.objects.filter(pk=self.registry_id, generation__gt=generation).exists():
-            return True
-        return ReconcileRun.objects.filter(
-            registry_id=self.registry_id,
-            status=RunStatus.SKIPPED,
-            error_message=LOCK_HELD,
-            requested_at__gte=self.run_row.started_at or self.now,
-        ).exists()
+        """Did the registry change while this run was working on ``generation``?"""
+        return Registry.objects.filter(pk=self.registry_id, generation__gt=generation).exists()
 
 
 def _order_or_last(obj: Mapping[str, Any]) -> int:

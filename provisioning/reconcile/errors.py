@@ -18,6 +18,10 @@ class InvalidSpec(Exception):
     """The registry's rows cannot be turned into a stack (a value rendering refuses)."""
 
 
+class LockLost(Exception):
+    """The run's lock lapsed while it worked (its heartbeat found it taken): it stops before writing more."""
+
+
 class DependenciesNotReady(Exception):
     """A dependency (database, cache, object storage) is failing: the rollout is held."""
 
@@ -91,6 +95,14 @@ def classify(error: BaseException) -> Failure:
     """The failure ``error`` stands for; anything unforeseen is a permanent ``INTERNAL`` error."""
     if isinstance(error, DependenciesNotReady):
         return _failure(error.error_class, True, error.whose_move or WhoseMove.PROVIDER, error.message)
+    if isinstance(error, LockLost):
+        return _failure(
+            ErrorClass.INTERNAL,
+            True,
+            WhoseMove.TRANSIENT,
+            "This run lost its registry's lock (it could not renew it in time) and stopped before writing more; "
+            "it is retried",
+        )
     if isinstance(error, InvalidSpec):
         return _failure(
             ErrorClass.INVALID_SPEC, False, WhoseMove.PROVIDER, f"The stack cannot be rendered: {error}"
