@@ -248,15 +248,8 @@ def available_condition(obs: Observation) -> Condition:
             "AllComponentsAvailable",
             _sentence(f"Available: {_names(workloads)}"),
         )
-    refused = [w for w in down if w.quota is not None]
-    if refused:
-        return Condition(
-            ConditionType.AVAILABLE,
-            FALSE,
-            QUOTA_EXCEEDED,
-            _quota_message(refused, [w for w in down if w.quota is None]),
-            _quota_move(down),
-        )
+    if any(w.quota is not None for w in down):
+        return _quota_condition(ConditionType.AVAILABLE, down)
     stalled = any(w.stalled for w in down)
     return Condition(
         ConditionType.AVAILABLE,
@@ -277,6 +270,15 @@ def _quota_message(refused: Sequence[WorkloadState], others: Sequence[WorkloadSt
         )
     parts += [w.describe() for w in others]
     return _sentence("Quota exceeded: " + _join(parts))
+
+
+def _quota_condition(type_: str, workloads: Sequence[WorkloadState], lead: str = "") -> Condition:
+    """``type_`` False for pods a quota refuses (the other ``workloads`` named after them)."""
+    refused = [w for w in workloads if w.quota is not None]
+    message = _quota_message(refused, [w for w in workloads if w.quota is None])
+    if lead:
+        message = _sentence(lead + message.removeprefix("Quota exceeded: "))
+    return Condition(type_, FALSE, QUOTA_EXCEEDED, message, _quota_move(workloads))
 
 
 def _quota_move(workloads: Iterable[WorkloadState]) -> str:
@@ -306,20 +308,8 @@ def progressing_condition(obs: Observation) -> Condition:
         return _unknown(obs, ConditionType.PROGRESSING, "Whether a rollout is under way")
     workloads = list(obs.workloads)
     stalled = [w for w in workloads if w.stalled]
-    refused = [w for w in stalled if w.quota is not None]
-    if refused:
-        return Condition(
-            ConditionType.PROGRESSING,
-            FALSE,
-            QUOTA_EXCEEDED,
-            _sentence(
-                "The rollout is stuck: "
-                + _quota_message(refused, [w for w in stalled if w.quota is None]).removeprefix(
-                    "Quota exceeded: "
-                )
-            ),
-            _quota_move(stalled),
-        )
+    if any(w.quota is not None for w in stalled):
+        return _quota_condition(ConditionType.PROGRESSING, stalled, "The rollout is stuck: ")
     if stalled:
         return Condition(
             ConditionType.PROGRESSING,
