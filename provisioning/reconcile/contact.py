@@ -36,8 +36,13 @@ class Contact:
 
 
 def contact_of(failure: Failure | None, latency_ms: float | None, listed: bool) -> Contact | None:
-    """The run's evidence: None when it learned nothing of the API server (it never got to ask)."""
-    if failure is not None and failure.error_class in CLUSTER_ERRORS:
+    """The run's evidence: None when it learned nothing of the API server (it never got to ask).
+
+    Once the run's LISTs were answered, a refusal of one write (a 403 in a namespace being deleted, a 5xx on one
+    apply) says something of that object, not of the API server; only silence (no answer in time) still does.
+    """
+    silent = failure is not None and failure.error_class == ErrorClass.CLUSTER_UNREACHABLE
+    if failure is not None and failure.error_class in CLUSTER_ERRORS and (silent or not listed):
         return Contact(False, error=failure.message)
     if latency_ms is None:
         return None

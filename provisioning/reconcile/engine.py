@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -315,9 +315,10 @@ class Reconciler:
         if applied and derived.rolled_out:
             deployed = registry.harbor_version
             self._complete_rotations(registry)
-        self._save_registry(registry, derived, generation if applied else None, deployed)
         outcome_failure = failure or cond.quota_failure(observation)
-        self._record_run(generation, outcome_failure)
+        with transaction.atomic():  # the phase and the run that found it are seen together
+            self._save_registry(registry, derived, generation if applied else None, deployed)
+            self._record_run(generation, outcome_failure)
         moving = applied and not derived.rolled_out and self._worth_following(derived, registry)
         return Outcome(
             self.registry_id,
@@ -552,10 +553,11 @@ class Reconciler:
             registry.components.update(
                 ready_replicas=0, available=False, message="Deleted.", observed_at=self.now
             )
-        self._save_registry(
-            registry, derived, generation if failure is None else None, registry.deployed_version
-        )
-        self._record_run(generation, failure)
+        with transaction.atomic():
+            self._save_registry(
+                registry, derived, generation if failure is None else None, registry.deployed_version
+            )
+            self._record_run(generation, failure)
         return Outcome(
             self.registry_id,
             self.run_row.pk,

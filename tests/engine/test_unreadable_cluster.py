@@ -14,9 +14,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from provisioning.choices import BindingStatus, ClusterHealth, Phase, WhoseMove
+from provisioning.choices import BindingStatus, ClusterHealth, ErrorClass, Phase, WhoseMove
 from provisioning.models import Cluster, IngressBinding
 from provisioning.reconcile import reconcile
+from provisioning.reconcile.contact import Contact, contact_of
+from provisioning.reconcile.errors import Failure
 from tests import factories
 from tests.engine.helpers import condition
 
@@ -122,3 +124,18 @@ def test_what_a_run_learns_of_the_api_server_is_one_update_and_none_while_nothin
     kube_emulator.set_faults(error_rate=1.0, codes=(503,), verbs=["list"])
     assert len(cluster_updates()) == 1  # the news: unreachable
     assert cluster_updates() == []  # the same error again, moments later: no write
+
+
+def test_only_what_says_something_of_the_api_server_is_recorded_as_its_state():
+    refused = Failure(
+        ErrorClass.API_FORBIDDEN, False, WhoseMove.PROVIDER, "ApiForbidden", "403 being terminated."
+    )
+    silent = Failure(
+        ErrorClass.CLUSTER_UNREACHABLE, True, WhoseMove.TRANSIENT, "ClusterUnreachable", "Timed out."
+    )
+    assert contact_of(refused, None, listed=False) == Contact(False, error="403 being terminated.")
+    assert contact_of(refused, 12.5, listed=True) == Contact(
+        True, latency_ms=12.5, listed=True
+    )  # one object's
+    assert contact_of(silent, 12.5, listed=True) == Contact(False, error="Timed out.")
+    assert contact_of(None, None, listed=False) is None  # never got to ask
