@@ -69,7 +69,7 @@ class Observation:
         )
 
     def not_known(self, what: str) -> str:
-        """``Not known: the cluster could not be read (<cause>) ...`` for a condition of ``what``."""
+        """``<what> is not known: the cluster could not be read (<cause>).``"""
         cause = self.unread_cause.message.rstrip(".")
         return _sentence(f"{what} is not known: the cluster could not be read ({cause})")
 

@@ -28,7 +28,7 @@ from typing import Protocol
 import redis
 from django.conf import settings
 from django.db import connection, connections
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from provisioning.models import ReconcileLease
@@ -154,7 +154,7 @@ class LeaseLock:
         self.token = _token(holder)
 
     @property
-    def _row(self):  # type: ignore[no-untyped-def]
+    def _row(self) -> QuerySet[ReconcileLease]:
         return ReconcileLease.objects.filter(registry_id=self.registry_id)
 
     def _ensure(self) -> None:
