@@ -138,8 +138,10 @@ def test_disabling_trivy_removes_its_objects(ready_registry, kube_emulator):
     registries.update_registry(registry, {"trivy_enabled": False}, actor=None, via=Via.SYSTEM)
     changed = Registry.objects.get(pk=registry.pk).generation
     wait_for(
-        lambda: Registry.objects.filter(pk=registry.pk, observed_generation=changed).exists()
-        and not registry.runs.open().exists(),
+        lambda: (
+            Registry.objects.filter(pk=registry.pk, observed_generation=changed).exists()
+            and not registry.runs.open().exists()
+        ),
         what="the change to be applied",
     )
 
