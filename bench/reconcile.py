@@ -86,7 +86,8 @@ def main() -> None:
             )
             registries = [factories.registry(cluster=cluster) for _ in range(args.registries)]
             dependencies = Stopwatch(external, "prepare_dependencies")
-            first, steady, in_dependencies, cpu = [], [], [], []
+            comparing = Stopwatch(engine, "compare")
+            first, steady, in_dependencies, in_compare, cpu = [], [], [], [], []
             created = []
             for registry in registries:
                 start = time.perf_counter()
@@ -95,6 +96,7 @@ def main() -> None:
                 assert outcome.phase == Phase.READY, outcome
                 created.append(ReconcileRun.objects.filter(registry=registry).latest("pk").created)
             dependencies.take()
+            comparing.take()
 
             writes: list[int] = []
             reads: list[int] = []
@@ -107,6 +109,7 @@ def main() -> None:
                     steady.append((time.perf_counter() - start) * 1000)
                     cpu.append((time.process_time() - cpu_start) * 1000)
                     in_dependencies.append(dependencies.take())
+                    in_compare.append(comparing.take())
                     stats = emulator.stats()
                     writes.append(stats["writes"])
                     reads.append(stats["reads"])
@@ -126,6 +129,7 @@ def main() -> None:
                 "  of which the rest (DB, render, LIST, compare)",
                 [s - d for s, d in zip(steady, in_dependencies, strict=True)],
             )
+            report("    of which compare (drift, foreign changes)", in_compare)
             print(f"  writes per no-op reconcile: max {max(writes)} (target 0)")
             print(f"  reads per no-op reconcile: max {max(reads)}, over {len(engine.RENDERED_KINDS)} kinds")
             per_kind = ", ".join(f"{n} read(s): {count}" for n, count in sorted(reads_per_kind.items()))

@@ -107,6 +107,7 @@ class RunTrigger(models.TextChoices):
     SWEEP = "sweep", "Periodic sweep"
     RETRY = "retry", "Retry after error"
     FOLLOW_UP = "follow_up", "Rollout follow-up"
+    DEFERRED = "deferred", "Asked for during another run"
     ACTION = "action", "Operation"
 
 

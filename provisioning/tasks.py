@@ -2,7 +2,9 @@
 
 Every task acknowledges late (a worker lost mid-run gets its message redelivered) and is idempotent: a
 redelivered run reconciles again, which converges to the same state. Retries are new runs sent with a countdown,
-never a sleep in a worker.
+never a sleep in a worker. A reconcile refused by the registry's lock is never dropped: the holder runs once more
+when it finishes, or ``reconcile_requested`` does once a dead holder's lock has lapsed (see
+``provisioning.reconcile.lock``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from provisioning import external
 from provisioning.choices import Phase, RunStatus, RunTrigger, WhoseMove
 from provisioning.models import ReconcileRun, Registry
 from provisioning.reconcile import Outcome, reconcile
-from provisioning.reconcile.lock import holding
+from provisioning.reconcile.lock import holding, lock_holder, registry_lock
 from provisioning.services import history
 
 logger = logging.getLogger("provisioning.tasks")
 
 RECONCILE_TASK = "provisioning.tasks.reconcile_registry"
+REQUESTED_TASK = "provisioning.tasks.reconcile_requested"
 EXPIRED = "The run expired before a worker took it."
 WORKER_LOST = "The worker running this run stopped before it finished."
 
@@ -69,10 +72,26 @@ def send_reconcile(
     )
 
 
+def carry_out_requests(outcome: Outcome) -> str:
+    """Send what a run owes to requests the lock refused: the deferred check it claimed when it was refused, or
+    one more run now when requests (or a change) came in while it held the lock. Returns which (or ``none``)."""
+    if outcome.check_after is not None:
+        queue = _queue_of(outcome.registry_id)
+        if queue is not None:
+            reconcile_requested.apply_async(
+                args=(outcome.registry_id,), queue=queue, countdown=outcome.check_after
+            )
+        return "check"
+    if outcome.changed_meanwhile or outcome.requested_meanwhile:
+        trigger = RunTrigger.CHANGED if outcome.changed_meanwhile else RunTrigger.DEFERRED
+        send_reconcile(outcome.registry_id, trigger=trigger)
+        return "now"
+    return "none"
+
+
 def schedule_next(outcome: Outcome, attempt: int) -> str:
     """Decide what follows a run: nothing, a run now, a retry with backoff, or a follow-up look. Returns which."""
-    if outcome.changed_meanwhile:
-        send_reconcile(outcome.registry_id, trigger=RunTrigger.CHANGED)
+    if carry_out_requests(outcome) == "now":
         return "now"
     if attempt > settings.RECONCILE_MAX_RETRIES:
         return "none"
@@ -97,6 +116,7 @@ def reconcile_registry(
     """Reconcile one registry; transient failures come back with backoff, permanent ones stop and say why."""
     outcome = reconcile(registry_id, run_id, trigger=trigger, attempt=attempt)
     if outcome.status == RunStatus.SKIPPED:
+        carry_out_requests(outcome)
         return outcome.status
     next_step = schedule_next(outcome, attempt)
     logger.info(
@@ -108,6 +128,21 @@ def reconcile_registry(
         next_step,
     )
     return outcome.status
+
+
+@shared_task(name=REQUESTED_TASK, acks_late=True, ignore_result=True)
+def reconcile_requested(registry_id: int) -> str:
+    """The deferred check: a reconcile asked for while another run held the lock, unless it ran meanwhile.
+
+    Scheduled for when the holder's lock would lapse; a holder that finished has taken the request already (nothing
+    to do, no run recorded). A holder still working (its heartbeat keeps the lock) makes this run skip again and
+    claim the next check; a dead one's lock has lapsed, so this run carries the request out.
+    """
+    lock = registry_lock(registry_id)
+    lock.forget_check()
+    if not lock.requested():
+        return "none"
+    return reconcile_registry(registry_id, trigger=RunTrigger.DEFERRED)
 
 
 @task_revoked.connect
@@ -124,14 +159,21 @@ def _close_expired_run(sender: Any = None, request: Any = None, expired: bool = 
 
 
 def close_stale_runs(now: Any = None) -> tuple[int, int]:
-    """Queued runs older than two sweeps never started; running ones older than the lock TTL lost their worker."""
+    """Queued runs older than two sweeps never started; a run running for longer than the lock's TTL whose
+    registry's lock it no longer holds lost its worker (a live run keeps its lock with a heartbeat)."""
     now = now or timezone.now()
     queued_before = now - timedelta(seconds=2 * settings.SWEEP_INTERVAL_SECONDS)
     running_before = now - timedelta(seconds=settings.RECONCILE_LOCK_TTL_SECONDS)
     expired = ReconcileRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=queued_before).update(
         status=RunStatus.SKIPPED, error_message=EXPIRED, finished_at=now
     )
-    lost = ReconcileRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=running_before).update(
+    candidates = ReconcileRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=running_before)
+    gone = [
+        pk
+        for pk, registry_id in candidates.values_list("pk", "registry_id")
+        if lock_holder(registry_id) != f"run-{pk}"
+    ]
+    lost = ReconcileRun.objects.filter(pk__in=gone, status=RunStatus.RUNNING).update(
         status=RunStatus.FAILED,
         error_class="INTERNAL",
         whose_move=WhoseMove.TRANSIENT,
@@ -195,7 +237,7 @@ def purge_registry(registry_id: int, run_id: int | None = None, force: bool = Fa
         )
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return run.status
-    with holding(registry_id) as lock:
+    with holding(registry_id, holder=f"run-{run.pk}") as lock:
         if lock is None:
             countdown = backoff_seconds(attempt)
             purge_registry.apply_async(

@@ -425,6 +425,12 @@ class ManagedRedis:
             "ready_replicas": component.ready_replicas,
             "desired_replicas": component.desired_replicas,
         }
+        if component.available is None:
+            return CheckResult(
+                BindingStatus.UNKNOWN,
+                f"managed Redis is not known: the cluster could not be read at the last look ({note}).",
+                details=details,
+            )
         if component.available:
             return CheckResult(
                 BindingStatus.OK,

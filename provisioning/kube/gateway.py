@@ -99,14 +99,22 @@ class KubeGateway:
         return str(document.get("gitVersion") or "")
 
     def list(
-        self, api_version: str, kind: str, *, namespace: str = "", label_selector: str = ""
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str = "",
+        label_selector: str = "",
+        field_selector: str = "",
     ) -> list[dict[str, Any]]:
-        """Every object of ``kind`` matching the selector (in ``namespace``, or cluster-wide); pages followed."""
+        """Every object of ``kind`` matching the selectors (in ``namespace``, or cluster-wide); pages followed."""
         resource = self.resource(api_version, kind)
         path = resource.collection_path(namespace)
         query: dict[str, str] = {"limit": str(LIST_PAGE_SIZE)}
         if label_selector:
             query["labelSelector"] = label_selector
+        if field_selector:
+            query["fieldSelector"] = field_selector
         items: list[dict[str, Any]] = []
         while True:
             page = self._request("list", f"{kind} in {namespace or 'all namespaces'}", "GET", path, query)

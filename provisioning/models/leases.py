@@ -13,6 +13,12 @@ class ReconcileLease(models.Model):
     )
     holder = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="A run was asked for while the lease was held: one follows."
+    )
+    check_at = models.DateTimeField(
+        null=True, blank=True, help_text="A deferred look at the request is scheduled for then."
+    )
 
     def __str__(self) -> str:
         return f"lease of {self.registry_id} held by {self.holder or 'nobody'}"

@@ -249,7 +249,11 @@ class Component(models.Model):
     image = models.CharField(max_length=200, blank=True)
     desired_replicas = models.PositiveSmallIntegerField(default=1)
     ready_replicas = models.PositiveSmallIntegerField(default=0)
-    available = models.BooleanField(default=False)
+    available = models.BooleanField(
+        null=True,
+        default=False,
+        help_text="None while it is not known (the cluster could not be read); the last facts stay in the row.",
+    )
     message = models.CharField(max_length=500, blank=True)
     observed_at = models.DateTimeField(null=True, blank=True)
 

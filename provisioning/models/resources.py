@@ -25,6 +25,11 @@ class ManagedResource(models.Model):
     resource_version = models.CharField(max_length=64, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    foreign_changes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"path", "managers", "repair", "since"}]: fields another field manager owns (kubectl edit...).',
+    )
 
     class Meta:
         ordering = ["registry", "apply_order", "kind", "name"]

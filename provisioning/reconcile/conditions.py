@@ -2,7 +2,10 @@
 
 A condition is ``{type, status, reason, message, whose_move, since}``: ``reason`` is CamelCase, ``message`` a
 sentence naming what is wrong, ``since`` the last time the status changed (kept while it does not), and
-``whose_move`` says who has to act: the customer, the provider, or nobody because it is transient.
+``whose_move`` says who has to act: the customer, the provider, or nobody because it is transient. A condition
+known from evidence also carries ``observed_at`` (the run that saw it); one that is ``Unknown`` carries
+``last_observed`` (status, reason, message and time of the last evidence) and ends its message with it, so a
+cluster that cannot be read never erases what was last seen.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from provisioning.choices import ConditionStatus, ConditionType, DesiredState, Phase, WhoseMove
+from django.utils.dateparse import parse_datetime
+
+from provisioning.choices import ConditionStatus, ConditionType, DesiredState, ErrorClass, Phase, WhoseMove
 from provisioning.reconcile.errors import Failure
 from provisioning.reconcile.readiness import CertificateState, WorkloadState
 
 TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+QUOTA_EXCEEDED = "QuotaExceeded"
 _MOVE_ORDER = (WhoseMove.PROVIDER, WhoseMove.CUSTOMER, WhoseMove.TRANSIENT)
 
 
@@ -48,6 +54,24 @@ class Observation:
     managed_cache: bool = False
     remaining: int = 0
     """Owned objects still on the cluster (what a deletion waits for)."""
+    cluster_read: bool = True
+    """The run read the stack's objects from the cluster; when False, ``failure`` says why it could not."""
+
+    @property
+    def unread_cause(self) -> Failure:
+        """Why the cluster was not read, as a failure (a generic one when the run recorded none)."""
+        return self.failure or Failure(
+            ErrorClass.CLUSTER_UNREACHABLE,
+            True,
+            WhoseMove.TRANSIENT,
+            "ClusterNotRead",
+            "The cluster was not read.",
+        )
+
+    def not_known(self, what: str) -> str:
+        """``<what> is not known: the cluster could not be read (<cause>).``"""
+        cause = self.unread_cause.message.rstrip(".")
+        return _sentence(f"{what} is not known: the cluster could not be read ({cause})")
 
 
 @dataclass(frozen=True)
@@ -109,6 +133,7 @@ def dependencies_condition(obs: Observation) -> Condition:
             move = WhoseMove.PROVIDER if redis.stalled else WhoseMove.TRANSIENT
             problems.append((f"cache: the managed Redis is not available ({redis.describe()})", move))
     certificate = obs.certificate
+    unseen = [] if obs.cluster_read else _unseen_dependencies(obs)
     if certificate is not None and not certificate.ready:
         if not certificate.present:
             problems.append(("TLS: the certificate is not requested yet", WhoseMove.TRANSIENT))
@@ -125,8 +150,22 @@ def dependencies_condition(obs: Observation) -> Condition:
     if problems:
         move = worst_move(m for _, m in problems)
         reason = "DependenciesFailing" if move != WhoseMove.TRANSIENT else "DependenciesPending"
+        if unseen:
+            problems.append((f"{' and '.join(unseen)} not seen: the cluster could not be read", move))
         return Condition(
             ConditionType.DEPENDENCIES_READY, FALSE, reason, _sentence(_join([p for p, _ in problems])), move
+        )
+    if unseen and obs.dependencies is not None:
+        cause = obs.unread_cause
+        return Condition(
+            ConditionType.DEPENDENCIES_READY,
+            UNKNOWN,
+            cause.reason,
+            _sentence(
+                f"The database, cache and object storage are ready, but {' and '.join(unseen)} could not be seen: "
+                f"the cluster could not be read ({cause.message.rstrip('.')})"
+            ),
+            cause.whose_move,
         )
     if obs.dependencies is None:
         return Condition(
@@ -144,7 +183,22 @@ def dependencies_condition(obs: Observation) -> Condition:
     )
 
 
+def _unseen_dependencies(obs: Observation) -> list[str]:
+    """What of the dependencies lives on the cluster, so was not seen when it could not be read."""
+    unseen = ["the TLS certificate"]
+    if obs.managed_cache and obs.desired_state == DesiredState.RUNNING:
+        unseen.insert(0, "the managed Redis")
+    return unseen
+
+
+def _unknown(obs: Observation, type_: str, what: str) -> Condition:
+    cause = obs.unread_cause
+    return Condition(type_, UNKNOWN, cause.reason, obs.not_known(what), cause.whose_move)
+
+
 def resources_condition(obs: Observation) -> Condition:
+    if not obs.cluster_read:
+        return _unknown(obs, ConditionType.RESOURCES_APPLIED, "Whether the stack's objects are applied")
     if obs.failure is not None and not obs.held:
         failure = obs.failure
         return Condition(
@@ -175,6 +229,8 @@ def available_condition(obs: Observation) -> Condition:
             "Suspended",
             "The registry is suspended: every workload is scaled to zero.",
         )
+    if not obs.cluster_read:
+        return _unknown(obs, ConditionType.AVAILABLE, "Whether the components are available")
     workloads = list(obs.workloads)
     if not any(w.present for w in workloads):
         return Condition(
@@ -192,6 +248,8 @@ def available_condition(obs: Observation) -> Condition:
             "AllComponentsAvailable",
             _sentence(f"Available: {_names(workloads)}"),
         )
+    if any(w.quota is not None for w in down):
+        return _quota_condition(ConditionType.AVAILABLE, down)
     stalled = any(w.stalled for w in down)
     return Condition(
         ConditionType.AVAILABLE,
@@ -202,9 +260,56 @@ def available_condition(obs: Observation) -> Condition:
     )
 
 
+def _quota_message(refused: Sequence[WorkloadState], others: Sequence[WorkloadState]) -> str:
+    """``Quota exceeded: core cannot create its pods (...); <whose move>; portal has 1 of 2 replicas ready.``"""
+    parts = []
+    for workload in refused:
+        assert workload.quota is not None
+        parts.append(
+            f"{workload.component} cannot create its pods ({workload.quota.describe()}): {workload.quota.advice()}"
+        )
+    parts += [w.describe() for w in others]
+    return _sentence("Quota exceeded: " + _join(parts))
+
+
+def _quota_condition(type_: str, workloads: Sequence[WorkloadState], lead: str = "") -> Condition:
+    """``type_`` False for pods a quota refuses (the other ``workloads`` named after them)."""
+    refused = [w for w in workloads if w.quota is not None]
+    message = _quota_message(refused, [w for w in workloads if w.quota is None])
+    if lead:
+        message = _sentence(lead + message.removeprefix("Quota exceeded: "))
+    return Condition(type_, FALSE, QUOTA_EXCEEDED, message, _quota_move(workloads))
+
+
+def _quota_move(workloads: Iterable[WorkloadState]) -> str:
+    return worst_move(
+        w.quota.whose_move if w.quota is not None else WhoseMove.PROVIDER for w in workloads if w.stalled
+    )
+
+
+def quota_failure(obs: Observation) -> Failure | None:
+    """A run that finds pods refused by a quota failed with ``QUOTA_EXCEEDED`` (a person must act), or None."""
+    if not obs.cluster_read or obs.desired_state != DesiredState.RUNNING:
+        return None
+    refused = [w for w in obs.workloads if w.quota is not None]
+    if not refused:
+        return None
+    return Failure(
+        ErrorClass.QUOTA_EXCEEDED,
+        False,
+        _quota_move(refused),
+        QUOTA_EXCEEDED,
+        _quota_message(refused, []),
+    )
+
+
 def progressing_condition(obs: Observation) -> Condition:
+    if not obs.cluster_read:
+        return _unknown(obs, ConditionType.PROGRESSING, "Whether a rollout is under way")
     workloads = list(obs.workloads)
     stalled = [w for w in workloads if w.stalled]
+    if any(w.quota is not None for w in stalled):
+        return _quota_condition(ConditionType.PROGRESSING, stalled, "The rollout is stuck: ")
     if stalled:
         return Condition(
             ConditionType.PROGRESSING,
@@ -234,8 +339,22 @@ def degraded_condition(obs: Observation, others: Sequence[Condition]) -> Conditi
     """
     by_type = {c.type: c for c in others}
     progressing = by_type[ConditionType.PROGRESSING]
+    if not obs.cluster_read:
+        if not (obs.deployed_version and obs.desired_state == DesiredState.RUNNING):
+            return Condition(ConditionType.DEGRADED, FALSE, "NotDeployed", "Nothing is deployed yet.")
+        cause = obs.unread_cause
+        return Condition(
+            ConditionType.DEGRADED,
+            TRUE,
+            cause.reason,
+            _sentence(
+                "The console cannot read the cluster, so it can neither see how the registry serves nor apply a "
+                f"change ({cause.message.rstrip('.')})"
+            ),
+            cause.whose_move,
+        )
     wrong: list[Condition] = []
-    if progressing.reason == "RolloutStalled":
+    if progressing.reason in ("RolloutStalled", QUOTA_EXCEEDED):
         wrong.append(progressing)
     if obs.deployed_version and obs.desired_state == DesiredState.RUNNING:
         dependencies = by_type[ConditionType.DEPENDENCIES_READY]
@@ -306,6 +425,26 @@ def phase_of(obs: Observation, conditions: Sequence[Condition], is_rolled_out: b
     return Phase.DEGRADED if by_type[ConditionType.DEGRADED].status == TRUE else Phase.READY
 
 
+def _last_observed(old: dict[str, Any]) -> dict[str, Any] | None:
+    """What a condition said when it was last known: carried from one Unknown run to the next."""
+    if old.get("status") in (TRUE, FALSE):
+        return {
+            "status": old["status"],
+            "reason": old.get("reason", ""),
+            "message": old.get("message", ""),
+            "at": old.get("observed_at") or old.get("since") or "",
+        }
+    last = old.get("last_observed")
+    return last if isinstance(last, dict) else None
+
+
+def _recall(last: dict[str, Any]) -> str:
+    """``Last observed 2026-05-01 12:00 UTC: True (AllComponentsAvailable), Available: core.``"""
+    at = parse_datetime(str(last.get("at") or ""))
+    when = f" {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""
+    return f"Last observed{when}: {last.get('status')} ({last.get('reason')}), {last.get('message')}"
+
+
 def derive(obs: Observation, previous: Sequence[dict[str, Any]], now: datetime) -> Derived:
     """The registry's conditions (``since`` kept from ``previous`` while a status holds) and its phase."""
     if obs.desired_state == DesiredState.DELETED:
@@ -327,16 +466,22 @@ def derive(obs: Observation, previous: Sequence[dict[str, Any]], now: datetime) 
     for condition in conditions:
         old = before.get(condition.type) or {}
         since = old.get("since") if old.get("status") == condition.status and old.get("since") else stamp
-        rendered.append(
-            {
-                "type": condition.type,
-                "status": condition.status,
-                "reason": condition.reason,
-                "message": condition.message,
-                "whose_move": condition.whose_move,
-                "since": since,
-            }
-        )
+        item: dict[str, Any] = {
+            "type": condition.type,
+            "status": condition.status,
+            "reason": condition.reason,
+            "message": condition.message,
+            "whose_move": condition.whose_move,
+            "since": since,
+        }
+        if condition.status != UNKNOWN:
+            item["observed_at"] = stamp
+        else:
+            last = _last_observed(old)
+            if last is not None:
+                item["last_observed"] = last
+                item["message"] = f"{condition.message} {_recall(last)}"
+        rendered.append(item)
     problems = [
         c
         for c in conditions

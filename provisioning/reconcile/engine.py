@@ -1,9 +1,15 @@
 """``reconcile(registry_id)``: bring one registry's stack on its cluster to what the database says.
 
-Level-based like a controller's ``Reconcile(key)``: it never asks what triggered it. Under the registry's lock it
-reads the desired state from the database, prepares the external services, renders the stack, lists each kind
-once by ownership label, applies (server-side, one field manager) only what differs, prunes what is no longer
-desired, reads readiness back into components and conditions, and records the run.
+Level-based like a controller's ``Reconcile(key)``: it never asks what triggered it. Under the registry's lock
+(kept by a heartbeat) it reads the desired state from the database, prepares the external services, renders the
+stack, lists each kind once by ownership label, applies (server-side, one field manager) only what the console's
+manager would change (``compare``: a field another manager owns is reported, not re-applied every pass), prunes
+what is no longer desired, reads readiness back into components and conditions (pods a quota refuses included),
+records what it learned of the cluster's API server, and records the run. A cluster it cannot read leaves every
+observed fact as last seen and says Unknown, never Available.
+
+A run refused by the lock leaves a request behind (``lock``): the holder runs once more when it is done, or the
+deferred check does once the lock of a dead holder has lapsed.
 """
 
 from __future__ import annotations
@@ -11,23 +17,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from provisioning import external
 from provisioning.choices import CacheMode, DesiredState, ErrorClass, RunStatus, RunTrigger, WhoseMove
-from provisioning.kube import ClusterAccess, KubeGateway, gateway_for, object_key
+from provisioning.kube import ClusterAccess, KubeError, KubeGateway, gateway_for, object_key
 from provisioning.kube.resources import ObjectKey
 from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry, installation_id
 from provisioning.reconcile import conditions as cond
-from provisioning.reconcile.compare import differences, with_spec_hash
-from provisioning.reconcile.errors import DependenciesNotReady, Failure, classify
-from provisioning.reconcile.lock import registry_lock
+from provisioning.reconcile.compare import ForeignChange, compare, with_spec_hash
+from provisioning.reconcile.contact import contact_of, record_contact
+from provisioning.reconcile.errors import DependenciesNotReady, Failure, LockLost, classify
+from provisioning.reconcile.lock import Heartbeat, heartbeat, registry_lock
+from provisioning.reconcile.quota import failed_create_event
 from provisioning.reconcile.readiness import (
     WORKLOAD_KINDS,
     CertificateState,
@@ -36,6 +44,7 @@ from provisioning.reconcile.readiness import (
     missing_workload,
     record_certificate,
     record_components,
+    record_unseen,
     workload_state,
 )
 from provisioning.reconcile.resources import record_resources
@@ -46,7 +55,11 @@ logger = logging.getLogger("provisioning.reconcile")
 
 STATUS_KINDS = frozenset({"Deployment", "StatefulSet", "Certificate"})
 MAX_ACTIONS = 200
-LOCK_HELD = "Another run of this registry was under way: this one was dropped."
+LOCK_HELD = (
+    "Another run of this registry was under way: what this one was asked for is carried out by one more run "
+    "once it finishes."
+)
+FAILED_CREATE_EVENTS = "involvedObject.kind=StatefulSet,reason=FailedCreate,type=Warning"
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,10 @@ class Outcome:
     """Nothing failed but the stack is still moving (a rollout, a deletion): look again soon."""
     changed_meanwhile: bool = False
     """The registry changed while this run worked on an older generation: run again now."""
+    requested_meanwhile: bool = False
+    """A reconcile was asked for (and refused by the lock) while this run held it: run once more now."""
+    check_after: float | None = None
+    """This run found the lock held and claimed the deferred check: look at the request after so many seconds."""
     message: str = ""
 
     @property
@@ -77,6 +94,8 @@ class Tally:
     deleted: int = 0
     actions: list[dict[str, str]] = field(default_factory=list)
     written: set[ObjectKey] = field(default_factory=set)
+    foreign: dict[ObjectKey, list[ForeignChange]] = field(default_factory=dict)
+    """Per object, what other field managers own that an apply cannot take back (reported, not re-applied)."""
 
     def note(self, action: str, key: ObjectKey, detail: str = "") -> None:
         if len(self.actions) < MAX_ACTIONS:
@@ -109,15 +128,28 @@ def cluster_gateway(cluster: Cluster) -> KubeGateway:
 def reconcile(
     registry_id: int, run_id: int | None = None, *, trigger: str = RunTrigger.MANUAL, attempt: int = 1
 ) -> Outcome:
-    """Reconcile one registry now, in this process; a run already under way elsewhere makes this one skip."""
+    """Reconcile one registry now, in this process.
+
+    A run already under way elsewhere makes this one skip, leaving a request the holder (or, should it die, the
+    deferred check this run may claim: ``Outcome.check_after``) carries out once.
+    """
     run = _claim_run(registry_id, run_id, trigger, attempt)
     if run is None:
         return Outcome(registry_id, run_id, RunStatus.SKIPPED, message="The registry no longer exists.")
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return Outcome(registry_id, run.pk, run.status, message="This run has already finished.")
-    lock = registry_lock(registry_id)
+    lock = registry_lock(registry_id, holder=f"run-{run.pk}")
+    check_after: float | None = None
     try:
         acquired = lock.acquire()
+        if not acquired:
+            lock.request()
+            acquired = lock.acquire()  # the holder may have finished in between: then this run serves it
+        if acquired:
+            lock.take_request()
+        else:
+            delay = lock.remaining() + 1.0
+            check_after = delay if lock.claim_check(delay) else None
     except (RedisError, DatabaseError) as error:
         failure = classify(error)
         logger.warning("no lock for registry %s: %s", registry_id, failure.message)
@@ -125,16 +157,26 @@ def reconcile(
         return Outcome(registry_id, run.pk, RunStatus.FAILED, failure=failure)
     if not acquired:
         _finish_skipped(run, LOCK_HELD)
-        return Outcome(registry_id, run.pk, RunStatus.SKIPPED, message="Another run holds the lock.")
+        return Outcome(
+            registry_id,
+            run.pk,
+            RunStatus.SKIPPED,
+            message="Another run holds the lock; this request runs after it.",
+            check_after=check_after,
+        )
     try:
         run.status, run.started_at = RunStatus.RUNNING, timezone.now()
         run.save(update_fields=["status", "started_at"])
-        return Reconciler(registry_id, run).run()
+        with heartbeat(lock) as beat:
+            outcome = Reconciler(registry_id, run, beat).run()
     finally:
+        requested = False
         try:
             lock.release()
+            requested = lock.take_request()
         except (RedisError, DatabaseError):
             logger.warning("could not release the lock of registry %s; it expires by itself", registry_id)
+    return replace(outcome, requested_meanwhile=requested) if requested else outcome
 
 
 def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int) -> ReconcileRun | None:
@@ -175,12 +217,15 @@ def _finish_skipped(run: ReconcileRun, message: str) -> None:
 class Reconciler:
     """One run over one registry; ``run()`` never raises for what the cluster or the services do."""
 
-    def __init__(self, registry_id: int, run: ReconcileRun) -> None:
+    def __init__(self, registry_id: int, run: ReconcileRun, beat: Heartbeat | None = None) -> None:
         self.registry_id = registry_id
         self.run_row = run
+        self.beat = beat
         self.tally = Tally()
         self.started = time.perf_counter()
         self.now = timezone.now()
+        self.latency_ms: float | None = None
+        """How long the run's first LIST took: the API server's latency as this run saw it."""
 
     def run(self) -> Outcome:
         registry = load_registry(self.registry_id)
@@ -208,6 +253,7 @@ class Reconciler:
         desired: list[dict[str, Any]] | None = None
         live: dict[ObjectKey, dict[str, Any]] = {}
         listed = False
+        gateway: KubeGateway | None = None
         try:
             gateway = cluster_gateway(registry.cluster)
             dependencies = self._prepare_dependencies(registry)
@@ -230,7 +276,14 @@ class Reconciler:
             if failure.error_class == "INTERNAL" and not failure.transient:
                 logger.exception("unexpected error reconciling %s", registry)
 
-        workloads, certificate = self._observe(desired, live, listed)
+        owned_quotas = {
+            key[3]
+            for key in (*live, *(object_key(obj) for obj in desired or ()))
+            if key[1] == "ResourceQuota"
+        }
+        workloads, certificate = self._observe(desired, live, listed, owned_quotas)
+        if listed and gateway is not None:
+            workloads = self._read_refusals(gateway, registry, workloads, live, owned_quotas)
         observation = cond.Observation(
             desired_state=registry.desired_state,
             desired_version=registry.harbor_version,
@@ -242,27 +295,37 @@ class Reconciler:
             workloads=workloads,
             certificate=certificate,
             managed_cache=registry.cache.mode == CacheMode.MANAGED,
+            cluster_read=listed,
         )
         derived = cond.derive(observation, registry.conditions, self.now)
         applied = failure is None
+        record_contact(registry.cluster, contact_of(failure, self.latency_ms, listed), self.now)
         if listed:
             record_components(registry, workloads, self.now)
             if certificate is not None and certificate.present:
                 record_certificate(registry.ingress, certificate)
-            record_resources(registry, desired, live, applied, self.now, self.tally.written)
+            manager = gateway.field_manager if gateway is not None else ""
+            record_resources(
+                registry, desired, live, applied, self.now, self.tally.written, self.tally.foreign, manager
+            )
+        else:
+            cause = observation.unread_cause
+            record_unseen(registry, cause.message, cause.whose_move, self.now)
         deployed = registry.deployed_version
         if applied and derived.rolled_out:
             deployed = registry.harbor_version
             self._complete_rotations(registry)
-        self._save_registry(registry, derived, generation if applied else None, deployed)
-        self._record_run(generation, failure)
+        outcome_failure = failure or cond.quota_failure(observation)
+        with transaction.atomic():  # the phase and the run that found it are seen together
+            self._save_registry(registry, derived, generation if applied else None, deployed)
+            self._record_run(generation, outcome_failure)
         moving = applied and not derived.rolled_out and self._worth_following(derived, registry)
         return Outcome(
             self.registry_id,
             self.run_row.pk,
-            RunStatus.SUCCEEDED if applied else RunStatus.FAILED,
+            RunStatus.SUCCEEDED if outcome_failure is None else RunStatus.FAILED,
             derived.phase,
-            failure,
+            outcome_failure,
             follow_up=moving,
             changed_meanwhile=self._changed_since(generation),
         )
@@ -287,7 +350,9 @@ class Reconciler:
         """Every object the console owns for the registry: one LIST per kind (none in a missing namespace)."""
         selector = ownership_selector(registry.pk, installation_id())
         found: dict[ObjectKey, dict[str, Any]] = {}
+        started = time.perf_counter()
         namespaces = gateway.list("v1", "Namespace", label_selector=selector)
+        self.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         for obj in namespaces:
             found[object_key(obj)] = obj
         if not any(obj["metadata"]["name"] == registry.namespace for obj in namespaces):
@@ -308,22 +373,34 @@ class Reconciler:
             key = object_key(obj)
             current = live.get(key)
             if current is None:
+                self._still_holding()
                 live[key] = gateway.apply(obj)
                 self.tally.written.add(key)
                 self.tally.created += 1
                 self.tally.note("create", key)
                 written.add(key[1])
                 continue
-            drift = differences(obj, current)
-            if not drift:
+            comparison = compare(obj, current, gateway.field_manager)
+            if comparison.left_to_others:
+                self.tally.foreign[key] = comparison.left_to_others
+            if not comparison.to_apply:
                 self.tally.unchanged += 1
                 continue
+            self._still_holding()
             live[key] = gateway.apply(obj)
             self.tally.written.add(key)
             self.tally.updated += 1
-            self.tally.note("update", key, "differs at " + ", ".join(drift))
+            taken = [
+                f"{f.path} (from {', '.join(f.managers)})" for f in comparison.foreign if f.repair == "apply"
+            ]
+            self.tally.note("update", key, "differs at " + ", ".join([*comparison.drift, *taken]))
             written.add(key[1])
         return written
+
+    def _still_holding(self) -> None:
+        """Refuse to write once the heartbeat found the lock gone: another run may hold the registry now."""
+        if self.beat is not None and self.beat.lost.is_set():
+            raise LockLost()
 
     def _prune(
         self, gateway: KubeGateway, desired: list[dict[str, Any]], live: dict[ObjectKey, dict[str, Any]]
@@ -334,6 +411,7 @@ class Reconciler:
         orphans.sort(key=_order_or_last, reverse=True)
         for obj in orphans:
             key = object_key(obj)
+            self._still_holding()
             gateway.delete(key[0], key[1], key[3], key[2])
             del live[key]
             self.tally.deleted += 1
@@ -352,12 +430,18 @@ class Reconciler:
                     live[object_key(obj)] = obj
 
     def _observe(
-        self, desired: list[dict[str, Any]] | None, live: Mapping[ObjectKey, dict[str, Any]], listed: bool
+        self,
+        desired: list[dict[str, Any]] | None,
+        live: Mapping[ObjectKey, dict[str, Any]],
+        listed: bool,
+        owned_quotas: set[str],
     ) -> tuple[list[WorkloadState], CertificateState | None]:
         if not listed:
             return [], None
         if desired is None:
-            workloads = [workload_state(obj) for key, obj in live.items() if key[1] in WORKLOAD_KINDS]
+            workloads = [
+                workload_state(obj, owned_quotas) for key, obj in live.items() if key[1] in WORKLOAD_KINDS
+            ]
             certificates = [obj for key, obj in live.items() if key[1] == "Certificate"]
             return workloads, certificate_state(certificates[0]) if certificates else None
         workloads = []
@@ -365,10 +449,43 @@ class Reconciler:
         for obj in desired:
             key = object_key(obj)
             if key[1] in WORKLOAD_KINDS:
-                workloads.append(workload_state(live[key]) if key in live else missing_workload(obj))
+                workloads.append(
+                    workload_state(live[key], owned_quotas) if key in live else missing_workload(obj)
+                )
             elif key[1] == "Certificate":
                 certificate = certificate_state(live.get(key))
         return workloads, certificate
+
+    def _read_refusals(
+        self,
+        gateway: KubeGateway,
+        registry: Registry,
+        workloads: list[WorkloadState],
+        live: Mapping[ObjectKey, dict[str, Any]],
+        owned_quotas: set[str],
+    ) -> list[WorkloadState]:
+        """Pods a short StatefulSet's controller could not create, from its Warning ``FailedCreate`` Events.
+
+        (A Deployment says so itself, in ``ReplicaFailure``.) Events are read only when a StatefulSet is short of
+        replicas, in one LIST for the namespace: a stack that is fine costs no request.
+        """
+        by_name = {key[3]: obj for key, obj in live.items() if key[1] == "StatefulSet"}
+        short = {w.name for w in workloads if w.kind == "StatefulSet" and w.name in by_name and w.short}
+        if not short:
+            return workloads
+        try:
+            events = gateway.list(
+                "v1", "Event", namespace=registry.namespace, field_selector=FAILED_CREATE_EVENTS
+            )
+        except KubeError as error:
+            logger.warning("could not read the events of %s: %s", registry, error)
+            return workloads
+        return [
+            w.refused(failed_create_event(events, by_name[w.name], self.now), owned_quotas)
+            if w.kind == "StatefulSet" and w.name in short
+            else w
+            for w in workloads
+        ]
 
     def _complete_rotations(self, registry: Registry) -> None:
         """Revoke the credentials a finished rotation replaced (only when a rotation is under way)."""
@@ -436,10 +553,11 @@ class Reconciler:
             registry.components.update(
                 ready_replicas=0, available=False, message="Deleted.", observed_at=self.now
             )
-        self._save_registry(
-            registry, derived, generation if failure is None else None, registry.deployed_version
-        )
-        self._record_run(generation, failure)
+        with transaction.atomic():
+            self._save_registry(
+                registry, derived, generation if failure is None else None, registry.deployed_version
+            )
+            self._record_run(generation, failure)
         return Outcome(
             self.registry_id,
             self.run_row.pk,
@@ -485,15 +603,8 @@ class Reconciler:
         run.save()
 
     def _changed_since(self, generation: int) -> bool:
-        """Did the registry change, or was a run asked for and dropped, while this run was working?"""
-        if Registry.objects.filter(pk=self.registry_id, generation__gt=generation).exists():
-            return True
-        return ReconcileRun.objects.filter(
-            registry_id=self.registry_id,
-            status=RunStatus.SKIPPED,
-            error_message=LOCK_HELD,
-            requested_at__gte=self.run_row.started_at or self.now,
-        ).exists()
+        """Did the registry change while this run was working on ``generation``?"""
+        return Registry.objects.filter(pk=self.registry_id, generation__gt=generation).exists()
 
 
 def _order_or_last(obj: Mapping[str, Any]) -> int:

@@ -22,6 +22,10 @@ class UnresolvedHost(InvalidSpec):
     """An external service's host name has no address and the cluster names no CIDR for it: the provider's move."""
 
 
+class LockLost(Exception):
+    """The run's lock lapsed while it worked (its heartbeat found it taken): it stops before writing more."""
+
+
 class DependenciesNotReady(Exception):
     """A dependency (database, cache, object storage) is failing: the rollout is held."""
 
@@ -95,6 +99,14 @@ def classify(error: BaseException) -> Failure:
     """The failure ``error`` stands for; anything unforeseen is a permanent ``INTERNAL`` error."""
     if isinstance(error, DependenciesNotReady):
         return _failure(error.error_class, True, error.whose_move or WhoseMove.PROVIDER, error.message)
+    if isinstance(error, LockLost):
+        return _failure(
+            ErrorClass.INTERNAL,
+            True,
+            WhoseMove.TRANSIENT,
+            "This run lost its registry's lock (it could not renew it in time) and stopped before writing more; "
+            "it is retried",
+        )
     if isinstance(error, InvalidSpec):
         return _failure(
             ErrorClass.INVALID_SPEC, False, WhoseMove.PROVIDER, f"The stack cannot be rendered: {error}"

@@ -1,13 +1,14 @@
-"""Reading what the cluster says of a stack: workload availability and the TLS certificate.
+"""Reading what the cluster says of a stack: workload availability, pods refused by a quota, the TLS certificate.
 
 The ``*_state`` functions are pure (live object in, plain state out); ``record_components`` and
-``record_certificate`` write those states onto the registry's ``Component`` rows and ``IngressBinding``.
+``record_certificate`` write those states onto the registry's ``Component`` rows and ``IngressBinding``, and
+``record_unseen`` marks them Unknown (keeping what was last observed) when the cluster could not be read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from provisioning.choices import BindingStatus, ComponentKind, WhoseMove
 from provisioning.external import tls
 from provisioning.models import Component, IngressBinding, Registry
+from provisioning.reconcile.quota import QuotaRefusal, parse_refusal, replica_failure
 from provisioning.rendering import COMPONENT_LABEL, VERSION_LABEL
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet"})
@@ -38,10 +40,17 @@ class WorkloadState:
     """Why the rollout cannot go on (e.g. ``ImagePullBackOff``), empty when nothing says so."""
     version: str = ""
     image: str = ""
+    quota: QuotaRefusal | None = None
+    """Its controller cannot create pods (or claims) because a ResourceQuota refuses them."""
 
     @property
     def progressing(self) -> bool:
         return self.present and not self.rolled_out and not self.stalled
+
+    @property
+    def short(self) -> bool:
+        """Present with fewer ready replicas than it wants (only then are its Events worth reading)."""
+        return self.present and self.ready < self.desired
 
     def describe(self) -> str:
         """A clause for a condition message, e.g. ``core has 1 of 2 replicas ready``."""
@@ -49,6 +58,14 @@ class WorkloadState:
             return f"{self.component} is missing"
         text = f"{self.component} has {self.ready} of {self.desired} replicas ready"
         return f"{text} ({self.stalled})" if self.stalled else text
+
+    def refused(self, message: str, owned_quotas: Collection[str] = ()) -> WorkloadState:
+        """This state, with its controller unable to create pods for ``message`` (a quota refusal or not)."""
+        if not message:
+            return self
+        quota = parse_refusal(message, owned_quotas)
+        stalled = f"{quota.describe()}" if quota else f"pods cannot be created: {message}"
+        return replace(self, quota=quota, stalled=_short(stalled), rolled_out=False)
 
 
 @dataclass(frozen=True)
@@ -76,8 +93,12 @@ def _first_image(obj: Mapping[str, Any]) -> str:
     return str(containers[0].get("image", "")) if containers else ""
 
 
-def workload_state(obj: Mapping[str, Any]) -> WorkloadState:
-    """Availability of a live Deployment or StatefulSet."""
+def workload_state(obj: Mapping[str, Any], owned_quotas: Collection[str] = ()) -> WorkloadState:
+    """Availability of a live Deployment or StatefulSet (a Deployment's ``ReplicaFailure`` read as a refusal).
+
+    ``owned_quotas`` are the ResourceQuotas the console renders: a refusal by one of them is the provider's move.
+    A StatefulSet carries no such condition: see ``WorkloadState.refused`` with its ``FailedCreate`` Event.
+    """
     metadata, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
     desired = int(spec.get("replicas", 1))
     ready = int(status.get("readyReplicas", 0))
@@ -102,7 +123,7 @@ def workload_state(obj: Mapping[str, Any]) -> WorkloadState:
         available = current and ready >= desired
         revisions_match = status.get("currentRevision") == status.get("updateRevision")
         rolled_out = current and ready >= desired and updated >= desired and revisions_match
-    return WorkloadState(
+    state = WorkloadState(
         component=str((metadata.get("labels") or {}).get(COMPONENT_LABEL, "")),
         kind=str(obj.get("kind", "")),
         name=str(metadata.get("name", "")),
@@ -115,6 +136,9 @@ def workload_state(obj: Mapping[str, Any]) -> WorkloadState:
         version=str((metadata.get("labels") or {}).get(VERSION_LABEL, "")),
         image=_first_image(obj),
     )
+    if obj.get("kind") == "Deployment":
+        return state.refused(replica_failure(obj), owned_quotas)
+    return state
 
 
 def missing_workload(desired: Mapping[str, Any]) -> WorkloadState:
@@ -187,11 +211,38 @@ def record_components(registry: Registry, states: Iterable[WorkloadState], now: 
 def _component_message(state: WorkloadState) -> str:
     if not state.present:
         return "Not on the cluster yet."
+    if state.quota is not None:
+        return f"Cannot create its pods: {state.stalled}."
     if state.stalled:
         return f"Stalled: {state.stalled}"
     if state.rolled_out:
         return "Available." if state.desired else "Scaled to zero."
     return f"Rolling out: {state.ready} of {state.desired} replicas ready."
+
+
+def record_unseen(registry: Registry, cause: str, whose_move: str, now: datetime) -> None:
+    """The cluster could not be read: components and the certificate become Unknown, their last facts kept.
+
+    Replicas, image and ``observed_at`` stay as last observed; the message says since when nothing is known and
+    what was last seen. Rows already Unknown are left alone (no write per run while the cluster stays away).
+    """
+    since = f"Not known since {now:%Y-%m-%d %H:%M} UTC: the cluster could not be read ({cause.rstrip('.')})."
+    unseen = []
+    for row in registry.components.all():
+        if row.available is None:
+            continue
+        last = row.message or ("Available." if row.available else "Not available.")
+        row.available, row.message = None, f"{since} Last observed: {last}"[:500]
+        unseen.append(row)
+    if unseen:
+        Component.objects.bulk_update(unseen, ["available", "message"])
+    binding = registry.ingress
+    if binding.status == BindingStatus.UNKNOWN or tls.expiry_warning(binding) is not None:
+        return
+    last = binding.status_message or "nothing recorded"
+    binding.status, binding.status_since, binding.whose_move = BindingStatus.UNKNOWN, now, whose_move
+    binding.status_message = f"The TLS certificate is not seen: {since} Last seen: {last}"[:500]
+    binding.save(update_fields=["status", "status_message", "whose_move", "status_since"])
 
 
 def record_certificate(binding: IngressBinding, certificate: CertificateState) -> None:

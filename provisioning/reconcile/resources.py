@@ -1,4 +1,9 @@
-"""Keeping ``ManagedResource`` rows: one per object the console owns for a registry, with its last state."""
+"""Keeping ``ManagedResource`` rows: one per object the console owns for a registry, with its last state.
+
+Fields another field manager owns and the console's apply cannot take back (``compare.ForeignChange``) are kept on
+the row once, with the time they were first seen, and named in its message ("changed by kubectl-edit at ..."),
+so the registry page shows them without a write on every pass.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from provisioning.choices import ResourceState
 from provisioning.kube import object_key
 from provisioning.kube.resources import ObjectKey
 from provisioning.models import ManagedResource, Registry
-from provisioning.reconcile.compare import differences, live_hash
+from provisioning.reconcile.compare import ForeignChange, differences, live_hash
 from provisioning.reconcile.readiness import WORKLOAD_KINDS, certificate_state, workload_state
 from provisioning.reconcile.redaction import redact
 from provisioning.rendering import object_apply_order
@@ -24,14 +29,17 @@ _FIELDS = (
     "apply_order",
     "spec_hash",
     "manifest",
+    "foreign_changes",
 )
 
 
-def _state(desired: Mapping[str, Any], live: Mapping[str, Any] | None, applied: bool) -> tuple[str, str]:
+def _state(
+    desired: Mapping[str, Any], live: Mapping[str, Any] | None, applied: bool, manager: str
+) -> tuple[str, str]:
     """The state of one desired object, and a short message."""
     if live is None:
         return ResourceState.MISSING, "Not on the cluster."
-    if not applied and differences(desired, live):
+    if not applied and differences(desired, live, manager):
         return ResourceState.DRIFTED, "Differs from the desired manifest; the next successful run applies it."
     kind = desired["kind"]
     if kind in WORKLOAD_KINDS:
@@ -54,8 +62,14 @@ def record_resources(
     applied: bool,
     now: datetime,
     written: set[ObjectKey] | frozenset[ObjectKey] = frozenset(),
+    foreign: Mapping[ObjectKey, Sequence[ForeignChange]] | None = None,
+    manager: str = "",
 ) -> None:
-    """Make the registry's rows match the desired objects (or, when nothing rendered, what is live)."""
+    """Make the registry's rows match the desired objects (or, when nothing rendered, what is live).
+
+    ``foreign`` holds, per object, the changes of other field managers the run found; ``manager`` is the
+    console's field manager (differences are read as its own, see ``compare``).
+    """
     existing = {
         (row.api_version, row.kind, row.namespace, row.name): row
         for row in ManagedResource.objects.filter(registry=registry).defer("manifest")
@@ -69,7 +83,14 @@ def record_resources(
         key = object_key(obj)
         wanted.add(key)
         current = live.get(key)
-        state, message = _state(obj, current, applied or desired is None)
+        state, message = _state(obj, current, applied or desired is None, manager)
+        previous = existing.get(key)
+        if applied or key in (foreign or {}):
+            changes = _foreign_records((foreign or {}).get(key, ()), previous, now)
+        else:  # the run stopped before comparing it: what was found before still stands
+            changes = list(previous.foreign_changes) if previous is not None else []
+        if changes:
+            message = " ".join(part for part in (message, _foreign_sentence(changes)) if part)
         digest = live_hash(obj)
         version = str(((current or {}).get("metadata") or {}).get("resourceVersion", ""))
         row = existing.get(key)
@@ -77,8 +98,9 @@ def record_resources(
             row = ManagedResource(
                 registry=registry, api_version=key[0], kind=key[1], namespace=key[2], name=key[3]
             )
-        before = (row.state, row.message, row.resource_version, row.spec_hash)
+        before = (row.state, row.message, row.resource_version, row.spec_hash, row.foreign_changes)
         row.state, row.message, row.resource_version = state, message[:500], version
+        row.foreign_changes = changes
         if key in written:
             row.applied_at = now
         if desired is not None and (row.pk is None or row.spec_hash != digest):
@@ -89,7 +111,10 @@ def record_resources(
             row.last_seen_at = now
         if row.pk is None:
             new_rows.append(row)
-        elif before != (row.state, row.message, row.resource_version, row.spec_hash) or key in written:
+        elif (
+            before != (row.state, row.message, row.resource_version, row.spec_hash, row.foreign_changes)
+            or key in written
+        ):
             changed.append(row)
         elif current is not None:
             seen.append(row.pk)
@@ -102,6 +127,35 @@ def record_resources(
     gone = [row.pk for key, row in existing.items() if key not in wanted and key not in live]
     if gone:
         ManagedResource.objects.filter(pk__in=gone).delete()
+
+
+def _foreign_records(
+    changes: Sequence[ForeignChange], row: ManagedResource | None, now: datetime
+) -> list[dict[str, Any]]:
+    """The records of ``changes``, each keeping the ``since`` of the same change already on ``row``."""
+    known = {
+        (item.get("path"), tuple(item.get("managers") or ())): item.get("since")
+        for item in (row.foreign_changes if row is not None else [])
+    }
+    records = []
+    for change in changes:
+        record = change.as_record()
+        record["since"] = known.get((change.path, change.managers)) or now.isoformat()
+        records.append(record)
+    return records
+
+
+def _foreign_sentence(records: Sequence[Mapping[str, Any]]) -> str:
+    """``Changed by kubectl-edit at spec.x[y] (not in the console's manifest; ...).``"""
+    by_who: dict[str, list[str]] = {}
+    for record in records:
+        who = ", ".join(record.get("managers") or []) or "a writer the cluster did not record"
+        by_who.setdefault(who, []).append(str(record.get("path")))
+    parts = "; ".join(f"changed by {who} at {', '.join(paths)}" for who, paths in by_who.items())
+    return (
+        f"{parts[:1].upper()}{parts[1:]} (not in the console's manifest: its apply leaves it; an update by the "
+        "console removes it)."
+    )
 
 
 def _order(obj: Mapping[str, Any]) -> int:

@@ -73,7 +73,7 @@ def test_changed_values_removed_list_items_and_missing_labels_are_differences():
     assert sorted(differences(desired, live)) == [
         "metadata.labels.app",
         "spec.replicas",
-        "spec.template.spec.volumes",
+        "spec.template.spec.volumes[tmp]",  # a keyed list: the missing entry is named
     ]
 
 

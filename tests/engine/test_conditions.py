@@ -199,3 +199,91 @@ def test_managed_redis_counts_towards_the_cache_dependency():
     assert conditions["DependenciesReady"]["status"] == "False"
     assert conditions["DependenciesReady"]["message"].startswith("Cache: the managed Redis is not available")
     assert conditions["Available"]["status"] == "False"
+
+
+UNREACHABLE = Failure(
+    ErrorClass.CLUSTER_UNREACHABLE,
+    True,
+    WhoseMove.TRANSIENT,
+    "ClusterUnreachable",
+    "list Namespace: the API server at https://10.0.0.1:6443 could not be reached (timed out).",
+)
+FORBIDDEN_LIST = Failure(
+    ErrorClass.API_FORBIDDEN,
+    False,
+    WhoseMove.PROVIDER,
+    "ApiForbidden",
+    "The Kubernetes API answered 403 Forbidden to list Namespace: namespaces is forbidden. Check the cluster's "
+    "credentials and the console's RBAC.",
+)
+
+
+def unread(failure: Failure = UNREACHABLE, **values) -> Observation:
+    """A run that could not read the cluster: nothing was seen, the failure says why."""
+    return observe(workloads=(), certificate=None, failure=failure, cluster_read=False, **values)
+
+
+def test_an_unreadable_cluster_makes_what_was_not_seen_unknown_and_keeps_the_last_observation():
+    healthy = derive(observe(), [], NOW)
+    later = NOW + timedelta(minutes=5)
+
+    derived = derive(unread(), healthy.conditions, later)
+
+    conditions = by_type(derived)
+    for type_ in ("ResourcesApplied", "Available", "Progressing", "DependenciesReady"):
+        assert (conditions[type_]["status"], conditions[type_]["reason"]) == ("Unknown", "ClusterUnreachable")
+        assert conditions[type_]["whose_move"] == WhoseMove.TRANSIENT
+    available = conditions["Available"]
+    assert available["message"].startswith(
+        "Whether the components are available is not known: the cluster could not be read (list Namespace: "
+    )
+    assert available["message"].endswith(
+        "Last observed 2026-05-01 12:00 UTC: True (AllComponentsAvailable), Available: core, portal, registry, "
+        "jobservice."
+    )
+    assert "No workload" not in available["message"]
+    assert conditions["DependenciesReady"]["message"].startswith(
+        "The database, cache and object storage are ready, but the TLS certificate could not be seen: the cluster "
+        "could not be read"
+    )
+    assert (conditions["Degraded"]["status"], conditions["Degraded"]["reason"]) == (
+        "True",
+        "ClusterUnreachable",
+    )
+    assert derived.phase == Phase.DEGRADED and not derived.rolled_out
+
+    still = by_type(derive(unread(), derived.conditions, later + timedelta(minutes=5)))
+    assert still["Available"]["last_observed"] == available["last_observed"]  # the last evidence is kept
+    assert still["Available"]["since"] == later.isoformat()
+
+
+def test_a_cluster_that_refuses_the_console_is_the_providers_move_and_waits_for_a_person():
+    derived = derive(unread(FORBIDDEN_LIST), derive(observe(), [], NOW).conditions, NOW)
+    conditions = by_type(derived)
+    assert (conditions["Available"]["status"], conditions["Available"]["whose_move"]) == (
+        "Unknown",
+        WhoseMove.PROVIDER,
+    )
+    assert "Check the cluster's credentials" in conditions["Available"]["message"]
+    assert derived.phase == Phase.FAILED
+
+
+def test_failing_dependencies_stay_facts_when_the_cluster_cannot_be_read():
+    dependencies = DependencyView(
+        False,
+        "database is unreachable at db.example:5432.",
+        WhoseMove.PROVIDER,
+        ErrorClass.DEPENDENCY_UNREACHABLE,
+    )
+    conditions = by_type(derive(unread(dependencies=dependencies), [], NOW))
+    assert conditions["DependenciesReady"]["status"] == "False"
+    assert conditions["DependenciesReady"]["message"].startswith("Database is unreachable at db.example:5432")
+    assert "the TLS certificate not seen" in conditions["DependenciesReady"]["message"]
+
+
+def test_a_registry_never_deployed_stays_provisioning_while_its_cluster_cannot_be_read():
+    derived = derive(unread(deployed_version=""), [], NOW)
+    assert derived.phase == Phase.PROVISIONING
+    conditions = by_type(derived)
+    assert conditions["Available"]["status"] == "Unknown" and "last_observed" not in conditions["Available"]
+    assert conditions["Degraded"]["status"] == "False"

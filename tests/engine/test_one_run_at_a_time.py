@@ -1,8 +1,15 @@
-"""Two reconciles of one registry never interleave: one holds the lock, the other is dropped as a skipped run."""
+"""Two reconciles of one registry never interleave, and none asked for is lost.
+
+One run holds the registry's lock (kept by a heartbeat while it works); a run refused by it is recorded as
+skipped and leaves a request, which one more run carries out once the holder finishes (however many were
+refused), or once a dead holder's lock has lapsed.
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import threading
 import time
 from datetime import timedelta
@@ -11,16 +18,28 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from provisioning.choices import Phase, RunStatus, RunTrigger
+from provisioning.choices import Phase, RunStatus, RunTrigger, Via
 from provisioning.models import ReconcileLease, ReconcileRun
 from provisioning.reconcile import reconcile
-from provisioning.reconcile.engine import LOCK_HELD
-from provisioning.reconcile.lock import LeaseLock, RedisLock, holding, registry_lock
-from provisioning.tasks import send_reconcile
+from provisioning.reconcile.engine import LOCK_HELD, Reconciler
+from provisioning.reconcile.lock import (
+    Heartbeat,
+    LeaseLock,
+    RedisLock,
+    heartbeat,
+    holding,
+    lock_holder,
+    registry_lock,
+)
+from provisioning.services import registries
+from provisioning.tasks import WORKER_LOST, close_stale_runs, reconcile_registry, send_reconcile
 from tests import factories
 from tests.engine.helpers import run_of, wait_for, wait_phase
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+LOCK_TTL = 10
+"""The shortest TTL the settings accept: the killed worker's test waits about this long, not a minute."""
 
 
 def assert_never_interleaved(runs: list[ReconcileRun]) -> None:
@@ -34,23 +53,36 @@ def assert_never_interleaved(runs: list[ReconcileRun]) -> None:
 def test_two_workers_never_reconcile_one_registry_at_once(
     celery_worker_factory, make_emulated_cluster, kube_emulator
 ):
+    """Ten requests during one run: never two runs at once, each refused one recorded, one run carries them out."""
     first = celery_worker_factory()
     celery_worker_factory(queue=first.queue)
     registry = factories.registry(cluster=make_emulated_cluster(queue=first.queue))
     wait_phase(registry, Phase.READY)
-    kube_emulator.set_faults(error_rate=0.0, latency_ms=40)  # slow requests: runs last long enough to meet
+    wait_for(lambda: not ReconcileRun.objects.open().exists(), what="the creation's runs")
+    kube_emulator.set_faults(error_rate=0.0, latency_ms=500, verbs=["list"])  # each run lasts seconds
     started = timezone.now()
 
-    for _ in range(4):
+    send_reconcile(registry.pk, trigger=RunTrigger.MANUAL)
+    holder = wait_for(
+        lambda: ReconcileRun.objects.filter(requested_at__gte=started, status=RunStatus.RUNNING).first(),
+        what="a run to start",
+    )
+    for _ in range(10):
         send_reconcile(registry.pk, trigger=RunTrigger.MANUAL)
-    sent = ReconcileRun.objects.filter(requested_at__gte=started, trigger=RunTrigger.MANUAL)
-    wait_for(lambda: sent.filter(finished_at__isnull=False).count() == 4, what="the four runs to finish")
-    wait_for(lambda: not ReconcileRun.objects.filter(finished_at__isnull=True).exists(), what="follow-ups")
-    runs = list(ReconcileRun.objects.filter(requested_at__gte=started))
+    refused = ReconcileRun.objects.filter(requested_at__gte=started, status=RunStatus.SKIPPED)
+    wait_for(lambda: refused.count() == 10, what="the ten requests to meet the running one")
+    assert ReconcileRun.objects.get(pk=holder.pk).status == RunStatus.RUNNING, "the run ended too soon"
+    kube_emulator.clear_faults()
+    follow_ups = ReconcileRun.objects.filter(requested_at__gte=started, trigger=RunTrigger.DEFERRED)
+    wait_for(lambda: follow_ups.filter(finished_at__isnull=False).exists(), what="the follow-up run")
+    wait_for(lambda: not ReconcileRun.objects.open().exists(), what="every run to finish")
 
-    skipped = [r for r in runs if r.status == RunStatus.SKIPPED]
-    assert skipped and all(r.error_message == LOCK_HELD for r in skipped)
-    assert all(r.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED) for r in runs)
+    runs = list(ReconcileRun.objects.filter(requested_at__gte=started))
+    assert all(r.error_message == LOCK_HELD for r in refused)
+    assert [r.status for r in runs if r.status != RunStatus.SKIPPED] == [RunStatus.SUCCEEDED] * 2
+    [follow_up] = follow_ups
+    holder_finished = ReconcileRun.objects.get(pk=holder.pk).finished_at
+    assert follow_up.started_at and holder_finished and follow_up.started_at > holder_finished
     assert_never_interleaved(runs)
 
 
@@ -137,11 +169,16 @@ def settings_redis_url() -> str:
     return str(settings.REDIS_URL)
 
 
-def test_a_run_dropped_while_another_works_makes_the_holder_look_again(make_emulated_cluster, kube_emulator):
-    """What was asked for during a run is not lost: the run that held the lock says to run once more."""
+@pytest.mark.parametrize("backend", ["redis", "database"])
+def test_requests_refused_during_a_run_are_coalesced_into_one_more_run(
+    backend, make_emulated_cluster, kube_emulator, settings
+):
+    """What was asked for during a run is not lost, and ten requests make one more run, not ten."""
+    if backend == "database":
+        settings.REDIS_URL = ""
     registry = factories.registry(cluster=make_emulated_cluster())
-    assert not reconcile(registry.pk).changed_meanwhile
-    kube_emulator.set_faults(error_rate=0.0, latency_ms=40)
+    assert not reconcile(registry.pk).requested_meanwhile
+    kube_emulator.set_faults(error_rate=0.0, latency_ms=200, verbs=["list"])
     outcomes = []
 
     def hold() -> None:
@@ -153,11 +190,134 @@ def test_a_run_dropped_while_another_works_makes_the_holder_look_again(make_emul
     holder = threading.Thread(target=hold)
     holder.start()
     wait_for(lambda: ReconcileRun.objects.filter(registry=registry, status=RunStatus.RUNNING).exists())
-    dropped = reconcile(registry.pk)
+    refused = [reconcile(registry.pk, trigger=RunTrigger.MANUAL) for _ in range(10)]
     holder.join(timeout=60)
 
-    assert dropped.status == RunStatus.SKIPPED
-    assert outcomes[0].status == RunStatus.SUCCEEDED and outcomes[0].changed_meanwhile
+    assert [o.status for o in refused] == [RunStatus.SKIPPED] * 10
+    assert all(run_of(o).error_message == LOCK_HELD for o in refused)
+    checks = [o.check_after for o in refused if o.check_after is not None]
+    assert len(checks) == 1 and 0 < checks[0] <= settings.RECONCILE_LOCK_TTL_SECONDS + 1  # one deferred check
+    [held] = outcomes
+    assert held.status == RunStatus.SUCCEEDED and held.requested_meanwhile
+    assert not registry_lock(registry.pk).requested()  # taken by the holder: one more run, then nothing
+
+
+@pytest.mark.parametrize("backend", ["redis", "database"])
+def test_a_heartbeat_keeps_a_working_runs_lock_past_its_ttl_and_notices_losing_it(backend, settings):
+    if backend == "database":
+        settings.REDIS_URL = ""
+    registry = factories.registry()
+    lock = registry_lock(registry.pk, ttl_seconds=1, holder="run-1")
+    assert lock.acquire()
+    with heartbeat(lock, ttl_seconds=1) as beat:
+        time.sleep(2.5)  # more than twice the TTL
+        assert not registry_lock(registry.pk, ttl_seconds=1).acquire(), "the lock lapsed under a live run"
+        assert lock_holder(registry.pk) == "run-1" and not beat.lost.is_set()
+        # as if this process had stalled past the TTL and another run had taken the lock meanwhile
+        if isinstance(lock, RedisLock):
+            lock.client.set(lock.key, "run-2:0123", px=30_000)
+        else:
+            ReconcileLease.objects.filter(registry=registry).update(
+                holder="run-2:0123", expires_at=timezone.now() + timedelta(seconds=30)
+            )
+        wait_for(beat.lost.is_set, timeout=5, what="the heartbeat to notice the lock is gone")
+    assert lock_holder(registry.pk) == "run-2"
+
+
+def test_a_run_whose_lock_lapsed_stops_before_writing(make_emulated_cluster, kube_emulator):
+    registry = factories.registry(cluster=make_emulated_cluster())
+    lock = registry_lock(registry.pk, holder="run-0")
+    assert lock.acquire()
+    beat = Heartbeat(lock, 3600)
+    beat.lost.set()
+    run = ReconcileRun.objects.create(registry=registry, trigger=RunTrigger.MANUAL)
+    kube_emulator.reset_stats()
+
+    outcome = Reconciler(registry.pk, run, beat).run()
+
+    assert outcome.status == RunStatus.FAILED and outcome.should_retry
+    assert "lost its registry's lock" in run_of(outcome).error_message
+    assert kube_emulator.stats()["writes"] == 0
+    lock.release()
+
+
+def test_a_running_run_is_closed_as_lost_only_once_it_no_longer_holds_its_lock(settings):
+    registry = factories.registry()
+    long_ago = timezone.now() - timedelta(seconds=10 * settings.RECONCILE_LOCK_TTL_SECONDS)
+    working, dead = (
+        ReconcileRun.objects.create(
+            registry=registry, trigger=RunTrigger.MANUAL, status=RunStatus.RUNNING, started_at=long_ago
+        )
+        for _ in range(2)
+    )
+    lock = registry_lock(registry.pk, holder=f"run-{working.pk}")
+    assert lock.acquire()  # a long run, kept alive by its heartbeat
+
+    assert close_stale_runs() == (0, 1)
+
+    assert ReconcileRun.objects.get(pk=working.pk).status == RunStatus.RUNNING
+    assert (
+        ReconcileRun.objects.get(pk=dead.pk).status,
+        ReconcileRun.objects.get(pk=dead.pk).error_message,
+    ) == (
+        RunStatus.FAILED,
+        WORKER_LOST,
+    )
+    lock.release()
+
+
+@pytest.mark.worker
+def test_a_killed_workers_registry_runs_what_was_asked_once_its_lock_lapses(
+    celery_worker_factory, make_emulated_cluster, kube_emulator, settings
+):
+    """A worker killed mid-run (SIGKILL: no clean-up) holds its lock no longer than its TTL, and a reconcile asked
+    for meanwhile is carried out then, without two runs overlapping."""
+    env = {"RECONCILE_LOCK_TTL_SECONDS": str(LOCK_TTL)}
+    first = celery_worker_factory(env=env)
+    second = celery_worker_factory(queue=first.queue, env=env)
+    registry = factories.registry(cluster=make_emulated_cluster(queue=first.queue))
+    wait_phase(registry, Phase.READY)
+    wait_for(lambda: not ReconcileRun.objects.open().exists(), what="the creation's runs")
+    kube_emulator.set_faults(error_rate=0.0, latency_ms=500, verbs=["list"])  # a run lasts seconds
+    started = timezone.now()
+
+    task = reconcile_registry.apply_async(
+        args=(registry.pk,), kwargs={"trigger": RunTrigger.MANUAL}, queue=first.queue
+    )
+    doomed = wait_for(
+        lambda: ReconcileRun.objects.filter(requested_at__gte=started, status=RunStatus.RUNNING).first(),
+        what="the run to start",
+    )
+    holder = wait_for(
+        lambda: next((w for w in (first, second) if task.id in w.log()), None), what="its worker"
+    )
+    survivor = second if holder is first else first
+    os.killpg(holder.process.pid, signal.SIGKILL)
+    holder.process.wait(timeout=10)
+    killed_at = timezone.now()
+    assert lock_holder(registry.pk) == f"run-{doomed.pk}"  # the dead run's lock is still there
+
+    registries.reconcile_now(registry, actor=None, via=Via.SYSTEM)
+    refused = wait_for(
+        lambda: ReconcileRun.objects.filter(requested_at__gte=killed_at, status=RunStatus.SKIPPED).first(),
+        what="the request to meet the dead run's lock",
+    )
+    assert refused.error_message == LOCK_HELD
+    kube_emulator.clear_faults()
+    carried_out = wait_for(
+        lambda: ReconcileRun.objects.filter(
+            requested_at__gte=killed_at, trigger=RunTrigger.DEFERRED, status=RunStatus.SUCCEEDED
+        ).first(),
+        timeout=LOCK_TTL * 4,
+        what="the request to be carried out once the lock lapsed",
+    )
+    assert f"reconciled registry {registry.pk}" in survivor.log()
+    assert carried_out.started_at is not None and carried_out.started_at > killed_at
+    assert ReconcileRun.objects.get(pk=doomed.pk).status == RunStatus.RUNNING  # until the sweep closes it
+    assert close_stale_runs(timezone.now() + timedelta(seconds=settings.RECONCILE_LOCK_TTL_SECONDS)) == (0, 1)
+    assert ReconcileRun.objects.get(pk=doomed.pk).error_message == WORKER_LOST
+    finished = [r for r in ReconcileRun.objects.filter(requested_at__gte=started) if r.pk != doomed.pk]
+    assert_never_interleaved(finished)
 
 
 def test_a_lock_service_that_fails_is_a_transient_failure_on_the_run(settings, emulated_cluster):

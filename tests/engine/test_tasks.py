@@ -251,4 +251,5 @@ def test_a_created_registry_is_reconciled_on_its_clusters_queue_after_commit(
 ):
     registry = factories.registry(cluster=make_emulated_cluster(queue=celery_worker.queue))
     wait_phase(registry, Phase.READY)
-    assert f"reconciled registry {registry.pk}" in celery_worker.log()
+    # the task logs its outcome once the run is recorded (and the phase with it): a moment after Ready shows
+    wait_for(lambda: f"reconciled registry {registry.pk}" in celery_worker.log(), what="the task's log line")

@@ -200,6 +200,12 @@ def test_managed_redis_status_is_the_statefulset_readiness():
     component.save()
     assert check_dependencies(registry).item("cache").ok
 
+    component.available = None  # the cluster could not be read: the last facts stay, the state is not known
+    component.save()
+    item = check_dependencies(registry).item("cache")
+    assert item.status == BindingStatus.UNKNOWN and "not known" in item.message
+    assert not item.holds_rollout
+
 
 def test_the_rendered_urls_reach_the_tenants_redis_with_its_credentials(redis_server):
     """The binding feeds rendering's URL helper; the URL it makes for core opens the tenant's Redis."""

@@ -43,6 +43,20 @@ def test_component_chips_carry_readiness_and_message(viewer_client):
     assert "Core</span>" in body and "0/2" in body
 
 
+def test_a_component_nobody_could_see_is_unknown_never_available(viewer_client):
+    registry = factories.registry()
+    core = registry.components.get(kind=ComponentKind.CORE)
+    core.ready_replicas, core.available, core.observed_at = 2, None, timezone.now()
+    core.message = (
+        "Not known since 2026-05-01 12:05 UTC: the cluster could not be read (503). Last observed: Available."
+    )
+    core.save()
+    body = page(viewer_client, registry)
+    assert 'class="comp-chip comp-unknown" tabindex="0"' in body
+    assert '<span class="comp-mark" aria-hidden="true">?</span>' in body
+    assert "Not known since 2026-05-01 12:05 UTC" in body and "comp-ok" not in body
+
+
 def test_external_services_show_status_and_never_a_secret(viewer_client, degraded_registry):
     registry = degraded_registry
     registry.database.password = "db-password-never-shown"

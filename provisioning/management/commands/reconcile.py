@@ -15,6 +15,7 @@ from provisioning.models import ReconcileRun, Registry
 from provisioning.reconcile import reconcile
 from provisioning.services.errors import ActionRefused
 from provisioning.services.registries import reconcile_now
+from provisioning.tasks import carry_out_requests
 
 from ._registry_lookup import find_registry
 
@@ -52,6 +53,7 @@ class Command(BaseCommand):
 
     def _sync(self, registry: Registry) -> int:
         outcome = reconcile(registry.pk, trigger=RunTrigger.MANUAL)
+        carry_out_requests(outcome)  # a request left while it ran (or, refused, its deferred check) goes out
         run = ReconcileRun.objects.filter(pk=outcome.run_id).first() if outcome.run_id else None
         counts = (
             f"{run.created} created, {run.updated} updated, {run.unchanged} unchanged, {run.deleted} deleted"
