@@ -113,9 +113,12 @@ def test_control_api_over_http(core, apps, emulator, namespace):
 
     dumped = admin(emulator, "GET", f"objects?kind=Deployment&namespace={namespace}")["items"]
     assert [(o["kind"], o["metadata"]["name"]) for o in dumped] == [("Deployment", "core")]
-    assert len(admin(emulator, "GET", "objects")["items"]) == 2
+    everything = admin(emulator, "GET", "objects")["items"]
+    assert ("Namespace", namespace) in {(o["kind"], o["metadata"]["name"]) for o in everything}
     admin(emulator, "POST", "reset")
-    assert emulator.objects() == []
+    assert emulator.objects(namespace=namespace) == []
+    assert namespace not in {ns["metadata"]["name"] for ns in emulator.objects("Namespace")}
+    assert {ns["metadata"]["name"] for ns in emulator.objects("Namespace")} >= {"kube-system", "default"}
 
 
 def test_cli_serves_until_sigterm():
