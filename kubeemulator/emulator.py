@@ -77,12 +77,15 @@ class KubeEmulator:
         self._thread: threading.Thread | None = None
         self._ticker: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._lifecycle = threading.Lock()
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> KubeEmulator:
         """Bind and serve from a background thread; returns ``self``."""
-        if self._server is None:
+        with self._lifecycle:
+            if self._server is not None:
+                return self
             self._stopping.clear()
             self._server = EmulatorHTTPServer(self._address, self)
             self._thread = threading.Thread(
@@ -94,24 +97,27 @@ class KubeEmulator:
             self._thread.start()
             self._ticker = threading.Thread(target=self._tick, name="kubeemulator-ticker", daemon=True)
             self._ticker.start()
-        return self
+            return self
 
     def stop(self) -> None:
         """Stop serving: open watches end, pooled connections are dropped."""
-        if self._server is not None:
+        with self._lifecycle:
+            server, self._server = self._server, None
+            if server is None:
+                return
             self._stopping.set()
             self.store.watches.close_all()
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
             for thread in (self._thread, self._ticker):
                 if thread is not None:
                     thread.join(timeout=5)
-            self._server, self._thread, self._ticker = None, None, None
+            self._thread, self._ticker = None, None
 
     @property
     def running(self) -> bool:
-        return self._server is not None and not self._stopping.is_set()
+        return not self._stopping.is_set()
 
     def _tick(self) -> None:
         """Let time-driven controller work happen even when no request comes (watchers see it at once)."""

@@ -7,9 +7,9 @@ gets the next ``resourceVersion``, goes into the watch history and to the open w
 controllers (``controllers``), which run before the lock is released.
 
 Stored objects are never mutated in place: a change stores a new dict, so history entries share them safely.
-Deletion is immediate (finalizers and grace periods are ignored) except for namespaces, which stay
-``Terminating`` while their content drains; garbage collection of dependents (``ownerReferences``) runs inside the
-delete, as if the collector were instantaneous.
+Deletion is immediate (finalizers and grace periods are ignored; a deleted pod is answered as a graceful deletion
+would) except for namespaces, which stay ``Terminating`` while their content drains; garbage collection of
+dependents (``ownerReferences``) runs inside the delete, as if the collector were instantaneous.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .apply import apply_config, record_update
 from .defaults import apply_defaults
 from .errors import ApiError, Cause, success_status
 from .immutability import claim_expansion, immutable_changes
-from .kinds import CRD, EVENT, JOB, KINDS, NAMESPACE, QUOTA, Kind
+from .kinds import CRD, EVENT, JOB, KINDS, NAMESPACE, POD, QUOTA, Kind
 from .quota import add as add_usage
 from .quota import check_quotas, object_usage
 from .readiness import Readiness
@@ -370,6 +370,8 @@ class Store:
             if not dry_run:
                 self.remove(kind, live, orphan=policy == "Orphan", client=True)
                 self.settle()
+            if kind is POD:
+                return self.output(POD, _graceful(live, options))
             return success_status(kind, name, uid)
 
     def delete_collection(
@@ -873,6 +875,15 @@ def _spec(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
 
 
+def _graceful(pod: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """A deleted pod as a DELETE answers it (a graceful deletion's timestamp; the emulator removes it at once)."""
+    grace = options.get(
+        "gracePeriodSeconds", (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+    )
+    metadata = {**pod["metadata"], "deletionTimestamp": now_rfc3339(), "deletionGracePeriodSeconds": grace}
+    return {**pod, "metadata": metadata}
+
+
 def _carry_cluster_ip(live: dict[str, Any], new: dict[str, Any]) -> None:
     """An update that leaves the cluster IP out keeps the allocated one (as kube-apiserver patches it in)."""
     before, after = live.get("spec") or {}, new.get("spec")
@@ -881,6 +892,9 @@ def _carry_cluster_ip(live: dict[str, Any], new: dict[str, Any]) -> None:
     for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
         if field not in after and field in before:
             after[field] = deep_copy(before[field])
+    ips = after.get("clusterIPs")
+    if ips and ips == before.get("clusterIPs") and after.get("clusterIP") not in (None, ips[0]):
+        after["clusterIPs"] = [after["clusterIP"], *ips[1:]]
 
 
 def _label_job(job: dict[str, Any], uid: str) -> None:
