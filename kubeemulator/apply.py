@@ -46,14 +46,27 @@ _UNTRACKED_METADATA = frozenset(
 
 @dataclass
 class ManagedEntry:
-    """One item of ``metadata.managedFields``."""
+    """One item of ``metadata.managedFields``; its field set is parsed only when a write needs it."""
 
     manager: str
     operation: str
     api_version: str
     subresource: str = ""
     time: str = ""
-    fields: set[Path] = field(default_factory=set)
+    raw: dict[str, Any] | None = field(default=None, repr=False)
+    """The item as stored, reused as is when the write leaves it alone."""
+    _fields: set[Path] | None = field(default=None, repr=False)
+
+    @property
+    def fields(self) -> set[Path]:
+        if self._fields is None:
+            self._fields = fieldpaths.from_fields_v1((self.raw or {}).get("fieldsV1") or {})
+        return self._fields
+
+    @fields.setter
+    def fields(self, value: set[Path]) -> None:
+        self._fields = value
+        self.raw = None
 
     def key(self) -> tuple[str, str, str]:
         return (self.manager, self.operation, self.subresource)
@@ -98,7 +111,7 @@ def read_managed(obj: dict[str, Any] | None) -> list[ManagedEntry]:
                 api_version=raw.get("apiVersion", ""),
                 subresource=raw.get("subresource", ""),
                 time=raw.get("time", ""),
-                fields=fieldpaths.from_fields_v1(raw.get("fieldsV1") or {}),
+                raw=raw,
             )
         )
     return entries
@@ -107,6 +120,14 @@ def read_managed(obj: dict[str, Any] | None) -> list[ManagedEntry]:
 def write_managed(obj: dict[str, Any], entries: list[ManagedEntry]) -> None:
     rendered = []
     for entry in entries:
+        if entry.raw is not None:
+            same = (
+                entry.raw.get("time", "") == entry.time and entry.raw.get("apiVersion") == entry.api_version
+            )
+            rendered.append(
+                entry.raw if same else {**entry.raw, "time": entry.time, "apiVersion": entry.api_version}
+            )
+            continue
         if not entry.fields:
             continue
         item: dict[str, Any] = {
@@ -157,12 +178,18 @@ def record_update(
     change = fieldpaths.compare(tracked(old, kind, subresource), tracked(new, kind, subresource), schema)
     mine = _entry(entries, ManagedEntry(manager, "Update", kind.api_version, subresource))
     taken = change.added | change.modified
+    if change.is_same() and mine.raw is not None:
+        write_managed(new, entries)
+        return
     for entry in entries:
         if entry is not mine and entry.subresource == subresource:
-            entry.fields = _without(entry.fields, taken | change.removed)
+            kept = _without(entry.fields, taken | change.removed)
+            if kept != entry.fields:
+                entry.fields = kept
     before = set(mine.fields)
-    mine.fields = _without(mine.fields, change.removed) | taken
-    if mine.fields != before:
+    after = _without(before, change.removed) | taken
+    if after != before or mine.raw is None:
+        mine.fields = after
         mine.time = now
     write_managed(new, entries)
 
@@ -177,12 +204,15 @@ def apply_config(
     subresource: str,
     now: str,
 ) -> dict[str, Any]:
-    """The object that results from applying ``config`` onto ``live`` (both left untouched)."""
+    """The object that results from applying ``config`` onto ``live`` (both left untouched; ``live`` itself is
+    returned when the apply changes nothing)."""
     schema = schema_for(kind.kind)
     applied = tracked(config, kind, subresource)
     wanted = fieldpaths.applied_set(applied, schema)
     entries = read_managed(live)
     mine = _entry(entries, ManagedEntry(manager, "Apply", kind.api_version, subresource))
+    if mine.raw is not None and mine.fields == wanted and fieldpaths.contains(live, applied, schema):
+        return live  # a no-op: live already holds what this manager applies, and it owns exactly that
     others = [e for e in entries if e is not mine and e.subresource == subresource]
 
     result = _merged(kind, live, applied, schema, subresource)
@@ -201,10 +231,12 @@ def apply_config(
             kind, config, [(e, sorted(conflicts[id(e)])) for e in others if id(e) in conflicts]
         )
     for entry in others:
-        entry.fields = _without(entry.fields - conflicts.get(id(entry), set()), change.removed)
-    if wanted != mine.fields or not change.is_same():
+        kept = _without(entry.fields - conflicts.get(id(entry), set()), change.removed)
+        if kept != entry.fields:
+            entry.fields = kept
+    if wanted != mine.fields or not change.is_same() or mine.raw is None:
         mine.time = now
-    mine.fields = wanted
+        mine.fields = wanted
     write_managed(result, entries)
     return result
 

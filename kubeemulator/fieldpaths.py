@@ -212,6 +212,29 @@ def _compare_child(
 # ---- values -------------------------------------------------------------------------------------------------
 
 
+def contains(live: Any, config: Any, schema: Schema, type_path: str = "") -> bool:
+    """Does ``live`` already hold everything ``config`` says (so that merging it would change nothing)?"""
+    if isinstance(config, dict) and not schema.is_atomic(type_path):
+        if not isinstance(live, dict):
+            return False
+        return all(
+            key in live and contains(live[key], value, schema, child(type_path, key))
+            for key, value in config.items()
+        )
+    rule = schema.list_type(type_path) if isinstance(config, list) and isinstance(live, list) else None
+    if rule is not None and config:
+        try:
+            present = _keyed(live, rule)
+            wanted = _keyed(config, rule)
+        except _Unkeyed:
+            return bool(live == config)
+        return all(
+            element in present and contains(present[element], value, schema, item(type_path))
+            for element, value in wanted.items()
+        )
+    return bool(live == config) or (config == [] and isinstance(live, list) and rule is not None)
+
+
 def merge(live: Any, config: Any, schema: Schema, type_path: str = "") -> Any:
     """``config`` laid over ``live`` (a new value): objects and keyed lists merge, the rest is replaced."""
     if _is_object(schema, type_path, live, config):
@@ -334,25 +357,41 @@ def _remove(
 
 
 def to_fields_v1(paths: Iterable[Path]) -> dict[str, Any]:
-    """The ``fieldsV1`` tree of a set: ``.`` marks a member that also has members below it."""
+    """The ``fieldsV1`` tree of a set, keys sorted: ``.`` marks a member that also has members below it."""
     tree: dict[str, Any] = {}
     members: list[dict[str, Any]] = []
-    for path in paths:
+    for path in sorted(paths):
         node = tree
         for element in path:
             node = node.setdefault(element, {})
+        node["."] = {}
         members.append(node)
     for node in members:
-        if node:
-            node["."] = {}
-    return _sorted(tree)
-
-
-def _sorted(tree: dict[str, Any]) -> dict[str, Any]:
-    return {key: _sorted(tree[key]) for key in sorted(tree)}
+        if len(node) == 1:
+            del node["."]
+    return tree
 
 
 def from_fields_v1(tree: Any, prefix: Path = ()) -> set[Path]:
+    """The set a ``fieldsV1`` tree stands for."""
+    if not prefix and isinstance(tree, dict):
+        cached = _PARSED.get(id(tree))
+        if cached is not None and cached[0] is tree:
+            return set(cached[1])
+        found = _from_fields_v1(tree, prefix)
+        if len(_PARSED) >= _PARSED_SIZE:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[id(tree)] = (tree, frozenset(found))
+        return found
+    return _from_fields_v1(tree, prefix)
+
+
+_PARSED: dict[int, tuple[dict[str, Any], frozenset[Path]]] = {}
+"""Parsed trees of stored objects (never mutated, so a tree's identity stands for its content)."""
+_PARSED_SIZE = 4096
+
+
+def _from_fields_v1(tree: Any, prefix: Path = ()) -> set[Path]:
     found: set[Path] = set()
     if not isinstance(tree, dict):
         return found
@@ -360,7 +399,7 @@ def from_fields_v1(tree: Any, prefix: Path = ()) -> set[Path]:
     if prefix and (not children or "." in tree):
         found.add(prefix)
     for key, sub in children.items():
-        found |= from_fields_v1(sub, (*prefix, key))
+        found |= _from_fields_v1(sub, (*prefix, key))
     return found
 
 

@@ -154,7 +154,25 @@ def claim_usage(claim: dict[str, Any]) -> dict[str, Decimal]:
 
 
 def object_usage(kind: Kind, obj: dict[str, Any]) -> dict[str, Decimal]:
-    """What one object of ``kind`` counts against quotas."""
+    """What one object of ``kind`` counts against quotas (remembered per object version)."""
+    metadata = obj.get("metadata") or {}
+    version = (str(metadata.get("uid", "")), str(metadata.get("resourceVersion", "")))
+    cached = _USAGE.get(version[0])
+    if version[1] and cached is not None and cached[0] == version[1]:
+        return cached[1]
+    usage = _object_usage(kind, obj)
+    if version[1]:
+        if len(_USAGE) >= _USAGE_SIZE:
+            _USAGE.pop(next(iter(_USAGE)))
+        _USAGE[version[0]] = (version[1], usage)
+    return usage
+
+
+_USAGE: dict[str, tuple[str, dict[str, Decimal]]] = {}
+_USAGE_SIZE = 65_536
+
+
+def _object_usage(kind: Kind, obj: dict[str, Any]) -> dict[str, Decimal]:
     if kind.kind == "Pod":
         return pod_usage(obj)
     if kind.kind == "PersistentVolumeClaim":

@@ -7,6 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
+import select
 import socket
 import threading
 import time
@@ -334,20 +335,22 @@ class RequestHandler(BaseHTTPRequestHandler):
         """Serve a watch: event lines as chunks until its time is up, the client leaves or the emulator stops."""
         emulator = self.emulator
         watcher = stream.watcher
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        emulator.request_stats.watch_opened()
         deadline = time.monotonic() + stream.seconds
         next_bookmark = time.monotonic() + emulator.bookmark_interval
-        emulator.request_stats.watch_opened()
         try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
             while True:
                 now = time.monotonic()
                 if now >= deadline or not emulator.running:
                     break
-                wait = min(deadline, next_bookmark if stream.bookmarks else deadline) - now
+                wait = min(deadline, next_bookmark if stream.bookmarks else deadline, now + 1.0) - now
                 lines = watcher.take(max(wait, 0.0))
+                if not lines and self._client_left():
+                    break
                 if not lines and stream.bookmarks and time.monotonic() >= next_bookmark:
                     bookmark = emulator.store.bookmark(watcher)
                     lines = [bookmark] if bookmark is not None else []
@@ -366,11 +369,19 @@ class RequestHandler(BaseHTTPRequestHandler):
             emulator.store.watches.remove(watcher)
             emulator.request_stats.watch_closed()
 
+    def _client_left(self) -> bool:
+        """Has the client closed its end (a watch would otherwise notice only at its next write)?"""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
     def _send(self, code: int, payload: Any, headers: dict[str, str]) -> None:
         if isinstance(payload, str):
             data, content_type = payload.encode(), "text/plain; charset=utf-8"
         else:
-            data, content_type = json.dumps(payload).encode(), "application/json"
+            data, content_type = json.dumps(payload, separators=(",", ":")).encode(), "application/json"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

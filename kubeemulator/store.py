@@ -136,7 +136,7 @@ class Store:
             result = []
             for each in [kind] if kind else KINDS:
                 for key in self._keys(each, namespace):
-                    result.append(self.output(each, self._objects[each][key]))
+                    result.append(deep_copy(self._objects[each][key]))
             return result
 
     def watch(
@@ -328,6 +328,8 @@ class Store:
                 return stored, True
             self._check_version(kind, live, config)
             new = apply_config(kind, live, config, manager, force=force, subresource=subresource, now=now)
+            if new is live:
+                return self.output(kind, live), False
             new = self._decode(kind, new)
             self._default(kind, new, live)
             stored = self._replace(kind, live, new, dry_run, client=True)
@@ -860,12 +862,12 @@ class Store:
             self.remove(EVENT, event)
         self.remove(NAMESPACE, self.find(NAMESPACE, "", name) or namespace)
 
-    def output(self, kind: Kind, obj: dict[str, Any], in_list: bool = False) -> dict[str, Any]:
-        result: dict[str, Any] = deep_copy(obj)
+    @staticmethod
+    def output(kind: Kind, obj: dict[str, Any], in_list: bool = False) -> dict[str, Any]:
+        """``obj`` as an answer to serialise: a new top level over the stored (never mutated) values."""
         if in_list and not kind.custom:
-            result.pop("apiVersion", None)
-            result.pop("kind", None)
-        return result
+            return {key: value for key, value in obj.items() if key not in ("apiVersion", "kind")}
+        return dict(obj)
 
 
 _QUOTA_KIND = QUOTA

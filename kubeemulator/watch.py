@@ -123,7 +123,7 @@ class Watcher:
             line = encode(ADDED, self._render(self.kind, change.obj))
         else:
             gone = self._render(self.kind, change.previous or change.obj)
-            gone["metadata"]["resourceVersion"] = str(change.revision)
+            gone["metadata"] = {**gone["metadata"], "resourceVersion": str(change.revision)}
             line = encode(DELETED, gone)
         self.push(line)
 

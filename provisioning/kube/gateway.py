@@ -176,15 +176,20 @@ class KubeGateway:
             (self.timeout, timeout_seconds + self.timeout),
         )
         stream = response.response
+        finished = False
         try:
             if not 200 <= response.status < 300:
                 payload = _decode(response.read())
+                finished = True
                 raise _api_error(response.status, payload, "watch", what, response.getheader("Retry-After"))
             for line in _lines(stream, "watch", what, self.host):
                 event = decode_event(line, api_version, kind, what)
                 if event is not None:
                     yield event
+            finished = True
         finally:
+            if not finished:
+                stream.close()  # a half-read stream cannot go back to the pool: the server sees it closed
             stream.release_conn()
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:

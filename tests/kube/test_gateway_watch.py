@@ -128,9 +128,8 @@ def test_closing_the_generator_ends_the_watch(gateway, emulator):
     assert first.type == "ADDED"
     events.close()
 
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 10
     while emulator.stats()["open_watches"] and time.monotonic() < deadline:
-        gateway.apply({**config_map("a"), "data": {"k": str(time.monotonic())}})
         time.sleep(0.1)
     assert emulator.stats()["open_watches"] == 0
 
