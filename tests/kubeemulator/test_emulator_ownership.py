@@ -68,6 +68,30 @@ def test_a_foreign_env_entry_survives_a_forced_apply_that_does_not_list_it(apps,
     assert env_owned(reapplied, "kubectl-edit") == {"DEBUG"}
 
 
+@pytest.mark.parametrize("how", ["put", "merge-patch"])
+def test_an_entry_added_by_a_put_or_a_merge_patch_is_owned_by_its_writer(apps, namespace, how):
+    apply(apps, with_env(deployment(), ("A", "1")))
+    live = apps.read_namespaced_deployment("core", namespace)
+    env = [client.V1EnvVar(name="A", value="1"), client.V1EnvVar(name="DEBUG", value="true")]
+    if how == "put":
+        live.spec.template.spec.containers[0].env = env
+        edited = apps.replace_namespaced_deployment("core", namespace, live, field_manager="kubectl-edit")
+    else:
+        containers = apps.api_client.sanitize_for_serialization(live.spec.template.spec.containers)
+        containers[0]["env"] = [{"name": "A", "value": "1"}, {"name": "DEBUG", "value": "true"}]
+        patch = {"spec": {"template": {"spec": {"containers": containers}}}}
+        edited = apps.patch_namespaced_deployment(
+            "core",
+            namespace,
+            patch,
+            field_manager="kubectl-edit",
+            _content_type="application/merge-patch+json",
+        )
+
+    assert env_owned(edited, "kubectl-edit") == {"DEBUG"}
+    assert env_of(apply(apps, with_env(deployment(), ("A", "1")))) == [("A", "1"), ("DEBUG", "true")]
+
+
 def test_an_update_by_the_console_that_omits_the_foreign_entry_removes_it(apps, namespace):
     apply(apps, with_env(deployment(), ("A", "1")))
     kubectl_edit(apps, namespace, [{"name": "DEBUG", "value": "true"}])
