@@ -80,30 +80,21 @@ def apply_limit_ranges(pod: dict[str, Any], ranges: Iterable[dict[str, Any]], na
 
 def _check_bounds(limit: dict[str, Any], container: dict[str, Any], name: str) -> None:
     resources = container.get("resources") or {}
-    for resource, bound in (limit.get("max") or {}).items():
-        value = _amount(resources.get("limits"), resource)
-        ceiling = quantities.parse(bound)
-        if value is None:
-            raise _pod_forbidden(
-                name, f"maximum {resource} usage per Container is {bound}.  No limit is specified"
-            )
-        if value > ceiling:
-            shown = resources["limits"][resource]
-            raise _pod_forbidden(
-                name, f"maximum {resource} usage per Container is {bound}, but limit is {shown}"
-            )
-    for resource, bound in (limit.get("min") or {}).items():
-        value = _amount(resources.get("requests"), resource)
-        floor = quantities.parse(bound)
-        if value is None:
-            raise _pod_forbidden(
-                name, f"minimum {resource} usage per Container is {bound}.  No request is specified"
-            )
-        if value < floor:
-            shown = resources["requests"][resource]
-            raise _pod_forbidden(
-                name, f"minimum {resource} usage per Container is {bound}, but request is {shown}"
-            )
+    for bound_kind, kind, word, beyond in (
+        ("max", "limits", "limit", lambda value, bound: value > bound),
+        ("min", "requests", "request", lambda value, bound: value < bound),
+    ):
+        edge = "maximum" if bound_kind == "max" else "minimum"
+        for resource, bound in (limit.get(bound_kind) or {}).items():
+            value = _amount(resources.get(kind), resource)
+            if value is None:
+                why = f"{edge} {resource} usage per Container is {bound}.  No {word} is specified"
+                raise _pod_forbidden(name, why)
+            if beyond(value, quantities.parse(bound)):
+                shown = resources[kind][resource]
+                raise _pod_forbidden(
+                    name, f"{edge} {resource} usage per Container is {bound}, but {word} is {shown}"
+                )
 
 
 def _pod_forbidden(name: str, why: str) -> ApiError:

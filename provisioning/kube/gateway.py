@@ -268,11 +268,7 @@ class KubeGateway:
         try:
             response.read()
         except urllib3.exceptions.HTTPError as error:
-            raise KubeUnreachable(
-                f"{verb} {what}: the API server at {self.host} could not be reached ({_cause(error)}).",
-                verb=verb,
-                what=what,
-            ) from None
+            raise self._unreachable(verb, what, _cause(error)) from None
         payload = _decode(response.data)
         if 200 <= response.status < 300:
             return payload if isinstance(payload, dict) else {}
@@ -303,17 +299,16 @@ class KubeGateway:
             )
             return self._api.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
         except ApiException as error:
-            raise KubeUnreachable(
-                f"{verb} {what}: the API server at {self.host} could not be reached ({error.reason}).",
-                verb=verb,
-                what=what,
-            ) from None
+            raise self._unreachable(verb, what, str(error.reason)) from None
         except urllib3.exceptions.HTTPError as error:
-            raise KubeUnreachable(
-                f"{verb} {what}: the API server at {self.host} could not be reached ({_cause(error)}).",
-                verb=verb,
-                what=what,
-            ) from None
+            raise self._unreachable(verb, what, _cause(error)) from None
+
+    def _unreachable(self, verb: str, what: str, cause: str) -> KubeUnreachable:
+        return KubeUnreachable(
+            f"{verb} {what}: the API server at {self.host} could not be reached ({cause}).",
+            verb=verb,
+            what=what,
+        )
 
 
 def _lines(stream: Any, verb: str, what: str, host: str) -> Iterator[bytes]:

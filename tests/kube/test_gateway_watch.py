@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from kubeemulator import KubeEmulator
 from provisioning.kube import ClusterAccess, KubeGateway, KubeUnreachable, KubeWatchExpired, WatchEvent
+from tests.kubeemulator.emulator_helpers import after
 
 MANAGER = "harbor-console"
 
@@ -36,16 +36,6 @@ def gateway(emulator):
     gateway.close()
 
 
-def later(seconds: float, action) -> threading.Thread:
-    def run() -> None:
-        time.sleep(seconds)
-        action()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
 def changes(events: list[WatchEvent]) -> list[tuple[str, str]]:
     return [(e.type, e.object["metadata"]["name"]) for e in events if not e.bookmark]
 
@@ -61,7 +51,7 @@ def test_a_watch_from_a_lists_version_sees_every_later_change_in_order(gateway):
         gateway.apply(config_map("other", mine="no"))
         gateway.delete("v1", "ConfigMap", "before", "team")
 
-    later(0.2, change)
+    after(0.2, change)
     events = list(
         gateway.watch(
             "v1",
@@ -105,7 +95,7 @@ def test_a_version_the_server_no_longer_keeps_raises_expired_and_a_relist_recove
 
         items, fresh = gateway.list_with_version("v1", "ConfigMap", namespace="team")
         assert len(items) == 5
-        later(0.2, lambda: gateway.apply(config_map("cm-5")))
+        after(0.2, lambda: gateway.apply(config_map("cm-5")))
         events = gateway.watch("v1", "ConfigMap", namespace="team", resource_version=fresh, timeout_seconds=1)
         assert changes(list(events)) == [("ADDED", "cm-5")]
         gateway.close()
@@ -123,7 +113,7 @@ def test_a_watch_counts_apart_from_lists(gateway, emulator):
 
 def test_closing_the_generator_ends_the_watch(gateway, emulator):
     events = gateway.watch("v1", "ConfigMap", namespace="team", timeout_seconds=60, bookmarks=False)
-    later(0.2, lambda: gateway.apply(config_map("a")))
+    after(0.2, lambda: gateway.apply(config_map("a")))
     first = next(events)
     assert first.type == "ADDED"
     events.close()
@@ -135,7 +125,7 @@ def test_closing_the_generator_ends_the_watch(gateway, emulator):
 
 
 def test_a_stopping_server_ends_the_watch_cleanly(emulator, gateway):
-    later(0.3, emulator.stop)
+    after(0.3, emulator.stop)
     started = time.monotonic()
     try:
         list(gateway.watch("v1", "ConfigMap", namespace="team", timeout_seconds=60))

@@ -9,7 +9,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.kubeemulator.emulator_helpers import deployment
+from tests.kubeemulator.emulator_helpers import certificate, deployment
 
 
 def status_of(error: ApiException) -> tuple[int, str]:
@@ -219,13 +219,9 @@ def test_pagination_with_limit_and_continue(core, namespace):
 
 
 def test_custom_resources_through_custom_objects_api(custom, namespace):
-    certificate = {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "tls"},
-        "spec": {"secretName": "tls", "dnsNames": ["a.example.com"], "issuerRef": {"name": "le"}},
-    }
-    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate)
+    custom.create_namespaced_custom_object(
+        "cert-manager.io", "v1", namespace, "certificates", certificate("le")
+    )
     listed = custom.list_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates")
 
     assert [(i["kind"], i["metadata"]["name"]) for i in listed["items"]] == [("Certificate", "tls")]

@@ -13,18 +13,9 @@ from kubernetes.client.rest import ApiException
 
 from kubeemulator import KubeEmulator
 from kubeemulator.seed import crd_manifest
-from tests.kubeemulator.emulator_helpers import APPLY
+from tests.kubeemulator.emulator_helpers import APPLY, certificate
 
-CERTIFICATE = {
-    "apiVersion": "cert-manager.io/v1",
-    "kind": "Certificate",
-    "metadata": {"name": "tls"},
-    "spec": {
-        "secretName": "tls",
-        "dnsNames": ["a.example.com"],
-        "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"},
-    },
-}
+CERTIFICATE = certificate()
 
 
 @pytest.fixture

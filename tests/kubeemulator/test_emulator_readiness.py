@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.kubeemulator.emulator_helpers import deployment
+from tests.kubeemulator.emulator_helpers import certificate, deployment
 
 
 def conditions(obj):
@@ -122,17 +122,7 @@ def test_statefulsets_jobs_claims_and_namespaces(batch, core, apps, namespace):
 
 def test_certificates_become_ready_for_ninety_days(custom, emulator, clock, namespace):
     emulator.ready_delay = 1
-    certificate = {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "tls"},
-        "spec": {
-            "secretName": "tls",
-            "dnsNames": ["a.example.com"],
-            "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"},
-        },
-    }
-    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate)
+    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate())
 
     def read():
         return custom.get_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", "tls")
@@ -150,13 +140,7 @@ def test_a_broken_certificate_carries_the_reason(custom, emulator, namespace):
     emulator.break_workload(
         namespace, "tls", reason="Failed", message="ACME challenge failed", kind="Certificate"
     )
-    certificate = {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "tls"},
-        "spec": {"secretName": "tls", "issuerRef": {"name": "le"}},
-    }
-    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate)
+    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate())
 
     status = custom.get_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", "tls")[
         "status"

@@ -18,21 +18,11 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from kubeemulator import KubeEmulator
-from tests.kubeemulator.emulator_helpers import deployment
+from tests.kubeemulator.emulator_helpers import after, deployment
 
 
 def config_map(name: str, **labels: str) -> dict:
     return {"metadata": {"name": name, "labels": labels}, "data": {"k": "v"}}
-
-
-def after(seconds: float, action) -> threading.Thread:
-    def run() -> None:
-        time.sleep(seconds)
-        action()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 class Stream:

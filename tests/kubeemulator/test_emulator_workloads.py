@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from kubernetes.client.rest import ApiException
 
-from tests.kubeemulator.emulator_helpers import APPLY, deployment
+from tests.kubeemulator.emulator_helpers import APPLY, certificate, deployment
 
 
 def pods(core, namespace: str, selector: str = "") -> list:
@@ -222,19 +222,6 @@ def test_a_job_deleted_without_a_policy_orphans_its_pods(batch, core, namespace)
 
     (orphan,) = pods(core, namespace)
     assert orphan.metadata.owner_references is None
-
-
-def certificate(issuer: str, kind: str = "ClusterIssuer") -> dict:
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "tls"},
-        "spec": {
-            "secretName": "tls",
-            "dnsNames": ["a.example.com"],
-            "issuerRef": {"name": issuer, "kind": kind},
-        },
-    }
 
 
 def test_an_issued_certificate_writes_its_tls_secret(custom, core, namespace):
