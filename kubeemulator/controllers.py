@@ -177,6 +177,10 @@ class Controllers:
                 self.enqueue_obj(CERTIFICATE, certificate)
         if kind is CRD and gone:
             self._forget_custom_objects(obj)
+        if gone:
+            uid = obj["metadata"]["uid"]
+            self._progress.pop(uid, None)
+            self._shown.pop(uid, None)
 
     def _wake_blocked(self, namespace: str) -> None:
         for ref in self._blocked.pop(namespace, set()):

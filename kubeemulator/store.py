@@ -50,6 +50,9 @@ APPLY_PATCH = "application/apply-patch+yaml"
 
 Key = tuple[str, str]
 SYSTEM_MANAGER = "kube-controller-manager"
+BREAKABLE_KINDS = frozenset(
+    {"Deployment", "ReplicaSet", "StatefulSet", "Job", "PersistentVolumeClaim", "Certificate"}
+)
 _IMMUTABLE_METADATA = ("name", "namespace", "uid", "creationTimestamp", "generation", "deletionTimestamp")
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SERVICE_RANGE = ipaddress.ip_network("10.96.0.0/12")
