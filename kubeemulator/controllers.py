@@ -58,11 +58,14 @@ _INGRESS = kind_named("Ingress")
 
 
 class Controllers:
+    """The controllers' work queue, their clock-driven deadlines, and what they remember between passes."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.readiness = store.readiness
         self._queue: dict[Ref, None] = {}
         self._deadlines: list[tuple[float, int, str, Ref]] = []
+        self._scheduled: set[tuple[float, str, Ref]] = set()
         self._sequence = 0
         self._settling = False
         self._blocked: dict[str, set[Ref]] = {}
@@ -76,6 +79,7 @@ class Controllers:
     def reset(self) -> None:
         self._queue.clear()
         self._deadlines.clear()
+        self._scheduled.clear()
         self._blocked.clear()
         self._quota_dirty.clear()
         self._shown.clear()
@@ -94,9 +98,13 @@ class Controllers:
         self.enqueue(kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
 
     def at(self, when: float, kind: Kind, namespace: str, name: str, action: str = "sync") -> None:
-        """Look at an object again once the emulator's clock reaches ``when``."""
+        """Look at an object again once the emulator's clock reaches ``when`` (once, however often asked)."""
+        ref = (kind, namespace, name)
+        if (when, action, ref) in self._scheduled:
+            return
+        self._scheduled.add((when, action, ref))
         self._sequence += 1
-        heapq.heappush(self._deadlines, (when, self._sequence, action, (kind, namespace, name)))
+        heapq.heappush(self._deadlines, (when, self._sequence, action, ref))
 
     def drain_later(self, namespace: str, delay: float) -> None:
         self.at(self.now() + delay, NAMESPACE, "", namespace, action="drain")
@@ -112,7 +120,8 @@ class Controllers:
         try:
             now = self.now()
             while self._deadlines and self._deadlines[0][0] <= now:
-                _, _, action, (kind, namespace, name) = heapq.heappop(self._deadlines)
+                when, _, action, (kind, namespace, name) = heapq.heappop(self._deadlines)
+                self._scheduled.discard((when, action, (kind, namespace, name)))
                 if action == "drain":
                     self.store.drain_namespace(name)
                 else:
