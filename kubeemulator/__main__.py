@@ -9,6 +9,7 @@ import sys
 import threading
 from types import FrameType
 
+from .discovery import GIT_VERSION
 from .emulator import KubeEmulator
 
 
@@ -23,6 +24,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--token", default=None, help="the only bearer token accepted (default: no authentication)"
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="start empty instead of as an installed cluster (no cert-manager, classes, DNS or namespaces)",
+    )
+    parser.add_argument(
+        "--namespace-drain-delay",
+        type=float,
+        default=1.0,
+        help="seconds a deleted namespace stays Terminating before it and its content are gone (default 1)",
+    )
+    parser.add_argument(
+        "--watch-history",
+        type=int,
+        default=10_000,
+        help="changes a watch can resume from; older resourceVersions get 410 Gone (default 10000)",
+    )
+    parser.add_argument(
+        "--bookmark-interval",
+        type=float,
+        default=1.0,
+        help="seconds between BOOKMARK events on idle watches that ask for them (default 1)",
+    )
+    parser.add_argument(
+        "--kubernetes-version",
+        default=GIT_VERSION,
+        help=f"the gitVersion /version answers (default {GIT_VERSION})",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
     args = parser.parse_args(argv)
@@ -41,7 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     logger = logging.getLogger("kubeemulator")
     try:
-        emulator = KubeEmulator(args.host, args.port, ready_delay=args.ready_delay, token=args.token).start()
+        emulator = KubeEmulator(
+            args.host,
+            args.port,
+            ready_delay=args.ready_delay,
+            token=args.token,
+            bare=args.bare,
+            namespace_drain_delay=args.namespace_drain_delay,
+            watch_history=args.watch_history,
+            bookmark_interval=args.bookmark_interval,
+            kubernetes_version=args.kubernetes_version,
+        ).start()
+    except ValueError as error:
+        parser.error(str(error))
     except OSError as error:
         logger.error("cannot listen on %s:%s: %s", args.host, args.port, error)
         return 2

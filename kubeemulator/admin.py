@@ -7,13 +7,13 @@ GET      /_emulator/faults          ``{"seed": n, "rules": [rule...]}``
 PUT      /_emulator/faults          replace the rules: ``{"seed": n, "rules": [...]}`` or one rule object
 POST     /_emulator/faults          add one rule, e.g. ``{"count": 3, "codes": [503], "verbs": ["write"]}``
 DELETE   /_emulator/faults          remove every rule
-GET      /_emulator/readiness       ``{"ready_delay": s, "broken": [...]}``
-PUT      /_emulator/readiness       ``{"ready_delay": s}``
+GET      /_emulator/readiness       ``{"ready_delay": s, "namespace_drain_delay": s, "broken": [...]}``
+PUT      /_emulator/readiness       ``{"ready_delay": s, "namespace_drain_delay": s}`` (either or both)
 GET      /_emulator/broken          the broken-workload rules
 POST     /_emulator/broken          ``{"namespace": p, "name": p, "reason": r, "message": m, "kind": k}``
 DELETE   /_emulator/broken          heal: ``?namespace=p&name=p[&kind=k]`` (the patterns used to break)
 GET      /_emulator/objects         every object, ``?kind=Deployment&namespace=ns`` to narrow
-POST     /_emulator/reset           delete every object (counters, faults and rules stay)
+POST     /_emulator/reset           back to the cluster it started as (counters, faults and rules stay)
 ======== ========================== ======================================================================
 
 A rule is ``{"error_rate": 0..1, "codes": [500], "latency_ms": 0, "verbs": ["read"|"write"|verb...],
@@ -47,6 +47,14 @@ def _rule(data: Any) -> FaultRule:
         raise ApiError(400, f"invalid fault rule: {error}") from None
 
 
+def _readiness(emulator: KubeEmulator) -> dict[str, Any]:
+    return {
+        "ready_delay": emulator.ready_delay,
+        "namespace_drain_delay": emulator.namespace_drain_delay,
+        "broken": emulator.broken_workloads(),
+    }
+
+
 def handle(
     emulator: KubeEmulator, method: str, path: list[str], query: dict[str, str], body: Any
 ) -> tuple[int, Any]:
@@ -75,12 +83,17 @@ def handle(
         emulator.clear_faults()
         return 200, emulator.faults_config()
     if route == ("GET", "readiness"):
-        return 200, {"ready_delay": emulator.ready_delay, "broken": emulator.broken_workloads()}
+        return 200, _readiness(emulator)
     if route == ("PUT", "readiness"):
         data = _object(body)
-        if "ready_delay" in data:
-            emulator.ready_delay = float(data["ready_delay"])
-        return 200, {"ready_delay": emulator.ready_delay, "broken": emulator.broken_workloads()}
+        try:
+            if "ready_delay" in data:
+                emulator.ready_delay = float(data["ready_delay"])
+            if "namespace_drain_delay" in data:
+                emulator.namespace_drain_delay = float(data["namespace_drain_delay"])
+        except (TypeError, ValueError) as error:
+            raise ApiError(400, f"invalid readiness settings: {error}") from None
+        return 200, _readiness(emulator)
     if route == ("GET", "broken"):
         return 200, {"broken": emulator.broken_workloads()}
     if route == ("POST", "broken"):
@@ -103,5 +116,5 @@ def handle(
         return 200, {"items": objects}
     if route == ("POST", "reset"):
         emulator.reset()
-        return 200, {"items": []}
+        return 200, {"items": emulator.objects()}
     raise ApiError(404, f"no emulator control endpoint {method} /_emulator/{'/'.join(path)}")

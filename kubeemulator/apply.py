@@ -1,25 +1,31 @@
-"""Server-side apply and the field ownership it relies on (``metadata.managedFields``).
+"""Server-side apply and field ownership (``metadata.managedFields``), after structured-merge-diff.
 
-Simplified from structured-merge-diff: a field is a path of map keys down to a leaf, and every list is atomic
-(owned and replaced whole; no merging of ``containers`` by name, no set semantics for ``finalizers``).
-What holds as on a real apiserver:
+Ownership is a set of field paths per manager and operation (see ``fieldpaths``): leaves, and the items of the lists
+that merge by key (``containers`` by ``name``, ``env`` by ``name``...; see ``schema``), so two managers can own
+different entries of one list. What holds as on a real API server:
 
-* an apply sets every field of the applied configuration and takes ownership of it for its field manager;
-* fields the manager applied before and no longer applies are removed, unless another manager owns them too;
-* applying a value different from one owned by another manager is a 409 conflict, unless ``force`` is set,
-  which moves ownership to the applier; equal values are shared;
-* non-apply writes (create, update, patch) take ownership of the fields they change, as operation ``Update``;
-* re-applying the same configuration changes nothing (same ``resourceVersion``, same timestamps).
+* an apply by manager A sets what A's configuration lists and A then owns exactly that; a field or list item A
+  applied before and no longer applies is removed, unless another manager owns it too — and an entry another
+  manager added (say an ``env`` entry through ``kubectl edit``) stays, whatever A's forced applies say;
+* applying a value different from one another manager owns is a 409 conflict unless ``force`` is set, which moves
+  the field to A; equal values are shared;
+* an update (create, PUT, patch) gives its manager what it added or changed and takes that from the others; what
+  it removed is nobody's — a PUT that omits a foreign ``env`` entry removes it;
+* a no-op apply changes nothing (same ``resourceVersion``, same timestamps); fields the API server fills in by
+  defaulting after an apply belong to no manager.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import fieldpaths
 from .errors import ApiError
+from .fieldpaths import Path
 from .kinds import Kind
-from .values import MISSING, Path, deep_copy, delete_path, get_path, iter_leaves, set_path
+from .schema import Schema, schema_for
 
 _UNTRACKED_METADATA = frozenset(
     {
@@ -40,59 +46,56 @@ _UNTRACKED_METADATA = frozenset(
 
 @dataclass
 class ManagedEntry:
-    """One item of ``metadata.managedFields``."""
+    """One item of ``metadata.managedFields``; its field set is parsed only when a write needs it."""
 
     manager: str
     operation: str
     api_version: str
     subresource: str = ""
     time: str = ""
-    fields: set[Path] = field(default_factory=set)
+    raw: dict[str, Any] | None = field(default=None, repr=False)
+    """The item as stored, reused as is when the write leaves it alone."""
+    _fields: set[Path] | None = field(default=None, repr=False)
+
+    @property
+    def fields(self) -> set[Path]:
+        if self._fields is None:
+            self._fields = fieldpaths.from_fields_v1((self.raw or {}).get("fieldsV1") or {})
+        return self._fields
+
+    @fields.setter
+    def fields(self, value: set[Path]) -> None:
+        self._fields = value
+        self.raw = None
 
     def key(self) -> tuple[str, str, str]:
         return (self.manager, self.operation, self.subresource)
 
+    def describe(self) -> str:
+        """The manager as conflict messages name it: ``"kubectl-edit" using apps/v1 at 2025-01-01T00:00:00Z``."""
+        text = json.dumps(self.manager)
+        if self.subresource:
+            text += f' with subresource "{self.subresource}"'
+        if self.operation == "Update":
+            text += f" using {self.api_version}" + (f" at {self.time}" if self.time else "")
+        return text
 
-def tracked_paths(obj: dict[str, Any], kind: Kind, subresource: str = "") -> set[Path]:
-    """The fields of ``obj`` that can be owned through the main resource or through ``/status``."""
-    result: set[Path] = set()
-    for path in iter_leaves(obj):
-        top = path[0]
-        if top in ("apiVersion", "kind"):
+
+def tracked(obj: dict[str, Any] | None, kind: Kind, subresource: str = "") -> dict[str, Any]:
+    """The part of ``obj`` whose fields can be owned through the resource or through its ``/status``."""
+    if not obj:
+        return {}
+    if subresource == "status":
+        return {"status": obj["status"]} if "status" in obj else {}
+    result: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind") or (key == "status" and kind.status):
             continue
-        if top == "metadata" and (len(path) < 2 or path[1] in _UNTRACKED_METADATA):
-            continue
-        if subresource == "status":
-            if top == "status":
-                result.add(path)
-        elif not (kind.status and top == "status"):
-            result.add(path)
-    return result
-
-
-def _to_fields_v1(paths: set[Path]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path in paths:
-        node = tree
-        for key in path:
-            node = node.setdefault(f"f:{key}", {})
-    for path in paths:
-        node = tree
-        for key in path:
-            node = node[f"f:{key}"]
-        if any(k != "." for k in node):
-            node["."] = {}
-    return tree
-
-
-def _from_fields_v1(tree: dict[str, Any], prefix: Path = ()) -> set[Path]:
-    result: set[Path] = set()
-    children = {k: v for k, v in tree.items() if k.startswith("f:")}
-    if prefix and (not children or "." in tree):
-        result.add(prefix)
-    for key, child in children.items():
-        if isinstance(child, dict):
-            result |= _from_fields_v1(child, (*prefix, key[2:]))
+        if key == "metadata" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in _UNTRACKED_METADATA}
+            if not value:
+                continue
+        result[key] = value
     return result
 
 
@@ -108,7 +111,7 @@ def read_managed(obj: dict[str, Any] | None) -> list[ManagedEntry]:
                 api_version=raw.get("apiVersion", ""),
                 subresource=raw.get("subresource", ""),
                 time=raw.get("time", ""),
-                fields=_from_fields_v1(raw.get("fieldsV1") or {}),
+                raw=raw,
             )
         )
     return entries
@@ -117,6 +120,14 @@ def read_managed(obj: dict[str, Any] | None) -> list[ManagedEntry]:
 def write_managed(obj: dict[str, Any], entries: list[ManagedEntry]) -> None:
     rendered = []
     for entry in entries:
+        if entry.raw is not None:
+            same = (
+                entry.raw.get("time", "") == entry.time and entry.raw.get("apiVersion") == entry.api_version
+            )
+            rendered.append(
+                entry.raw if same else {**entry.raw, "time": entry.time, "apiVersion": entry.api_version}
+            )
+            continue
         if not entry.fields:
             continue
         item: dict[str, Any] = {
@@ -125,7 +136,7 @@ def write_managed(obj: dict[str, Any], entries: list[ManagedEntry]) -> None:
             "apiVersion": entry.api_version,
             "time": entry.time,
             "fieldsType": "FieldsV1",
-            "fieldsV1": _to_fields_v1(entry.fields),
+            "fieldsV1": fieldpaths.to_fields_v1(entry.fields),
         }
         if entry.subresource:
             item["subresource"] = entry.subresource
@@ -137,6 +148,22 @@ def write_managed(obj: dict[str, Any], entries: list[ManagedEntry]) -> None:
         metadata.pop("managedFields", None)
 
 
+def _entry(entries: list[ManagedEntry], wanted: ManagedEntry) -> ManagedEntry:
+    for entry in entries:
+        if entry.key() == wanted.key():
+            entry.api_version = wanted.api_version
+            return entry
+    entries.append(wanted)
+    return wanted
+
+
+def _without(paths: set[Path], gone: set[Path]) -> set[Path]:
+    """``paths`` minus ``gone`` and minus whatever lies under a path of ``gone``."""
+    if not gone:
+        return paths
+    return {p for p in paths if not any(p[:i] in gone for i in range(1, len(p) + 1))}
+
+
 def record_update(
     kind: Kind,
     old: dict[str, Any] | None,
@@ -145,24 +172,25 @@ def record_update(
     subresource: str,
     now: str,
 ) -> None:
-    """Give ``manager`` (operation Update) the fields a non-apply write changed; others lose them."""
+    """Ownership after a non-apply write (create, PUT, patch) by ``manager``, written into ``new``."""
+    schema = schema_for(kind.kind)
     entries = read_managed(old)
-    old_paths = tracked_paths(old, kind, subresource) if old else set()
-    changed = {
-        p
-        for p in tracked_paths(new, kind, subresource)
-        if old is None or get_path(old, p) != get_path(new, p)
-    }
-    changed |= {p for p in old_paths if get_path(new, p) is MISSING}
+    change = fieldpaths.compare(tracked(old, kind, subresource), tracked(new, kind, subresource), schema)
     mine = _entry(entries, ManagedEntry(manager, "Update", kind.api_version, subresource))
+    taken = change.added | change.modified
+    if change.is_same() and mine.raw is not None:
+        write_managed(new, entries)
+        return
     for entry in entries:
-        if entry is not mine:
-            entry.fields = {p for p in entry.fields if not _taken(p, changed, new)}
-        entry.fields = {p for p in entry.fields if get_path(new, p) is not MISSING}
-    added = {p for p in changed if get_path(new, p) is not MISSING}
-    if added:
+        if entry is not mine and entry.subresource == subresource:
+            kept = _without(entry.fields, taken | change.removed)
+            if kept != entry.fields:
+                entry.fields = kept
+    before = set(mine.fields)
+    after = _without(before, change.removed) | taken
+    if after != before or mine.raw is None:
+        mine.fields = after
         mine.time = now
-    mine.fields |= added
     write_managed(new, entries)
 
 
@@ -176,106 +204,91 @@ def apply_config(
     subresource: str,
     now: str,
 ) -> dict[str, Any]:
-    """The object that results from applying ``config`` onto ``live`` (both left untouched)."""
-    applied = tracked_paths(config, kind, subresource)
+    """The object that results from applying ``config`` onto ``live`` (both left untouched; ``live`` itself is
+    returned when the apply changes nothing)."""
+    schema = schema_for(kind.kind)
+    applied = tracked(config, kind, subresource)
+    wanted = fieldpaths.applied_set(applied, schema)
     entries = read_managed(live)
     mine = _entry(entries, ManagedEntry(manager, "Apply", kind.api_version, subresource))
-    others = [e for e in entries if e is not mine]
+    if mine.raw is not None and mine.fields == wanted and fieldpaths.contains(live, applied, schema):
+        return live  # a no-op: live already holds what this manager applies, and it owns exactly that
+    others = [e for e in entries if e is not mine and e.subresource == subresource]
 
-    conflicts: dict[str, list[Path]] = {}
-    for entry in others:
-        lost = {q for q in entry.fields if _conflicts(q, applied, live, config)}
-        if lost:
-            conflicts[entry.manager] = sorted(lost)
-            if force:
-                entry.fields -= lost
+    result = _merged(kind, live, applied, schema, subresource)
+    stale = mine.fields - wanted
+    if stale:
+        owned = set(wanted).union(*(e.fields for e in others))
+        result = fieldpaths.remove(result, stale - owned, schema, keep=frozenset(owned))
+        result = _restore_identity(live, result)
+
+    change = fieldpaths.compare(tracked(live, kind, subresource), tracked(result, kind, subresource), schema)
+    taken = change.added | change.modified
+    conflicts = {id(e): e.fields & taken for e in others}
+    conflicts = {k: v for k, v in conflicts.items() if v}
     if conflicts and not force:
-        raise _conflict_error(kind, config, conflicts)
-
-    result: dict[str, Any] = deep_copy(live)
-    still_owned = {p for e in others for p in e.fields}
-    keep_empty = frozenset(still_owned | applied)
-    for path in sorted(mine.fields - applied):
-        if not _overlaps_any(path, still_owned) and not _overlaps_any(path, applied):
-            delete_path(result, path, keep_empty)
-    for path in applied:
-        if not _agrees(result, config, path):
-            set_path(result, path, get_path(config, path))
-
-    if applied != mine.fields or _content(result) != _content(live):
+        raise _conflict_error(
+            kind, config, [(e, sorted(conflicts[id(e)])) for e in others if id(e) in conflicts]
+        )
+    for entry in others:
+        kept = _without(entry.fields - conflicts.get(id(entry), set()), change.removed)
+        if kept != entry.fields:
+            entry.fields = kept
+    if wanted != mine.fields or not change.is_same() or mine.raw is None:
         mine.time = now
-    mine.fields = set(applied)
+        mine.fields = wanted
     write_managed(result, entries)
     return result
 
 
-def _entry(entries: list[ManagedEntry], wanted: ManagedEntry) -> ManagedEntry:
-    for entry in entries:
-        if entry.key() == wanted.key():
-            entry.api_version = wanted.api_version
-            return entry
-    entries.append(wanted)
-    return wanted
+def _merged(
+    kind: Kind, live: dict[str, Any], applied: dict[str, Any], schema: Schema, subresource: str
+) -> dict[str, Any]:
+    if subresource == "status":
+        merged = fieldpaths.merge({"status": live.get("status", {})}, applied, schema)
+        return {**fieldpaths.merge(live, {}, schema), "status": merged.get("status", {})}
+    result: dict[str, Any] = fieldpaths.merge(live, applied, schema)
+    return result
 
 
-def _overlaps_any(path: Path, paths: set[Path]) -> bool:
-    return any(path[:i] in paths for i in range(1, len(path) + 1)) or any(
-        p[: len(path)] == path for p in paths if len(p) > len(path)
-    )
+def _restore_identity(live: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """Removal never takes the object's identity: apiVersion, kind and the untracked metadata stay."""
+    for key in ("apiVersion", "kind"):
+        if key in live:
+            result[key] = live[key]
+    metadata = result.setdefault("metadata", {})
+    for key, value in (live.get("metadata") or {}).items():
+        if key in _UNTRACKED_METADATA:
+            metadata[key] = value
+    return result
 
 
-def _taken(owned: Path, changed: set[Path], new: dict[str, Any]) -> bool:
-    """Did a write that changed ``changed`` overwrite the value at ``owned``?
-
-    A key added inside an object does not take the object itself: its owner only claimed that it exists.
-    """
-    if any(owned[:i] in changed for i in range(1, len(owned) + 1)):
-        return True
-    inside = any(p[: len(owned)] == owned for p in changed if len(p) > len(owned))
-    return inside and not isinstance(get_path(new, owned), dict)
-
-
-def _conflicts(owned: Path, applied: set[Path], live: dict[str, Any], config: dict[str, Any]) -> bool:
-    """Does applying ``config`` change a value at or around a path owned by someone else?"""
-    candidates = [owned[:i] for i in range(1, len(owned) + 1) if owned[:i] in applied]
-    if not candidates and any(p[: len(owned)] == owned for p in applied):
-        candidates = [owned]
-    return any(not _agrees(live, config, path) for path in candidates)
-
-
-def _agrees(live: dict[str, Any], config: dict[str, Any], path: Path) -> bool:
-    """Does the live value satisfy the applied one? An applied empty object only asks that the object exist."""
-    wanted, current = get_path(config, path), get_path(live, path)
-    if wanted == {} and isinstance(current, dict):
-        return True
-    return bool(wanted == current)
-
-
-def _content(obj: dict[str, Any]) -> dict[str, Any]:
-    metadata = {k: v for k, v in obj.get("metadata", {}).items() if k != "managedFields"}
-    return {**obj, "metadata": metadata}
-
-
-def _conflict_error(kind: Kind, config: dict[str, Any], conflicts: dict[str, list[Path]]) -> ApiError:
-    count = sum(len(paths) for paths in conflicts.values())
-    lines = [
-        f'conflict with "{manager}": .{".".join(path)}'
-        for manager, paths in conflicts.items()
-        for path in paths
-    ]
-    plural = "conflict" if count == 1 else "conflicts"
-    message = f"Apply failed with {count} {plural}: " + "; ".join(lines)
+def _conflict_error(
+    kind: Kind, config: dict[str, Any], conflicts: list[tuple[ManagedEntry, list[Path]]]
+) -> ApiError:
+    count = sum(len(paths) for _, paths in conflicts)
+    if count == 1:
+        entry, (path,) = conflicts[0]
+        message = (
+            f"Apply failed with 1 conflict: conflict with {entry.describe()}: {fieldpaths.describe(path)}"
+        )
+    else:
+        lines = []
+        for entry, paths in sorted(conflicts, key=lambda pair: pair[0].manager):
+            lines.append(f"conflicts with {entry.describe()}:")
+            lines.extend(f"- {fieldpaths.describe(path)}" for path in paths)
+        message = f"Apply failed with {count} conflicts: " + "\n".join(lines)
     name = str((config.get("metadata") or {}).get("name", ""))
     details: dict[str, Any] = {"name": name, "kind": kind.plural, "causes": []}
     if kind.group:
         details["group"] = kind.group
-    for manager, paths in conflicts.items():
+    for entry, paths in conflicts:
         for path in paths:
             details["causes"].append(
                 {
                     "reason": "FieldManagerConflict",
-                    "message": f'conflict with "{manager}"',
-                    "field": ".".join(path),
+                    "message": f"conflict with {entry.describe()}",
+                    "field": fieldpaths.describe(path),
                 }
             )
     return ApiError(409, message, "Conflict", details)

@@ -1,26 +1,33 @@
-"""Discovery documents (``/version``, ``/api``, ``/apis``...) built from the kind table.
+"""Discovery documents (``/version``, ``/api``, ``/apis``...) built from the kinds served now.
 
-Enough for ``kubernetes.dynamic.DynamicClient`` and ``kubectl api-resources``; the ``watch`` verb is not
-advertised because the emulator does not serve watches.
+Enough for ``kubernetes.dynamic.DynamicClient`` and ``kubectl api-resources``. A custom kind is listed only while
+its CustomResourceDefinition exists: without cert-manager's CRDs, ``/apis`` has no ``cert-manager.io`` group.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
-from .kinds import group_versions, kinds_in
+from .kinds import Kind, group_versions, kinds_in
 
-KUBERNETES_VERSION = (1, 33, 0)
-VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update"]
+GIT_VERSION = "v1.33.0-kubeemulator"
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 STATUS_VERBS = ["get", "patch", "update"]
+_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)")
 
 
-def version_info() -> dict[str, Any]:
-    major, minor, patch = KUBERNETES_VERSION
+def version_info(git_version: str = GIT_VERSION) -> dict[str, Any]:
+    """``/version``: ``major`` and ``minor`` read from ``git_version`` (``v1.33.0-kubeemulator``)."""
+    match = _VERSION.match(git_version)
+    if match is None:
+        raise ValueError(f"a Kubernetes version looks like v1.33.0, got {git_version!r}")
+    major, minor, _ = match.groups()
     return {
-        "major": str(major),
-        "minor": str(minor),
-        "gitVersion": f"v{major}.{minor}.{patch}-kubeemulator",
+        "major": major,
+        "minor": minor,
+        "gitVersion": git_version,
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2025-01-01T00:00:00Z",
@@ -30,10 +37,10 @@ def version_info() -> dict[str, Any]:
     }
 
 
-def api_versions(server_address: str) -> dict[str, Any]:
+def api_versions(server_address: str, served: Sequence[Kind]) -> dict[str, Any]:
     return {
         "kind": "APIVersions",
-        "versions": group_versions().get("", []),
+        "versions": group_versions(served).get("", []),
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
     }
 
@@ -43,20 +50,20 @@ def _group(name: str, versions: list[str]) -> dict[str, Any]:
     return {"name": name, "versions": listed, "preferredVersion": listed[0]}
 
 
-def api_group_list() -> dict[str, Any]:
-    groups = [_group(name, versions) for name, versions in group_versions().items() if name]
+def api_group_list(served: Sequence[Kind]) -> dict[str, Any]:
+    groups = [_group(name, versions) for name, versions in group_versions(served).items() if name]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def api_group(name: str) -> dict[str, Any] | None:
-    versions = group_versions().get(name)
+def api_group(name: str, served: Sequence[Kind]) -> dict[str, Any] | None:
+    versions = group_versions(served).get(name)
     if not name or not versions:
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}
 
 
-def resource_list(group: str, version: str) -> dict[str, Any] | None:
-    kinds = kinds_in(group, version)
+def resource_list(group: str, version: str, served: Sequence[Kind]) -> dict[str, Any] | None:
+    kinds = kinds_in(group, version, served)
     if not kinds:
         return None
     resources: list[dict[str, Any]] = []

@@ -7,6 +7,9 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from . import seed
+from .controllers import Controllers
+from .discovery import GIT_VERSION, version_info
 from .errors import ApiError
 from .faults import FaultInjector, FaultRule
 from .kinds import find_by_kind
@@ -14,6 +17,9 @@ from .readiness import BrokenRule, Readiness
 from .server import EmulatorHTTPServer
 from .stats import RequestStats
 from .store import Store
+
+TICK_SECONDS = 0.05
+"""How often the background ticker lets due controller work (readiness, namespace drains) happen."""
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, Configuration
@@ -23,7 +29,11 @@ class KubeEmulator:
     """A Kubernetes API server emulator listening on ``host:port`` (``port=0`` picks a free port).
 
     ``ready_delay`` is how long (seconds, on ``clock``) workloads take to become ready after a spec change;
-    ``token``, when given, is the only bearer token accepted (anything else gets a 401).
+    ``token``, when given, is the only bearer token accepted (anything else gets a 401). It starts as an installed
+    cluster (see ``seed``) unless ``bare``. ``namespace_drain_delay`` is how long a deleted namespace stays
+    ``Terminating`` before its content and itself are gone; ``watch_history`` how many changes a watch can resume
+    from (older resourceVersions get 410 Gone); ``bookmark_interval`` how often (seconds) idle watches that asked
+    for bookmarks get one; ``kubernetes_version`` the ``gitVersion`` that ``/version`` answers.
     """
 
     def __init__(
@@ -34,22 +44,49 @@ class KubeEmulator:
         token: str | None = None,
         *,
         clock: Callable[[], float] | None = None,
+        bare: bool = False,
+        namespace_drain_delay: float = 1.0,
+        watch_history: int = 10_000,
+        bookmark_interval: float = 1.0,
+        kubernetes_version: str = GIT_VERSION,
     ):
+        if namespace_drain_delay < 0 or bookmark_interval <= 0:
+            raise ValueError(
+                "namespace_drain_delay must not be negative and bookmark_interval must be positive"
+            )
+        version_info(kubernetes_version)
         self.host = host
         self.token = token
+        self.bare = bare
+        self.kubernetes_version = kubernetes_version
+        self.bookmark_interval = bookmark_interval
         self.readiness = Readiness(ready_delay, clock)
         self.request_stats = RequestStats()
         self.faults = FaultInjector()
-        self.store = Store(self.readiness, self.request_stats)
+        self.store = Store(
+            self.readiness,
+            self.request_stats,
+            watch_history=watch_history,
+            namespace_drain_delay=namespace_drain_delay,
+        )
+        self.controllers = Controllers(self.store)
+        if not bare:
+            seed.install(self.store)
         self._address = (host, port)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lifecycle = threading.Lock()
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> KubeEmulator:
         """Bind and serve from a background thread; returns ``self``."""
-        if self._server is None:
+        with self._lifecycle:
+            if self._server is not None:
+                return self
+            self._stopping.clear()
             self._server = EmulatorHTTPServer(self._address, self)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -58,16 +95,37 @@ class KubeEmulator:
                 daemon=True,
             )
             self._thread.start()
-        return self
+            self._ticker = threading.Thread(target=self._tick, name="kubeemulator-ticker", daemon=True)
+            self._ticker.start()
+            return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server, self._thread = None, None
+        """Stop serving: open watches end, pooled connections are dropped."""
+        with self._lifecycle:
+            server, self._server = self._server, None
+            if server is None:
+                return
+            self._stopping.set()
+            self.store.watches.close_all()
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+            for thread in (self._thread, self._ticker):
+                if thread is not None:
+                    thread.join(timeout=5)
+            self._thread, self._ticker = None, None
+
+    @property
+    def running(self) -> bool:
+        return not self._stopping.is_set()
+
+    def _tick(self) -> None:
+        """Let time-driven controller work happen even when no request comes (watchers see it at once)."""
+        while not self._stopping.wait(TICK_SECONDS):
+            due = self.controllers.next_deadline()
+            if due is not None and due <= self.readiness.clock():
+                with self.store.lock:
+                    self.store.settle()
 
     def __enter__(self) -> KubeEmulator:
         return self.start()
@@ -162,6 +220,17 @@ class KubeEmulator:
         with self.store.lock:
             self.readiness.delay = seconds
 
+    @property
+    def namespace_drain_delay(self) -> float:
+        return self.store.namespace_drain_delay
+
+    @namespace_drain_delay.setter
+    def namespace_drain_delay(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("namespace_drain_delay must not be negative")
+        with self.store.lock:
+            self.store.namespace_drain_delay = seconds
+
     def break_workload(
         self,
         namespace: str,
@@ -173,6 +242,7 @@ class KubeEmulator:
         """Keep matching workloads (shell patterns; any simulated kind unless ``kind``) from being ready."""
         with self.store.lock:
             self.readiness.break_workload(BrokenRule(namespace, name, reason, message, kind))
+        self.store.rules_changed()
 
     def heal_workload(self, namespace: str, name: str, kind: str | None = None) -> int:
         """Drop the broken rules given with these patterns; healed workloads are ready after the delay."""
@@ -197,8 +267,13 @@ class KubeEmulator:
         return self.store.objects(found, namespace)
 
     def reset(self) -> None:
-        """Delete every object (counters, faults and broken rules stay)."""
+        """Back to the cluster it started as: every object deleted, the seed re-installed unless bare.
+
+        Counters, faults and broken rules stay; open watches see nothing of it (watch again after a reset).
+        """
         self.store.reset()
+        if not self.bare:
+            seed.install(self.store)
 
 
 def _set(values: Iterable[str] | None) -> frozenset[str] | None:

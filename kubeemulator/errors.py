@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .kinds import Kind
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One reason of a refusal, as in ``Status.details.causes``: ``field`` is a path such as ``spec.selector``."""
+
+    reason: str
+    message: str
+    field: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "message": self.message, "field": self.field}
+
+    def sentence(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
 
 REASONS: dict[int, str] = {
     400: "BadRequest",
@@ -71,10 +88,22 @@ class ApiError(Exception):
         return cls.conflict(kind, name, why)
 
     @classmethod
-    def invalid(cls, kind: Kind, name: str, why: str) -> ApiError:
+    def invalid(cls, kind: Kind, name: str, causes: list[Cause]) -> ApiError:
+        """A 422 as kube-apiserver words it: ``Deployment.apps "core" is invalid: spec.selector: ...``."""
         qualified = f"{kind.kind}.{kind.group}" if kind.group else kind.kind
-        message = f'{qualified} "{name}" is invalid: {why}'
-        return cls(422, message, "Invalid", _details(kind, name))
+        sentences = [cause.sentence() for cause in causes]
+        why = sentences[0] if len(sentences) == 1 else "[" + ", ".join(sentences) + "]"
+        details = _details(kind, name)
+        details["causes"] = [cause.to_dict() for cause in causes]
+        return cls(422, f'{qualified} "{name}" is invalid: {why}', "Invalid", details)
+
+    @classmethod
+    def forbidden(cls, kind: Kind, name: str, why: str, causes: list[Cause] | None = None) -> ApiError:
+        """A 403 from admission: ``pods "core-" is forbidden: exceeded quota: ...``."""
+        details = _details(kind, name)
+        if causes:
+            details["causes"] = [cause.to_dict() for cause in causes]
+        return cls(403, f'{kind.qualified_plural} "{name}" is forbidden: {why}', "Forbidden", details)
 
 
 def _details(kind: Kind, name: str) -> dict[str, Any]:

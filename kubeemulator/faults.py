@@ -1,6 +1,7 @@
 """Fault injection: failed requests and added latency, for reliability tests.
 
-A rule matches requests by verb (``read``, ``write`` or an exact verb such as ``apply``) and by kind, then
+A rule matches requests by verb (``read`` — get, list and watch —, ``write`` or an exact verb such as ``apply``)
+and by kind, then
 fails a matching request with probability ``error_rate`` (drawn from a seeded generator, so a run is
 repeatable) with one of ``codes``; ``count`` limits a rule to its next N failures ("fail the next 3
 writes"), after which it is dropped. Counted rules are consulted first. ``latency_ms`` delays every matching
@@ -22,7 +23,7 @@ from .errors import REASONS, ApiError
 
 READ_VERBS = frozenset({"get", "list"})
 WRITE_VERBS = frozenset({"create", "update", "patch", "apply", "delete"})
-VERBS = READ_VERBS | WRITE_VERBS
+VERBS = READ_VERBS | WRITE_VERBS | {"watch"}
 
 _MESSAGES = {
     409: "the object has been modified; please apply your changes to the latest version and try again",
@@ -60,7 +61,7 @@ class FaultRule:
             return False
         if self.verbs is None:
             return True
-        group = "read" if verb in READ_VERBS else "write"
+        group = "write" if verb in WRITE_VERBS else "read"
         return verb in self.verbs or group in self.verbs
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Patch documents: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch.
 
-Strategic merge patch is **treated as a JSON merge patch**: lists are replaced whole, never merged by key
-(``containers`` by ``name``, ``ports`` by ``containerPort``...), and ``$patch`` / ``$setElementOrder`` /
-``$retainKeys`` / ``$deleteFromPrimitiveList`` directives are dropped. Code that needs per-item list merging
-against a real apiserver must use server-side apply or whole-object writes.
+Strategic merge patch merges the lists that have a ``patchMergeKey`` in the kind's ``Schema`` item by item
+(``containers`` by ``name``, container ``ports`` by ``containerPort``, Service ``ports`` by ``port``...), merges
+primitive sets (``finalizers``), and replaces every other list whole. It honours ``$patch: replace|delete|merge``,
+``$retainKeys``, ``$setElementOrder/<list>`` and ``$deleteFromPrimitiveList/<list>``. Custom resources do not
+accept it (415), as on a real API server.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ApiError
+from .schema import Schema, child, item
 from .values import deep_copy
+
+_ORDER = "$setElementOrder/"
+_DELETE_PRIMITIVES = "$deleteFromPrimitiveList/"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -29,15 +34,91 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def _without_directives(patch: Any) -> Any:
     if isinstance(patch, dict):
-        return {k: _without_directives(v) for k, v in patch.items() if not k.startswith("$")}
+        return {
+            k: _without_directives(v) for k, v in patch.items() if not k.startswith("$") and v is not None
+        }
     if isinstance(patch, list):
-        return [_without_directives(item) for item in patch]
+        return [
+            _without_directives(each) for each in patch if not (isinstance(each, dict) and "$patch" in each)
+        ]
     return patch
 
 
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """A strategic merge patch applied as a plain merge patch (see the module docstring)."""
-    return merge_patch(target, _without_directives(patch))
+def strategic_merge_patch(target: Any, patch: Any, schema: Schema, type_path: str = "") -> Any:
+    """Apply a strategic merge patch to ``target`` (a new value)."""
+    if not isinstance(patch, dict):
+        return deep_copy(patch)
+    directive = patch.get("$patch")
+    if directive == "replace":
+        return _without_directives(patch)
+    result: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        if value is None:
+            result.pop(key, None)
+            continue
+        path = child(type_path, key)
+        if isinstance(value, list):
+            result[key] = _patch_list(result.get(key), value, schema, path)
+        elif isinstance(value, dict) and value.get("$patch") == "delete":
+            result.pop(key, None)
+        else:
+            result[key] = strategic_merge_patch(result.get(key), value, schema, path)
+    for key, value in patch.items():
+        if key.startswith(_DELETE_PRIMITIVES) and isinstance(
+            result.get(key[len(_DELETE_PRIMITIVES) :]), list
+        ):
+            name = key[len(_DELETE_PRIMITIVES) :]
+            result[name] = [each for each in result[name] if each not in (value or [])]
+    for key, value in patch.items():
+        if key.startswith(_ORDER) and isinstance(value, list):
+            name = key[len(_ORDER) :]
+            if isinstance(result.get(name), list):
+                result[name] = _ordered(result[name], value, schema.merge_keys.get(child(type_path, name)))
+    retained = patch.get("$retainKeys")
+    if isinstance(retained, list):
+        result = {k: v for k, v in result.items() if k in retained}
+    return result
+
+
+def _patch_list(live: Any, patch: list[Any], schema: Schema, type_path: str) -> list[Any]:
+    key = schema.merge_keys.get(type_path)
+    current = list(live) if isinstance(live, list) else []
+    if key is None:
+        return list(_without_directives(patch))
+    if key == "":
+        return current + [each for each in patch if each not in current]
+    if any(isinstance(each, dict) and each.get("$patch") == "replace" for each in patch):
+        current = []
+    for entry in patch:
+        if not isinstance(entry, dict) or entry.get("$patch") == "replace":
+            continue
+        index = next(
+            (
+                i
+                for i, each in enumerate(current)
+                if isinstance(each, dict) and each.get(key) == entry.get(key)
+            ),
+            None,
+        )
+        if entry.get("$patch") == "delete":
+            if index is not None:
+                del current[index]
+        elif index is None:
+            current.append(_without_directives(entry))
+        else:
+            current[index] = strategic_merge_patch(current[index], entry, schema, item(type_path))
+    return current
+
+
+def _ordered(items: list[Any], order: list[Any], key: str | None) -> list[Any]:
+    def position(each: Any) -> int:
+        value = each.get(key) if key and isinstance(each, dict) else each
+        marker = {key: value} if key else value
+        return order.index(marker) if marker in order else len(order)
+
+    return sorted(items, key=position)
 
 
 def _pointer(path: str) -> list[str]:

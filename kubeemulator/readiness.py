@@ -1,18 +1,13 @@
-"""Simulated controllers: the status a workload reaches without any kubelet or cert-manager running.
+"""The simulated passage of time for what has no real controller here: readiness delay, broken rules, certificates.
 
-Lazy and deterministic: after a create or a spec change (a new ``metadata.generation``) an object counts as
-*progressing* until ``delay`` seconds have passed on the emulator's clock, then as *ready*; a workload that
-matches a broken rule never becomes ready. The status for a phase is written into the stored object (with a
-new ``resourceVersion``) the first time a read sees that phase, once per generation and phase, so a status
-written by a client through ``/status`` stays until the phase changes. With ``delay == 0`` the first read
-after a write already sees the ready status (the write's own response does not).
+After a create or a spec change (a new ``metadata.generation``) an object's clock restarts (``touch``); what it runs
+becomes ready ``delay`` seconds later on the emulator's clock: a workload's pods (see ``controllers``), a claim's
+binding, a certificate's issuance. A workload, claim or certificate matching a ``BrokenRule`` never becomes ready.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -48,7 +43,6 @@ class BrokenRule:
 @dataclass
 class _Track:
     since: float
-    shown: tuple[Any, ...] | None = None
 
 
 class Readiness:
@@ -87,30 +81,20 @@ class Readiness:
     def rule_for(self, kind: str, namespace: str, name: str) -> BrokenRule | None:
         return next((r for r in self.broken if r.matches(kind, namespace, name)), None)
 
-    def refresh(self, kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
-        """The status to store for ``obj`` now, or ``None`` when it already shows its current phase."""
-        compute = _STATUS.get(kind)
-        if compute is None:
-            return None
+    def ready_at(self, uid: str) -> float:
+        """When what ``uid`` runs is ready (its last spec change plus the delay)."""
+        track = self._tracks.get(uid)
+        return (track.since if track else float("-inf")) + self.delay
+
+    def phase(self, kind: str, obj: dict[str, Any]) -> tuple[str, BrokenRule | None]:
+        """``Progressing``, ``Ready`` or ``Broken`` now, and the rule that breaks it."""
         metadata = obj.get("metadata", {})
-        track = self._tracks.setdefault(metadata.get("uid", ""), _Track(float("-inf")))
         rule = self.rule_for(kind, metadata.get("namespace", ""), metadata.get("name", ""))
         if rule is not None:
-            phase = BROKEN
-        elif self.clock() - track.since >= self.delay:
-            phase = READY
-        else:
-            phase = PROGRESSING
-        shown = (metadata.get("generation"), phase, rule)
-        if track.shown == shown:
-            return None
-        track.shown = shown
-        return compute(obj, phase, rule)
-
-
-def _template_hash(obj: dict[str, Any]) -> str:
-    template = json.dumps(obj.get("spec", {}).get("template", {}), sort_keys=True)
-    return hashlib.sha256(template.encode()).hexdigest()[:10]
+            return BROKEN, rule
+        if self.clock() >= self.ready_at(metadata.get("uid", "")):
+            return READY, None
+        return PROGRESSING, None
 
 
 def _conditions(obj: dict[str, Any], *wanted: dict[str, Any]) -> list[dict[str, Any]]:
@@ -125,123 +109,6 @@ def _conditions(obj: dict[str, Any], *wanted: dict[str, Any]) -> list[dict[str, 
             {**condition, "lastTransitionTime": now if changed else before.get("lastTransitionTime", now)}
         )
     return result
-
-
-def _counts(**counts: int) -> dict[str, int]:
-    """Replica counts as the apiserver serializes them: zeros are omitted."""
-    return {k: v for k, v in counts.items() if v}
-
-
-def _deployment(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> dict[str, Any]:
-    replicas = int(obj.get("spec", {}).get("replicas", 1))
-    name = obj["metadata"]["name"]
-    replica_set = f'ReplicaSet "{name}-{_template_hash(obj)}"'
-    before = obj.get("status", {})
-    now = now_rfc3339()
-    if phase == READY:
-        counts = _counts(
-            replicas=replicas, updatedReplicas=replicas, readyReplicas=replicas, availableReplicas=replicas
-        )
-        available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-        progressing = ("True", "NewReplicaSetAvailable", f"{replica_set} has successfully progressed.")
-    elif phase == PROGRESSING:
-        ready = min(int(before.get("availableReplicas", 0)), replicas)
-        counts = _counts(
-            replicas=replicas,
-            updatedReplicas=0 if before else replicas,
-            readyReplicas=ready,
-            availableReplicas=ready,
-            unavailableReplicas=replicas - ready,
-        )
-        if ready or not replicas:
-            available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-        else:
-            available = (
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-            )
-        progressing = ("True", "ReplicaSetUpdated", f"{replica_set} is progressing.")
-    else:
-        assert rule is not None
-        why = f"{rule.reason}: {rule.message}"
-        counts = _counts(replicas=replicas, updatedReplicas=replicas, unavailableReplicas=replicas)
-        available = (
-            "False",
-            "MinimumReplicasUnavailable",
-            f"Deployment does not have minimum availability. {why}",
-        )
-        progressing = ("False", "ProgressDeadlineExceeded", f"{replica_set} has timed out progressing. {why}")
-    conditions = _conditions(
-        obj,
-        *(
-            {"type": kind, "status": s, "reason": r, "message": m, "lastUpdateTime": now}
-            for kind, (s, r, m) in (("Available", available), ("Progressing", progressing))
-        ),
-    )
-    return {"observedGeneration": obj["metadata"].get("generation", 1), **counts, "conditions": conditions}
-
-
-def _statefulset(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> dict[str, Any]:
-    replicas = int(obj.get("spec", {}).get("replicas", 1))
-    revision = f"{obj['metadata']['name']}-{_template_hash(obj)}"
-    before = obj.get("status", {})
-    status: dict[str, Any] = {
-        "observedGeneration": obj["metadata"].get("generation", 1),
-        "replicas": replicas,
-    }
-    if phase == READY:
-        status |= _counts(
-            readyReplicas=replicas,
-            currentReplicas=replicas,
-            updatedReplicas=replicas,
-            availableReplicas=replicas,
-        )
-        status |= {"currentRevision": revision, "updateRevision": revision}
-    elif phase == PROGRESSING:
-        ready = min(int(before.get("readyReplicas", 0)), replicas)
-        status |= _counts(readyReplicas=ready, currentReplicas=ready, availableReplicas=ready)
-        status |= {"currentRevision": before.get("currentRevision", revision), "updateRevision": revision}
-    else:
-        status |= {"currentRevision": before.get("currentRevision", revision), "updateRevision": revision}
-    return status | {"collisionCount": 0}
-
-
-def _job(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> dict[str, Any]:
-    spec = obj.get("spec", {})
-    now = now_rfc3339()
-    status: dict[str, Any] = {"startTime": obj.get("status", {}).get("startTime", now)}
-    if phase == READY:
-        status |= {"succeeded": int(spec.get("completions", 1)), "completionTime": now, "ready": 0}
-        status["conditions"] = _conditions(
-            obj,
-            {
-                "type": "SuccessCriteriaMet",
-                "status": "True",
-                "reason": "CompletionsReached",
-                "message": "Reached expected number of succeeded pods",
-            },
-            {
-                "type": "Complete",
-                "status": "True",
-                "reason": "CompletionsReached",
-                "message": "Reached expected number of succeeded pods",
-            },
-        )
-    elif phase == PROGRESSING:
-        status |= {"active": 1, "ready": 0}
-    else:
-        assert rule is not None
-        message = f"Job has reached the specified backoff limit. {rule.reason}: {rule.message}"
-        status |= {"failed": int(spec.get("backoffLimit", 6)) + 1, "ready": 0}
-        status["conditions"] = _conditions(
-            obj,
-            {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
-            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": message},
-        )
-    for condition in status.get("conditions", []):
-        condition["lastProbeTime"] = now
-    return status
 
 
 def _certificate(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> dict[str, Any]:
@@ -297,22 +164,6 @@ def _certificate(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> di
     }
 
 
-def _claim(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> dict[str, Any]:
-    if phase != READY:
-        return {"phase": "Pending"}
-    spec = obj.get("spec", {})
-    status: dict[str, Any] = {"phase": "Bound", "accessModes": spec.get("accessModes", ["ReadWriteOnce"])}
-    storage = spec.get("resources", {}).get("requests", {}).get("storage")
-    if storage:
-        status["capacity"] = {"storage": storage}
-    return status
-
-
-_STATUS: dict[str, Callable[[dict[str, Any], str, BrokenRule | None], dict[str, Any]]] = {
-    "Deployment": _deployment,
-    "StatefulSet": _statefulset,
-    "Job": _job,
-    "Certificate": _certificate,
-    "PersistentVolumeClaim": _claim,
-}
-SIMULATED_KINDS = frozenset(_STATUS)
+def certificate_status(obj: dict[str, Any], phase: str, rule: BrokenRule | None) -> dict[str, Any]:
+    """The status cert-manager reports for a Certificate in ``phase``."""
+    return _certificate(obj, phase, rule)

@@ -1,4 +1,5 @@
-"""The HTTP face of the emulator: routing, body decoding, authentication, faults, accounting and logging."""
+"""The HTTP face of the emulator: routing, body decoding, authentication, faults, accounting, logging, and the
+chunked streams of watches (``?watch=1``), which end cleanly at their ``timeoutSeconds`` or when the emulator stops."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
+import select
 import socket
 import threading
 import time
@@ -20,6 +22,7 @@ from . import admin, discovery
 from .errors import ApiError
 from .kinds import Kind, find_by_plural
 from .store import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
+from .watch import Watcher
 
 if TYPE_CHECKING:
     from .emulator import KubeEmulator
@@ -111,6 +114,19 @@ def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
 
 
+DEFAULT_WATCH_SECONDS = 1800
+"""How long a watch lasts when the client gives no ``timeoutSeconds`` (kube-apiserver: 30 to 60 minutes)."""
+
+
+@dataclass
+class WatchStream:
+    """A watch to serve as a chunked stream instead of a JSON answer."""
+
+    watcher: Watcher
+    seconds: float
+    bookmarks: bool
+
+
 class EmulatorHTTPServer(ThreadingHTTPServer):
     """A threading HTTP server that can drop its open keep-alive connections when it stops."""
 
@@ -170,6 +186,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._counted, self._injected = False, False
         headers: dict[str, str] = {}
         payload: Any
+        stream: WatchStream | None = None
         try:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             segments = [unquote(part) for part in split.path.split("/") if part]
@@ -183,6 +200,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             else:
                 self._authorize()
                 code, payload = self._api(segments, query, raw, content_type)
+                if isinstance(payload, WatchStream):
+                    stream, payload = payload, None
         except ApiError as error:
             code, payload = error.code, error.status()
             if error.retry_after is not None:
@@ -192,6 +211,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             code, payload = 500, ApiError(500, "Internal error occurred: the emulator failed").status()
         if self._counted:
             self.emulator.request_stats.answered(code, injected=self._injected)
+        if stream is not None:
+            self._stream(stream)
+            return
         self._send(code, payload, headers)
         elapsed = (time.perf_counter() - started) * 1000
         logger.info("%s %s %d %.1fms", self.command, self.path, code, elapsed)
@@ -205,20 +227,21 @@ class RequestHandler(BaseHTTPRequestHandler):
             raise ApiError(401, "Unauthorized")
 
     def _discovery(self, segments: list[str]) -> dict[str, Any] | None:
+        served = self.emulator.store.served_kinds()
         if segments == ["version"]:
-            return discovery.version_info()
+            return discovery.version_info(self.emulator.kubernetes_version)
         if segments == ["api"]:
-            return discovery.api_versions(f"{self.emulator.host}:{self.emulator.port}")
+            return discovery.api_versions(f"{self.emulator.host}:{self.emulator.port}", served)
         if segments == ["apis"]:
-            return discovery.api_group_list()
+            return discovery.api_group_list(served)
         if segments == ["api", "v1"]:
-            return discovery.resource_list("", "v1")
+            return discovery.resource_list("", "v1", served)
         if not (segments[:1] == ["apis"] and len(segments) in (2, 3)):
             return None
         if len(segments) == 2:
-            document = discovery.api_group(segments[1])
+            document = discovery.api_group(segments[1], served)
         else:
-            document = discovery.resource_list(segments[1], segments[2])
+            document = discovery.resource_list(segments[1], segments[2], served)
         if document is None:
             raise _not_found()
         return document
@@ -235,8 +258,12 @@ class RequestHandler(BaseHTTPRequestHandler):
                 )
             return 200, document
         route = resolve(segments)
+        if not self.emulator.store.served(route.kind):
+            raise _not_found()
         kind, namespace, name = route.kind, route.namespace or "", route.name or ""
         verb = _verb(self.command, route, content_type)
+        if verb == "list" and _flag(query.get("watch")):
+            verb = "watch"
         if verb in ("patch", "apply") and content_type not in _PATCH_TYPES:
             raise ApiError(415, f"the content type {content_type!r} is not a patch type")
         self.emulator.request_stats.request(verb, kind.kind)
@@ -255,9 +282,19 @@ class RequestHandler(BaseHTTPRequestHandler):
         )
         if verb == "get":
             return 200, store.get(kind, namespace, name)
+        if verb == "watch":
+            watcher = store.watch(
+                kind,
+                route.namespace,
+                query.get("labelSelector"),
+                query.get("fieldSelector"),
+                query.get("resourceVersion"),
+            )
+            seconds = float(query["timeoutSeconds"]) if query.get("timeoutSeconds", "").isdigit() else None
+            return 200, WatchStream(
+                watcher, seconds or DEFAULT_WATCH_SECONDS, _flag(query.get("allowWatchBookmarks"))
+            )
         if verb == "list":
-            if _flag(query.get("watch")):
-                raise ApiError(405, "watch is not supported by the Kubernetes emulator")
             limit = int(query["limit"]) if query.get("limit", "").isdigit() else None
             return 200, store.list_objects(
                 kind,
@@ -294,11 +331,57 @@ class RequestHandler(BaseHTTPRequestHandler):
             kind, route.namespace, query.get("labelSelector"), query.get("fieldSelector"), options, dry_run
         )
 
+    def _stream(self, stream: WatchStream) -> None:
+        """Serve a watch: event lines as chunks until its time is up, the client leaves or the emulator stops."""
+        emulator = self.emulator
+        watcher = stream.watcher
+        emulator.request_stats.watch_opened()
+        deadline = time.monotonic() + stream.seconds
+        next_bookmark = time.monotonic() + emulator.bookmark_interval
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while True:
+                now = time.monotonic()
+                if now >= deadline or not emulator.running:
+                    break
+                wait = min(deadline, next_bookmark if stream.bookmarks else deadline, now + 1.0) - now
+                lines = watcher.take(max(wait, 0.0))
+                if not lines and self._client_left():
+                    break
+                if not lines and stream.bookmarks and time.monotonic() >= next_bookmark:
+                    bookmark = emulator.store.bookmark(watcher)
+                    lines = [bookmark] if bookmark is not None else []
+                    next_bookmark = time.monotonic() + emulator.bookmark_interval
+                for line in lines:
+                    self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+                if lines:
+                    self.wfile.flush()
+                if watcher.closed and watcher.idle():
+                    break
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+        finally:
+            emulator.store.watches.remove(watcher)
+            emulator.request_stats.watch_closed()
+
+    def _client_left(self) -> bool:
+        """Has the client closed its end (a watch would otherwise notice only at its next write)?"""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
     def _send(self, code: int, payload: Any, headers: dict[str, str]) -> None:
         if isinstance(payload, str):
             data, content_type = payload.encode(), "text/plain; charset=utf-8"
         else:
-            data, content_type = json.dumps(payload).encode(), "application/json"
+            data, content_type = json.dumps(payload, separators=(",", ":")).encode(), "application/json"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

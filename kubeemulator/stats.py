@@ -6,18 +6,21 @@ import threading
 from collections import Counter
 from typing import Any
 
-from .faults import READ_VERBS
+from .faults import READ_VERBS, WRITE_VERBS
 
 
 class RequestStats:
     """Counters by verb, by kind and by answer code, with reads, writes and actual mutations apart.
 
     A write request that changed nothing (an idempotent apply, an update with the same content) counts as a
-    write but not as a mutation. Discovery requests are counted on their own; ``/_emulator`` calls are not.
+    write but not as a mutation. Watches count on their own (``watches``, and ``open_watches`` now), neither as
+    reads nor as writes. What the simulated controllers write is ``controller_updates``. Discovery requests are
+    counted on their own; ``/_emulator`` calls are not.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._open_watches = 0
         self._clear()
 
     def reset(self) -> None:
@@ -53,6 +56,14 @@ class RequestStats:
         with self._lock:
             self._discovery += 1
 
+    def watch_opened(self) -> None:
+        with self._lock:
+            self._open_watches += 1
+
+    def watch_closed(self) -> None:
+        with self._lock:
+            self._open_watches -= 1
+
     def controller_update(self) -> None:
         with self._lock:
             self._controller_updates += 1
@@ -60,11 +71,13 @@ class RequestStats:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             reads = sum(n for verb, n in self._verbs.items() if verb in READ_VERBS)
-            total = sum(self._verbs.values())
+            writes = sum(n for verb, n in self._verbs.items() if verb in WRITE_VERBS)
             return {
-                "total": total,
+                "total": sum(self._verbs.values()),
                 "reads": reads,
-                "writes": total - reads,
+                "writes": writes,
+                "watches": self._verbs.get("watch", 0),
+                "open_watches": self._open_watches,
                 "mutations": self._mutations,
                 "by_verb": dict(self._verbs),
                 "by_kind": {kind: dict(verbs) for kind, verbs in self._kinds.items()},

@@ -84,5 +84,21 @@ def overlaps(a: Path, b: Path) -> bool:
     return a[:shortest] == b[:shortest]
 
 
+_STAMPS = frozenset({"lastTransitionTime", "lastUpdateTime", "lastProbeTime", "startTime", "startedAt"})
+
+
+def _timeless(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if k not in _STAMPS}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+def same_but_timestamps(before: Any, after: Any) -> bool:
+    """Equal but for the condition and start timestamps a recomputation would move."""
+    return bool(_timeless(before) == _timeless(after))
+
+
 def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

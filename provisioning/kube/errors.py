@@ -1,4 +1,4 @@
-"""What can go wrong talking to a cluster, as three exceptions the reconciler can classify."""
+"""What can go wrong talking to a cluster, as exceptions the reconciler can classify."""
 
 from __future__ import annotations
 
@@ -49,3 +49,11 @@ class KubeApiError(KubeError):
     @property
     def not_found(self) -> bool:
         return self.status == 404
+
+    @property
+    def forbidden(self) -> bool:
+        return self.status == 403
+
+
+class KubeWatchExpired(KubeApiError):
+    """410 Gone on a watch: the resourceVersion is older than the server keeps. List again, watch from the list's."""

@@ -1,16 +1,19 @@
 """``KubeGateway``: the only code that sends requests to a Kubernetes API server.
 
 Requests go through the official client's ``ApiClient`` (its configuration, authentication, TLS and connection
-pool), so the code that runs against the emulator in tests is the code that runs against a real cluster.
+pool), so the code that runs against the emulator in tests is the code that runs against a real cluster. Besides
+lists, gets, server-side applies and deletes, it reads a list's collection ``resourceVersion`` and follows watches
+from it (``list_with_version`` then ``watch``: what an informer is made of).
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import ssl
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import urllib3
@@ -18,11 +21,14 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from provisioning.kube.access import ClusterAccess, build_configuration
-from provisioning.kube.errors import KubeApiError, KubeError, KubeUnreachable
+from provisioning.kube.errors import KubeApiError, KubeError, KubeUnreachable, KubeWatchExpired
 from provisioning.kube.resources import WELL_KNOWN, Resource, resources_from_discovery
+from provisioning.kube.watching import WatchEvent, decode_event
 
 APPLY_PATCH = "application/apply-patch+yaml"
 LIST_PAGE_SIZE = 500
+WATCH_SECONDS = 300
+"""How long one watch request lasts by default; the caller watches again from the last resourceVersion."""
 
 
 class KubeGateway:
@@ -63,23 +69,16 @@ class KubeGateway:
             return known
         with self._lock:
             table = self._discovered.get(api_version)
-        if table is None:
-            prefix = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-            try:
-                document = self._request("discover", api_version, "GET", prefix)
-            except KubeApiError as error:
-                if error.not_found:
-                    raise KubeApiError(
-                        404,
-                        "NotFound",
-                        f"the server does not serve {api_version}",
-                        verb="discover",
-                        what=kind,
-                    ) from None
-                raise
-            table = resources_from_discovery(api_version, document)
-            with self._lock:
-                self._discovered[api_version] = table
+        if table is None or kind not in table:
+            table = self.discover(api_version)
+            if table is None:
+                raise KubeApiError(
+                    404,
+                    "NotFound",
+                    f"the server does not serve {api_version}",
+                    verb="discover",
+                    what=kind,
+                )
         try:
             return table[kind]
         except KeyError:
@@ -90,6 +89,25 @@ class KubeGateway:
                 verb="discover",
                 what=f"{kind}.{api_version}",
             ) from None
+
+    def discover(self, api_version: str) -> dict[str, Resource] | None:
+        """The kinds the server serves in ``api_version`` now (None when it serves no such group version).
+
+        Asked afresh each time (and remembered for ``resource``): a CustomResourceDefinition may come or go.
+        """
+        prefix = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        try:
+            document = self._request("discover", api_version, "GET", prefix)
+        except KubeApiError as error:
+            if error.not_found:
+                with self._lock:
+                    self._discovered.pop(api_version, None)
+                return None
+            raise
+        table = resources_from_discovery(api_version, document)
+        with self._lock:
+            self._discovered[api_version] = table
+        return table
 
     # ---- verbs -------------------------------------------------------------------------------------------
 
@@ -108,6 +126,25 @@ class KubeGateway:
         field_selector: str = "",
     ) -> list[dict[str, Any]]:
         """Every object of ``kind`` matching the selectors (in ``namespace``, or cluster-wide); pages followed."""
+        items, _ = self.list_with_version(
+            api_version,
+            kind,
+            namespace=namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        )
+        return items
+
+    def list_with_version(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str = "",
+        label_selector: str = "",
+        field_selector: str = "",
+    ) -> tuple[builtins.list[dict[str, Any]], str]:
+        """``list`` and the collection's ``resourceVersion`` (of its first page): a watch from it misses nothing."""
         resource = self.resource(api_version, kind)
         path = resource.collection_path(namespace)
         query: dict[str, str] = {"limit": str(LIST_PAGE_SIZE)}
@@ -116,16 +153,74 @@ class KubeGateway:
         if field_selector:
             query["fieldSelector"] = field_selector
         items: list[dict[str, Any]] = []
+        version = ""
         while True:
             page = self._request("list", f"{kind} in {namespace or 'all namespaces'}", "GET", path, query)
+            version = version or str((page.get("metadata") or {}).get("resourceVersion", ""))
             for item in page.get("items") or []:
                 item.setdefault("apiVersion", api_version)
                 item.setdefault("kind", kind)
                 items.append(item)
             token = (page.get("metadata") or {}).get("continue")
             if not token:
-                return items
+                return items, version
             query["continue"] = token
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str = "",
+        label_selector: str = "",
+        field_selector: str = "",
+        resource_version: str = "",
+        timeout_seconds: int = WATCH_SECONDS,
+        bookmarks: bool = True,
+    ) -> Iterator[WatchEvent]:
+        """Follow changes of ``kind`` after ``resource_version`` (from now, with ADDED for what exists, when empty).
+
+        Yields ``WatchEvent``s (ADDED, MODIFIED, DELETED and, with ``bookmarks``, BOOKMARK carrying only a
+        resourceVersion) until the server ends the stream after ``timeout_seconds``; then watch again from the last
+        event's resource version. A resourceVersion the server no longer keeps raises ``KubeWatchExpired``: list
+        again (``list_with_version``) and watch from the list's version. Closing the generator closes the stream.
+        """
+        resource = self.resource(api_version, kind)
+        what = f"{kind} in {namespace or 'all namespaces'}"
+        query = {"watch": "true", "timeoutSeconds": str(timeout_seconds)}
+        if bookmarks:
+            query["allowWatchBookmarks"] = "true"
+        for name, value in (
+            ("resourceVersion", resource_version),
+            ("labelSelector", label_selector),
+            ("fieldSelector", field_selector),
+        ):
+            if value:
+                query[name] = value
+        response = self._send(
+            "watch",
+            what,
+            "GET",
+            resource.collection_path(namespace),
+            query,
+            (self.timeout, timeout_seconds + self.timeout),
+        )
+        stream = response.response
+        finished = False
+        try:
+            if not 200 <= response.status < 300:
+                payload = _decode(response.read())
+                finished = True
+                raise _api_error(response.status, payload, "watch", what, response.getheader("Retry-After"))
+            for line in _lines(stream, "watch", what, self.host):
+                event = decode_event(line, api_version, kind, what)
+                if event is not None:
+                    yield event
+            finished = True
+        finally:
+            if not finished:
+                stream.close()  # a half-read stream cannot go back to the pool: the server sees it closed
+            stream.release_conn()
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
@@ -197,6 +292,30 @@ class KubeGateway:
         body: dict[str, Any] | None = None,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
+        response = self._send(
+            verb, what, method, path, query, (self.timeout, self.timeout), body, content_type
+        )
+        try:
+            response.read()
+        except urllib3.exceptions.HTTPError as error:
+            raise self._unreachable(verb, what, _cause(error)) from None
+        payload = _decode(response.data)
+        if 200 <= response.status < 300:
+            return payload if isinstance(payload, dict) else {}
+        raise _api_error(response.status, payload, verb, what, response.getheader("Retry-After"))
+
+    def _send(
+        self,
+        verb: str,
+        what: str,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        timeout: tuple[float, float],
+        body: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """Send one request; the response's body is left unread."""
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
@@ -208,16 +327,9 @@ class KubeGateway:
                 header_params=headers,
                 auth_settings=["BearerToken"],
             )
-            response = self._api.call_api(
-                method, url, header_params=headers, body=body, _request_timeout=(self.timeout, self.timeout)
-            )
-            response.read()
+            return self._api.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
         except ApiException as error:
-            raise KubeUnreachable(
-                f"{verb} {what}: the API server at {self.host} could not be reached ({error.reason}).",
-                verb=verb,
-                what=what,
-            ) from None
+            raise self._unreachable(verb, what, str(error.reason)) from None
         except urllib3.exceptions.HTTPError as error:
             if tls_error := _tls_failure(error):
                 raise KubeUnreachable(
@@ -227,15 +339,35 @@ class KubeGateway:
                     what=what,
                     tls=True,
                 ) from None
-            raise KubeUnreachable(
-                f"{verb} {what}: the API server at {self.host} could not be reached ({_cause(error)}).",
-                verb=verb,
-                what=what,
-            ) from None
-        payload = _decode(response.data)
-        if 200 <= response.status < 300:
-            return payload if isinstance(payload, dict) else {}
-        raise _api_error(response.status, payload, verb, what, response.getheader("Retry-After"))
+            raise self._unreachable(verb, what, _cause(error)) from None
+
+    def _unreachable(self, verb: str, what: str, cause: str) -> KubeUnreachable:
+        return KubeUnreachable(
+            f"{verb} {what}: the API server at {self.host} could not be reached ({cause}).",
+            verb=verb,
+            what=what,
+        )
+
+
+def _lines(stream: Any, verb: str, what: str, host: str) -> Iterator[bytes]:
+    """The newline-separated lines of a streamed body, as they arrive."""
+    buffer = b""
+    try:
+        for chunk in stream.stream(amt=None, decode_content=False):
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                if line.strip():
+                    yield line
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        why = _cause(error) if isinstance(error, urllib3.exceptions.HTTPError) else str(error)
+        raise KubeUnreachable(
+            f"{verb} {what}: the watch on {host} broke off ({why}).",
+            verb=verb,
+            what=what,
+        ) from None
+    if buffer.strip():
+        yield buffer
 
 
 def _what(kind: str, namespace: str, name: str) -> str:
@@ -284,7 +416,8 @@ def _api_error(status: int, payload: Any, verb: str, what: str, retry_after: str
         delay = float(retry_after) if retry_after else None
     except ValueError:
         delay = None
-    return KubeApiError(
+    error_class = KubeWatchExpired if status == 410 else KubeApiError
+    return error_class(
         status,
         str(body.get("reason") or "Unknown"),
         str(body.get("message") or "no message"),

@@ -60,7 +60,18 @@ WELL_KNOWN: Mapping[tuple[str, str], Resource] = {
         Resource("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
         Resource("rbac.authorization.k8s.io/v1", "Role", "roles"),
         Resource("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
+        Resource("apps/v1", "ReplicaSet", "replicasets"),
+        Resource("storage.k8s.io/v1", "StorageClass", "storageclasses", namespaced=False),
+        Resource("networking.k8s.io/v1", "IngressClass", "ingressclasses", namespaced=False),
+        Resource(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            namespaced=False,
+        ),
         Resource("cert-manager.io/v1", "Certificate", "certificates"),
+        Resource("cert-manager.io/v1", "Issuer", "issuers"),
+        Resource("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", namespaced=False),
     )
 }
 

@@ -13,6 +13,7 @@ from provisioning.choices import RunStatus
 from provisioning.kube import object_key
 from provisioning.models import ReconcileRun, Registry
 from provisioning.reconcile.spec import desired_objects
+from provisioning.rendering import MANAGED_BY_LABEL, MANAGER, RENDERED_KINDS
 
 T = TypeVar("T")
 Key = tuple[str, str, str, str]
@@ -64,8 +65,17 @@ def desired_keys(registry: Registry) -> set[Key]:
 
 
 def cluster_keys(emulator: KubeEmulator, registry: Registry) -> set[Key]:
-    """Every object on the emulated cluster in the registry's namespace, and the namespace itself."""
-    keys = {object_key(obj) for obj in emulator.objects(namespace=registry.namespace)}
+    """The console's objects on the emulated cluster in the registry's namespace, and the namespace itself.
+
+    What the cluster's own controllers make there (ReplicaSets, pods, claims, events, cert-manager's TLS Secret)
+    is left out: kinds the console renders, labelled as managed by the console.
+    """
+    rendered = {kind for _, kind in RENDERED_KINDS}
+    keys = {
+        object_key(obj)
+        for obj in emulator.objects(namespace=registry.namespace)
+        if obj["kind"] in rendered and (obj["metadata"].get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGER
+    }
     keys |= {
         object_key(ns) for ns in emulator.objects("Namespace") if ns["metadata"]["name"] == registry.namespace
     }

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from kubeemulator import KubeEmulator
@@ -41,6 +44,34 @@ def deployment(
             },
         },
     }
+
+
+def certificate(
+    issuer: str = "letsencrypt", kind: str = "ClusterIssuer", name: str = "tls"
+) -> dict[str, Any]:
+    """A cert-manager Certificate for ``a.example.com`` issued by ``issuer`` (the seed's ClusterIssuer by default)."""
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": name},
+        "spec": {
+            "secretName": name,
+            "dnsNames": ["a.example.com"],
+            "issuerRef": {"name": issuer, "kind": kind},
+        },
+    }
+
+
+def after(seconds: float, action: Callable[[], object]) -> threading.Thread:
+    """Run ``action`` in a thread ``seconds`` from now (a change while a watch is open)."""
+
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def admin(emulator: KubeEmulator, method: str, path: str, body: Any = None) -> Any:

@@ -104,7 +104,9 @@ def test_control_api_over_http(core, apps, emulator, namespace):
     assert admin(emulator, "DELETE", "faults")["rules"] == []
 
     assert admin(emulator, "PUT", "readiness", {"ready_delay": 2.5})["ready_delay"] == 2.5
-    admin(emulator, "PUT", "readiness", {"ready_delay": 0})
+    settings = admin(emulator, "PUT", "readiness", {"ready_delay": 0, "namespace_drain_delay": 4})
+    assert (settings["ready_delay"], settings["namespace_drain_delay"]) == (0, 4)
+    assert emulator.namespace_drain_delay == 4
     admin(emulator, "POST", "broken", {"namespace": namespace, "name": "core", "reason": "CrashLoopBackOff"})
     assert admin(emulator, "GET", "broken")["broken"][0]["reason"] == "CrashLoopBackOff"
     status = apps.read_namespaced_deployment("core", namespace).status
@@ -113,14 +115,30 @@ def test_control_api_over_http(core, apps, emulator, namespace):
 
     dumped = admin(emulator, "GET", f"objects?kind=Deployment&namespace={namespace}")["items"]
     assert [(o["kind"], o["metadata"]["name"]) for o in dumped] == [("Deployment", "core")]
-    assert len(admin(emulator, "GET", "objects")["items"]) == 2
+    everything = admin(emulator, "GET", "objects")["items"]
+    assert ("Namespace", namespace) in {(o["kind"], o["metadata"]["name"]) for o in everything}
     admin(emulator, "POST", "reset")
-    assert emulator.objects() == []
+    assert emulator.objects(namespace=namespace) == []
+    assert namespace not in {ns["metadata"]["name"] for ns in emulator.objects("Namespace")}
+    assert {ns["metadata"]["name"] for ns in emulator.objects("Namespace")} >= {"kube-system", "default"}
 
 
 def test_cli_serves_until_sigterm():
     process = subprocess.Popen(
-        [sys.executable, "-m", "kubeemulator", "--port", "0", "--ready-delay", "1"],
+        [
+            sys.executable,
+            "-m",
+            "kubeemulator",
+            "--port",
+            "0",
+            "--ready-delay",
+            "1",
+            "--bare",
+            "--namespace-drain-delay",
+            "0",
+            "--kubernetes-version",
+            "v1.32.4",
+        ],
         stderr=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
@@ -130,9 +148,13 @@ def test_cli_serves_until_sigterm():
         line = process.stderr.readline()
         match = re.search(r"listening on (http://\S+)", line)
         assert match, line
-        api = client.CoreV1Api(client.ApiClient(client.Configuration(host=match.group(1))))
+        api_client = client.ApiClient(client.Configuration(host=match.group(1)))
+        api = client.CoreV1Api(api_client)
+        assert api.list_namespace().items == []  # bare
+        assert "GET /api/v1/namespaces 200" in process.stderr.readline()
         api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="demo")))
         assert "POST /api/v1/namespaces 201" in process.stderr.readline()
+        assert client.VersionApi(api_client).get_code().git_version == "v1.32.4"
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

@@ -9,7 +9,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.kubeemulator.emulator_helpers import deployment
+from tests.kubeemulator.emulator_helpers import certificate, deployment
 
 
 def status_of(error: ApiException) -> tuple[int, str]:
@@ -136,13 +136,22 @@ def test_json_patch(core, namespace):
     assert caught.value.status == 422
 
 
-def test_strategic_merge_patch_replaces_lists(apps, namespace):
+def test_strategic_merge_patch_merges_containers_by_name(apps, namespace):
     apps.create_namespaced_deployment(namespace, deployment())
     sidecar = {"name": "registryctl", "image": "goharbor/harbor-registryctl:v2.13.0"}
     patched = apps.patch_namespaced_deployment(
         "core", namespace, {"spec": {"template": {"spec": {"containers": [sidecar]}}}}
     )
-    assert [c.name for c in patched.spec.template.spec.containers] == ["registryctl"]
+    assert [c.name for c in patched.spec.template.spec.containers] == ["core", "registryctl"]
+
+    newer = {"name": "core", "image": "goharbor/harbor-core:v2.14.0"}
+    gone = {"name": "registryctl", "$patch": "delete"}
+    patched = apps.patch_namespaced_deployment(
+        "core", namespace, {"spec": {"template": {"spec": {"containers": [newer, gone]}}}}
+    )
+    assert [(c.name, c.image) for c in patched.spec.template.spec.containers] == [
+        ("core", "goharbor/harbor-core:v2.14.0")
+    ]
 
 
 def test_patch_with_stale_resource_version_conflicts(core, namespace):
@@ -187,7 +196,8 @@ def test_cluster_scoped_and_all_namespaces_lists(core):
         core.create_namespace({"metadata": {"name": name}})
         core.create_namespaced_config_map(name, config_map())
 
-    assert [n.metadata.name for n in core.list_namespace().items] == ["tenant-a", "tenant-b"]
+    names = [n.metadata.name for n in core.list_namespace().items]
+    assert names == sorted(names) and {"tenant-a", "tenant-b", "kube-system"} <= set(names)
     everywhere = core.list_config_map_for_all_namespaces()
     assert [(c.metadata.namespace, c.metadata.name) for c in everywhere.items] == [
         ("tenant-a", "settings"),
@@ -209,13 +219,9 @@ def test_pagination_with_limit_and_continue(core, namespace):
 
 
 def test_custom_resources_through_custom_objects_api(custom, namespace):
-    certificate = {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "tls"},
-        "spec": {"secretName": "tls", "dnsNames": ["a.example.com"], "issuerRef": {"name": "le"}},
-    }
-    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate)
+    custom.create_namespaced_custom_object(
+        "cert-manager.io", "v1", namespace, "certificates", certificate("le")
+    )
     listed = custom.list_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates")
 
     assert [(i["kind"], i["metadata"]["name"]) for i in listed["items"]] == [("Certificate", "tls")]

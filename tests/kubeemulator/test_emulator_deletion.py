@@ -56,13 +56,14 @@ def test_orphan_propagation_keeps_dependents(core, apps, namespace):
     assert core.read_namespaced_config_map("child", namespace).metadata.owner_references is None
 
 
-def test_deleting_a_namespace_deletes_everything_in_it(core, apps, namespace):
+def test_deleting_a_namespace_deletes_everything_in_it(core, apps, emulator, clock, namespace):
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="tenant-b")))
     apps.create_namespaced_deployment(namespace, deployment())
     core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="a")))
     core.create_namespaced_config_map("tenant-b", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="b")))
 
     core.delete_namespace(namespace)
+    clock.advance(emulator.namespace_drain_delay)
 
     with pytest.raises(ApiException) as caught:
         core.read_namespace(namespace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.kubeemulator.emulator_helpers import deployment
+from tests.kubeemulator.emulator_helpers import certificate, deployment
 
 
 def conditions(obj):
@@ -46,8 +46,9 @@ def test_with_a_delay_workloads_progress_first(apps, emulator, clock, namespace)
     assert rolled.status.observed_generation == 1
     rolling = apps.list_namespaced_deployment(namespace).items[0]
     assert rolling.status.observed_generation == 2
-    assert rolling.status.updated_replicas is None
-    assert conditions(rolling)["Available"] == ("True", "MinimumReplicasAvailable")
+    assert (rolling.status.updated_replicas, rolling.status.ready_replicas) == (4, 2)
+    # 2 available of 4 wanted is below 4 - maxUnavailable (25 % of 4 rounded down: 1)
+    assert conditions(rolling)["Available"] == ("False", "MinimumReplicasUnavailable")
     assert conditions(rolling)["Progressing"] == ("True", "ReplicaSetUpdated")
 
     clock.advance(3)
@@ -79,13 +80,14 @@ def test_breaking_a_ready_workload_degrades_it(apps, emulator, namespace):
     assert conditions(apps.read_namespaced_deployment("core", namespace))["Available"][0] == "False"
 
 
-def test_client_written_status_is_kept_until_the_phase_changes(apps, namespace):
+def test_a_client_written_status_is_taken_back_by_the_controller(apps, namespace):
     apps.create_namespaced_deployment(namespace, deployment())
     apps.read_namespaced_deployment("core", namespace)
 
-    apps.patch_namespaced_deployment_status("core", namespace, {"status": {"readyReplicas": 1}})
+    written = apps.patch_namespaced_deployment_status("core", namespace, {"status": {"readyReplicas": 1}})
 
-    assert apps.read_namespaced_deployment("core", namespace).status.ready_replicas == 1
+    assert written.status.ready_replicas == 1
+    assert apps.read_namespaced_deployment("core", namespace).status.ready_replicas == 2
 
 
 def test_statefulsets_jobs_claims_and_namespaces(batch, core, apps, namespace):
@@ -120,13 +122,7 @@ def test_statefulsets_jobs_claims_and_namespaces(batch, core, apps, namespace):
 
 def test_certificates_become_ready_for_ninety_days(custom, emulator, clock, namespace):
     emulator.ready_delay = 1
-    certificate = {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "tls"},
-        "spec": {"secretName": "tls", "dnsNames": ["a.example.com"], "issuerRef": {"name": "le"}},
-    }
-    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate)
+    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate())
 
     def read():
         return custom.get_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", "tls")
@@ -144,13 +140,7 @@ def test_a_broken_certificate_carries_the_reason(custom, emulator, namespace):
     emulator.break_workload(
         namespace, "tls", reason="Failed", message="ACME challenge failed", kind="Certificate"
     )
-    certificate = {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": "tls"},
-        "spec": {"secretName": "tls", "issuerRef": {"name": "le"}},
-    }
-    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate)
+    custom.create_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", certificate())
 
     status = custom.get_namespaced_custom_object("cert-manager.io", "v1", namespace, "certificates", "tls")[
         "status"
