@@ -81,7 +81,7 @@ def main() -> None:
         target = stack(args.registries // 2)
         deployment = next(obj for obj in target if obj["kind"] == "Deployment")
         namespace = deployment["metadata"]["namespace"]
-        selector = ownership_selector(args.registries // 2 + 1)
+        selector = ownership_selector(args.registries // 2 + 1, build_spec().installation)
         pid = emulator.process.pid
         print(f"one client thread, {args.rounds} rounds of {args.requests} requests (median):")
         measure(
