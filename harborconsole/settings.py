@@ -273,6 +273,9 @@ PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", 3.0)
 PROMETHEUS_CACHE_SECONDS = env.int("PROMETHEUS_CACHE_SECONDS", 30, minimum=0)
 PROMETHEUS_RECORDING_RULES = env.bool("PROMETHEUS_RECORDING_RULES", False)
 METRICS_TOKEN = env.str("METRICS_TOKEN")
+HEALTH_METRICS_READER = "monitoring.health.read_signals"
+"""How provisioning's health verdict reads Prometheus (see provisioning.health): the monitoring app's reader."""
+LIVE_REFRESH_SECONDS = env.int("LIVE_REFRESH_SECONDS", 5, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,7 @@ from monitoring.ranges import BUSINESS_PERIODS, CHART_PERIODS
 from monitoring.tenant import build_drilldown, build_panel
 from provisioning.models import Registry
 from provisioning.permissions import require
+from provisioning.views.live import live_response
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -35,15 +36,30 @@ def viewing(view: View) -> View:
     return cast(View, wrapped)
 
 
+FLEET_PARTS = {
+    "fleet-table": "monitoring/includes/fleet_table.html",
+    "fleet-live": "monitoring/includes/fleet_live.html",
+}
+"""What an htmx request aimed at a part of the fleet page gets: the filtered table, or the live region (strip,
+panels, and the table out of band)."""
+
+
 @viewing
 def fleet(request: HttpRequest) -> HttpResponse:
     form = FleetFilterForm(request.GET)
     overview = build_overview(form.to_filter())
-    context = {"overview": overview, "form": form, "metrics": overview.metrics, "now": timezone.now()}
+    context = {
+        "overview": overview,
+        "form": form,
+        "metrics": overview.metrics,
+        "now": timezone.now(),
+    }
     htmx = getattr(request, "htmx", None)
-    if htmx and htmx.target == "fleet-table":
-        return render(request, "monitoring/includes/fleet_table.html", context)
-    return render(request, "monitoring/fleet.html", context)
+    template = (
+        FLEET_PARTS.get(htmx.target or "", "monitoring/fleet.html") if htmx else "monitoring/fleet.html"
+    )
+    context["oob_table"] = template == FLEET_PARTS["fleet-live"]
+    return live_response(request, render(request, template, context))
 
 
 def _registry(pk: int) -> Registry:
@@ -60,12 +76,13 @@ def registry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @viewing
 def registry_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    """The fragment the registry page loads with htmx: no page around it."""
+    """The fragment the registry page loads with htmx (no page around it), then polls as a live region."""
     period = PeriodForm(request.GET).chosen_period()
     drilldown = build_panel(_registry(pk), period)
-    return render(
+    response = render(
         request, "monitoring/includes/registry_panel.html", {"d": drilldown, "metrics": drilldown.metrics}
     )
+    return live_response(request, response)
 
 
 @viewing

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -21,9 +22,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from provisioning.choices import WhoseMove
+from provisioning.health import Verdict, verdicts
 from provisioning.models import AuditEvent, Registry
-from provisioning.templatetags.console import phase_badge, visible_problems, whose_move_badge
+from provisioning.templatetags.console import health_badge, phase_badge, whose_move_badge
 
 Cell = Callable[[Any], str]
 
@@ -136,11 +137,14 @@ class Table:
             )
         return headers
 
-    @property
+    def prepare(self, objects: list[Any]) -> None:
+        """Load what the cells need for a whole page at once (a constant number of queries); nothing here."""
+
+    @cached_property
     def rows(self) -> list[Row]:
-        return [
-            Row(obj, [(column.cell(obj), column.numeric) for column in self.columns]) for obj in self.page
-        ]
+        objects = list(self.page)
+        self.prepare(objects)
+        return [Row(obj, [(column.cell(obj), column.numeric) for column in self.columns]) for obj in objects]
 
     @property
     def page_links(self) -> list[tuple[int | None, str]]:
@@ -212,16 +216,22 @@ def _registry_cluster(registry: Registry) -> str:
     return format_html("{}{}", registry.cluster.name, simulated)
 
 
-def _registry_problem(registry: Registry) -> str:
-    problems = visible_problems(registry)
-    if not problems:
-        return mark_safe('<span class="muted">—</span>')
-    first = problems[0]
-    more = format_html(' <span class="muted">+{} more</span>', len(problems) - 1) if len(problems) > 1 else ""
+def _registry_health(registry: Registry) -> str:
+    """The health verdict, its first reason and whose move it is (every reason in the badge's tooltip)."""
+    verdict: Verdict = registry.verdict  # type: ignore[attr-defined]
+    if not verdict.reasons:
+        return health_badge(verdict)
+    first = verdict.reasons[0]
+    more = (
+        format_html(' <span class="muted">+{} more</span>', len(verdict.reasons) - 1)
+        if len(verdict.reasons) > 1
+        else ""
+    )
     return format_html(
-        '{} <span class="problem-text">{}</span>{}',
-        whose_move_badge(first.get("whose_move", WhoseMove.NONE)),
-        first.get("message") or first.get("reason", ""),
+        '{} <span class="cell-sub"><span class="problem-text">{}</span> {}{}</span>',
+        health_badge(verdict),
+        first.text,
+        whose_move_badge(first.whose_move),
         more,
     )
 
@@ -262,13 +272,19 @@ class RegistryTable(Table):
             lambda r: _link(r.tenant, "provisioning:tenant-detail", r.tenant.slug),
             ("tenant__slug", "name"),
         ),
+        Column("health", "Health", _registry_health),
         Column("phase", "Phase", lambda r: phase_badge(r.phase), ("phase",)),
         Column("version", "Harbor", _text("harbor_version"), ("harbor_version",)),
         Column("plan", "Plan", lambda r: format_html("{}", r.plan), ("plan__storage_quota_gib",)),
         Column("cluster", "Cluster", _registry_cluster, ("cluster__name",)),
-        Column("problem", "What is wrong", _registry_problem),
         Column("reconciled", "Last reconciled", _when("last_reconciled_at"), ("last_reconciled_at",)),
     )
+
+    def prepare(self, objects: list[Any]) -> None:
+        """Every registry of the page gets its health verdict: one metrics reading and one cluster query."""
+        by_id = verdicts(objects)
+        for registry in objects:
+            registry.verdict = by_id[registry.pk]
 
 
 class ClusterTable(Table):

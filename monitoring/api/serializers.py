@@ -8,13 +8,16 @@ from typing import Any
 from rest_framework import serializers
 
 from monitoring.prometheus import Batch
+from provisioning.choices import WhoseMove
+from provisioning.health import Health, Source
 
 
-def metrics_state(batch: Batch) -> dict[str, Any]:
-    """How the figures of an answer were obtained: ``ok``, ``unconfigured``, ``unavailable`` or ``error``."""
+def metrics_state(batch: Batch, extra: str = "") -> dict[str, Any]:
+    """How the figures of an answer were obtained: ``ok``, ``unconfigured``, ``unavailable`` or ``error``;
+    ``extra`` adds what else a person should know (e.g. recording rules not loaded)."""
     return {
         "status": str(batch.status),
-        "message": batch.message,
+        "message": " ".join(part for part in (batch.message, extra) if part),
         "evaluated_at": batch.evaluated_at,
         "evaluated_at_iso": datetime.fromtimestamp(batch.evaluated_at, tz=UTC).isoformat(),
     }
@@ -27,6 +30,23 @@ class MetricsStateSerializer(serializers.Serializer):
     evaluated_at_iso = serializers.CharField()
 
 
+class ReasonSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    whose_move = serializers.ChoiceField(choices=WhoseMove.choices, allow_blank=True)
+    origin = serializers.ChoiceField(
+        source="source",
+        choices=[s.value for s in Source],
+        help_text="Who says so: reconciliation (console), the metrics or the cluster.",
+    )
+
+
+class VerdictSerializer(serializers.Serializer):
+    """The one health verdict the pages, the API and /metrics share."""
+
+    state = serializers.ChoiceField(choices=[h.value for h in Health], source="health.value")
+    reasons = ReasonSerializer(many=True, help_text="Every reason, worst first; empty when Healthy.")
+
+
 class FleetRowSerializer(serializers.Serializer):
     registry_id = serializers.IntegerField()
     tenant = serializers.CharField(source="tenant_slug")
@@ -37,13 +57,17 @@ class FleetRowSerializer(serializers.Serializer):
     plan = serializers.CharField()
     cluster = serializers.CharField()
     phase = serializers.CharField()
-    health = serializers.CharField(source="health.value")
-    reasons = serializers.ListField(child=serializers.CharField())
+    health = serializers.ChoiceField(choices=[h.value for h in Health], source="health.value")
+    reasons = ReasonSerializer(many=True, help_text="Every reason for the health, worst first.")
     harbor_version = serializers.CharField()
     running_version = serializers.CharField(allow_null=True)
     error_ratio = serializers.FloatField(allow_null=True, help_text="5xx share of core's answers (0-1).")
     mean_latency_seconds = serializers.FloatField(source="mean_latency", allow_null=True)
     pulls_per_day = serializers.FloatField(allow_null=True)
+    pulls_since = serializers.FloatField(
+        allow_null=True,
+        help_text="Unix seconds the pull count starts from when the registry is younger than a day (else null).",
+    )
     storage_used_bytes = serializers.FloatField(source="storage_used", allow_null=True)
     storage_limit_bytes = serializers.IntegerField(source="storage_limit")
     storage_share = serializers.FloatField(allow_null=True)
@@ -52,8 +76,16 @@ class FleetRowSerializer(serializers.Serializer):
     components_down = serializers.ListField(child=serializers.CharField())
 
 
+class ClusterStateSerializer(serializers.Serializer):
+    name = serializers.CharField(source="cluster.name")
+    state = serializers.CharField(help_text="Healthy, Degraded, Unknown or Unreachable.")
+    reasons = serializers.ListField(child=serializers.CharField(), source="view.health.reasons")
+    registries = serializers.IntegerField()
+
+
 class FleetSerializer(serializers.Serializer):
     metrics = MetricsStateSerializer()
+    clusters = ClusterStateSerializer(many=True)
     health = serializers.DictField(child=serializers.IntegerField(), help_text="Registries per health.")
     count = serializers.IntegerField()
     next = serializers.CharField(allow_null=True)

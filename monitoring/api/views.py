@@ -24,6 +24,7 @@ from monitoring.fleet import FleetRow, build_overview
 from monitoring.forms import BusinessForm, FleetFilterForm, SeriesForm
 from monitoring.prometheus import PrometheusSource
 from monitoring.tenant import Limits, current_figures
+from provisioning.health import Health
 from provisioning.models import Registry
 
 
@@ -40,9 +41,7 @@ class FleetPagination(LimitOffsetPagination):
 
 FLEET_PARAMETERS = [
     OpenApiParameter("q", str, description="Search tenant, registry, namespace or host name."),
-    OpenApiParameter(
-        "health", str, enum=["Healthy", "Degraded", "Down", "Provisioning", "Upgrading", "Other"]
-    ),
+    OpenApiParameter("health", str, enum=[h.value for h in Health]),
     OpenApiParameter("plan", str),
     OpenApiParameter("version", str, description="Desired Harbor version."),
     OpenApiParameter("cluster", str),
@@ -63,8 +62,9 @@ class FleetView(APIView):
         paginator = FleetPagination()
         page: list[FleetRow] = paginator.paginate_queryset(overview.shown, request, view=self) or []  # type: ignore[arg-type]
         body = {
-            "metrics": s.metrics_state(overview.metrics),
+            "metrics": s.metrics_state(overview.metrics, overview.rules_missing),
             "health": {health.value: count for health, count in sorted(overview.counts.items())},
+            "clusters": s.ClusterStateSerializer(overview.clusters, many=True).data,
             "count": paginator.count,
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),

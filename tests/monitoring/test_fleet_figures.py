@@ -104,7 +104,14 @@ def test_health_strip_counts_each_registry_once_by_phase_and_metrics(
         health: html.split(f'data-health="{health}"')[1].split('class="strip-count">')[1].split("<")[0]
         for health in strip
     }
-    assert counts == {"Healthy": "5", "Degraded": "2", "Down": "1", "Provisioning": "1", "Upgrading": "1"}
+    assert counts == {
+        "Healthy": "5",
+        "Degraded": "2",
+        "Down": "1",
+        "Unknown": "0",
+        "Provisioning": "1",
+        "Upgrading": "1",
+    }
 
 
 def test_near_quota_panel_lists_tenants_at_80_percent_of_their_plan(

@@ -19,13 +19,16 @@ MAX_PROMETHEUS_QUERIES = 12
 MAX_SQL_QUERIES = 15
 
 
+SERVED = (
+    'prometheus_http_requests_total{code="200",handler="/api/v1/query"}',
+    'prometheus_http_requests_total{code="200",handler="/api/v1/query_range"}',
+)
+
+
 def prometheus_served(url: str) -> float:
-    """Instant queries Prometheus itself says it answered (its own counter)."""
+    """Instant and range queries Prometheus itself says it answered (its own counters)."""
     text = requests.get(f"{url}/metrics", timeout=5).text
-    for line in text.splitlines():
-        if line.startswith('prometheus_http_requests_total{code="200",handler="/api/v1/query"}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(SERVED))
 
 
 def cost_of(client: Client, url: str, path: str) -> tuple[int, int, int]:
