@@ -199,6 +199,7 @@ SPECTACULAR_SETTINGS = {
         "HarborVersionEnum": "provisioning.catalogue.SUPPORTED_VERSIONS",
         "RunStatusEnum": "provisioning.choices.RunStatus",
         "BindingStatusEnum": "provisioning.choices.BindingStatus",
+        "HealthEnum": "provisioning.health.HEALTH_CHOICES",
     },
 }
 

@@ -62,6 +62,8 @@ class Health(StrEnum):
         return self.value.lower()
 
 
+HEALTH_CHOICES = [h.value for h in Health]
+
 _RANK = {
     Health.DOWN: 0,
     Health.DEGRADED: 1,
@@ -319,10 +321,16 @@ def verdicts(
     metrics: MetricsReading | None = None,
     clusters: Mapping[int, ClusterView] | None = None,
 ) -> dict[int, Verdict]:
-    """The verdict of each registry by id: the metrics read once for all of them and their clusters in one
-    query, unless given."""
+    """The verdict of each registry by id: the metrics read once for all of them; their clusters as loaded
+    with them (``select_related``) or in one query, unless given."""
     metrics = read_metrics(registries) if metrics is None else metrics
-    clusters = cluster_views(r.cluster_id for r in registries) if clusters is None else clusters
+    if clusters is None:
+        loaded = all(Registry.cluster.is_cached(r) for r in registries)
+        clusters = (
+            {r.cluster_id: ClusterView(r.cluster.name, r.cluster.health()) for r in registries}
+            if loaded
+            else cluster_views(r.cluster_id for r in registries)
+        )
     return {r.pk: assess(r, metrics, clusters[r.cluster_id]) for r in registries}
 
 

@@ -23,8 +23,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from provisioning.health import Verdict, verdicts
-from provisioning.models import AuditEvent, Registry
-from provisioning.templatetags.console import health_badge, phase_badge, whose_move_badge
+from provisioning.models import AuditEvent, Cluster, Registry
+from provisioning.templatetags.console import cluster_badge, health_badge, phase_badge, whose_move_badge
 
 Cell = Callable[[Any], str]
 
@@ -287,12 +287,35 @@ class RegistryTable(Table):
             registry.verdict = by_id[registry.pk]
 
 
+def _cluster_health(cluster: Cluster) -> str:
+    health = cluster.health()
+    if not health.reasons:
+        return cluster_badge(health.state)
+    return format_html(
+        '{} <span class="cell-sub">{}</span>', cluster_badge(health.state), " ".join(health.reasons)
+    )
+
+
+def _cluster_api(cluster: Cluster) -> str:
+    if cluster.api_reachable is None:
+        return mark_safe('<span class="muted">not contacted yet</span>')
+    latency = f"{cluster.api_latency_ms:.0f} ms" if cluster.api_latency_ms is not None else "—"
+    return format_html(
+        '{} <span class="cell-sub">{} · last contact {}</span>',
+        cluster.api_version or "version unknown",
+        latency,
+        naturaltime(cluster.last_contact_at) if cluster.last_contact_at else "never",
+    )
+
+
 class ClusterTable(Table):
     caption = "Clusters"
     default_sort = "name"
     empty_text = "No cluster yet."
     columns = (
         Column("name", "Cluster", lambda c: _link(c, "provisioning:cluster-detail", c.name), ("name",)),
+        Column("health", "Health", _cluster_health),
+        Column("api", "API server", _cluster_api, ("api_latency_ms",), numeric=False),
         Column("region", "Region", _text("region"), ("region",)),
         Column(
             "kind",

@@ -8,8 +8,8 @@ from typing import Any
 from rest_framework import serializers
 
 from monitoring.prometheus import Batch
-from provisioning.choices import WhoseMove
-from provisioning.health import Health, Source
+from provisioning.api.serializers.health import ReasonSerializer
+from provisioning.health import HEALTH_CHOICES
 
 
 def metrics_state(batch: Batch, extra: str = "") -> dict[str, Any]:
@@ -30,23 +30,6 @@ class MetricsStateSerializer(serializers.Serializer):
     evaluated_at_iso = serializers.CharField()
 
 
-class ReasonSerializer(serializers.Serializer):
-    text = serializers.CharField()
-    whose_move = serializers.ChoiceField(choices=WhoseMove.choices, allow_blank=True)
-    origin = serializers.ChoiceField(
-        source="source",
-        choices=[s.value for s in Source],
-        help_text="Who says so: reconciliation (console), the metrics or the cluster.",
-    )
-
-
-class VerdictSerializer(serializers.Serializer):
-    """The one health verdict the pages, the API and /metrics share."""
-
-    state = serializers.ChoiceField(choices=[h.value for h in Health], source="health.value")
-    reasons = ReasonSerializer(many=True, help_text="Every reason, worst first; empty when Healthy.")
-
-
 class FleetRowSerializer(serializers.Serializer):
     registry_id = serializers.IntegerField()
     tenant = serializers.CharField(source="tenant_slug")
@@ -57,7 +40,7 @@ class FleetRowSerializer(serializers.Serializer):
     plan = serializers.CharField()
     cluster = serializers.CharField()
     phase = serializers.CharField()
-    health = serializers.ChoiceField(choices=[h.value for h in Health], source="health.value")
+    health = serializers.ChoiceField(choices=HEALTH_CHOICES, source="health.value")
     reasons = ReasonSerializer(many=True, help_text="Every reason for the health, worst first.")
     harbor_version = serializers.CharField()
     running_version = serializers.CharField(allow_null=True)

@@ -16,7 +16,7 @@ from provisioning.models.leases import ReconcileLease
 from provisioning.models.plans import Plan
 from provisioning.models.registries import Component, EffectiveSettings, Registry, RegistrySecret, SecretName
 from provisioning.models.resources import ManagedResource
-from provisioning.models.runs import ReconcileRun
+from provisioning.models.runs import PrunedRuns, ReconcileRun
 from provisioning.models.tenants import Tenant
 from provisioning.models.tokens import ApiToken
 
@@ -35,6 +35,7 @@ __all__ = [
     "Installation",
     "ManagedResource",
     "Plan",
+    "PrunedRuns",
     "ReconcileLease",
     "ReconcileRun",
     "Registry",
