@@ -140,6 +140,11 @@ class ConsumerSerializer(serializers.Serializer):
     storage_share = serializers.FloatField(allow_null=True)
     peak_share = serializers.FloatField(allow_null=True)
     figures = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    since = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="For figures over a period (growth, pulls, pulls_per_day) of a registry younger than the "
+        "period: the Unix time its count starts from. Absent: the figure covers the whole period.",
+    )
 
 
 class PlanMixSerializer(serializers.Serializer):
@@ -157,6 +162,12 @@ class BusinessSerializer(serializers.Serializer):
     tenants = serializers.IntegerField()
     registries_by_phase = serializers.DictField(child=serializers.IntegerField())
     totals = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    short_history = serializers.IntegerField(
+        help_text="Registries younger than the period: their growth and pulls count since their first data."
+    )
+    earliest_data = serializers.FloatField(
+        allow_null=True, help_text="When the oldest data of those registries starts (Unix seconds)."
+    )
     plan_mix = PlanMixSerializer(many=True)
     top_consumers = ConsumerSerializer(many=True)
     near_quota = ConsumerSerializer(many=True)

@@ -181,6 +181,8 @@ class BusinessView(APIView):
             "tenants": dashboard.tenants,
             "registries_by_phase": dashboard.phases,
             "totals": dashboard.totals,
+            "short_history": len(dashboard.short_history),
+            "earliest_data": dashboard.earliest_data,
             "plan_mix": s.PlanMixSerializer(dashboard.plan_mix, many=True).data,
             "top_consumers": s.ConsumerSerializer(dashboard.top, many=True).data,
             "near_quota": s.ConsumerSerializer(dashboard.near_quota, many=True).data,

@@ -184,7 +184,9 @@ def test_each_registry_health_is_the_verdict_the_pages_show(db, token: str, sett
     Registry.objects.filter(pk=suspended.pk).update(phase=Phase.SUSPENDED, desired_state="suspended")
     Registry.objects.filter(pk=failed.pk).update(phase=Phase.FAILED)
     samples = scrape(Client())
-    health = {lab["namespace"]: lab["health"] for lab, v in samples["harborconsole_registry_health"] if v == 1}
+    health = {
+        lab["namespace"]: lab["health"] for lab, v in samples["harborconsole_registry_health"] if v == 1
+    }
     assert health[ready.namespace] == "Unknown"
     assert health[suspended.namespace] == "Other"
     assert health[failed.namespace] == "Unknown"
