@@ -233,7 +233,7 @@ def count_over_existing(
         promql = period_totals.young_promql(key, selector, figure.period, at)
         spec = period_totals.young_spec(period_totals.seconds(figure.period), at)
         young = period_totals.young_by_namespace(key, source.range({key: promql}, spec)[key])
-        whole = {namespace: figure.value} if figure.value is not None else {}
+        whole: dict[str, float | None] = {namespace: figure.value} if figure.value is not None else {}
         values, since = period_totals.merge(whole, young)
         if namespace in young:
             figure.over_existing, figure.since = values.get(namespace), since.get(namespace)

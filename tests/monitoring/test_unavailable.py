@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -118,7 +119,7 @@ def test_credentials_refused(fleet_db, settings, httpserver) -> None:
     assert "not-the-right-one" not in body
 
 
-def ready_registry(client_user) -> tuple[Client, object]:
+def ready_registry(client_user) -> tuple[Client, Any]:
     from provisioning.models import Registry
     from tests import factories
 
