@@ -7,9 +7,11 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince, timeuntil
 
 from provisioning.choices import (
     BindingStatus,
@@ -238,6 +240,20 @@ def condition_is_problem(condition: dict[str, Any]) -> bool:
     if condition.get("type") == "Progressing":
         return False
     return condition.get("status") != "True"
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """How long ago, to the minute ("less than a minute ago", "5 minutes ago", "2 hours ago"): a live region
+    whose only change would be a ticking second stays as it is (see :mod:`provisioning.views.live`)."""
+    if value is None:
+        return ""
+    now = timezone.now()
+    if value > now:
+        return f"in {timeuntil(value, now, depth=1)}"
+    if (now - value).total_seconds() < 60:
+        return "less than a minute ago"
+    return f"{timesince(value, now, depth=1)} ago"
 
 
 @register.filter

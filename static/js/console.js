@@ -6,6 +6,8 @@
  * - After a failed submit the first field in error gets the focus; a confirmation page focuses its field
  *   (or its button) through the autofocus attribute.
  * - Fields marked data-select-on-focus select their whole value (a new API token, ready to copy).
+ * - A list's search box searches as one types (its own htmx trigger): its "change" on leaving the box must not
+ *   submit the filters a second time.
  */
 (function () {
   "use strict";
@@ -51,10 +53,17 @@
     if (alert) alert.focus();
   }
 
-  document.addEventListener("focusin", function (event) {
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field instanceof Element && field.matches(".list-controls input[type=search]")) event.stopPropagation();
+  }, true);
+
+  function selectWhole(event) {
     var field = event.target;
     if (field instanceof HTMLInputElement && field.hasAttribute("data-select-on-focus")) field.select();
-  });
+  }
+  document.addEventListener("focusin", selectWhole);
+  document.addEventListener("click", selectWhole);
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", focusFirstError);

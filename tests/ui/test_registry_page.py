@@ -157,7 +157,7 @@ def test_run_status_polls_until_the_run_ends_then_tells_the_page(viewer_client):
     run = registry.runs.get()
     url = reverse("provisioning:run-status", args=[registry.pk, run.pk])
     queued = viewer_client.get(url)
-    assert 'hx-trigger="every 1500ms [!document.hidden]"' in queued.content.decode()
+    assert 'hx-trigger="every 1500ms" hx-swap="outerHTML" data-live' in queued.content.decode()
     assert "Waiting for a worker" in queued.content.decode()
     assert "HX-Trigger" not in queued
     ReconcileRun.objects.filter(pk=run.pk).update(
