@@ -17,6 +17,7 @@ from monitoring.fleet import build_overview
 from monitoring.forms import BusinessForm, FleetFilterForm, PeriodForm
 from monitoring.ranges import BUSINESS_PERIODS, CHART_PERIODS
 from monitoring.tenant import build_drilldown, build_panel
+from provisioning.health import verdict_of
 from provisioning.models import Registry
 from provisioning.permissions import require
 from provisioning.views.live import live_response
@@ -69,8 +70,14 @@ def _registry(pk: int) -> Registry:
 @viewing
 def registry(request: HttpRequest, pk: int) -> HttpResponse:
     period = PeriodForm(request.GET).chosen_period()
-    drilldown = build_drilldown(_registry(pk), period)
-    context = {"d": drilldown, "metrics": drilldown.metrics, "periods": CHART_PERIODS.values()}
+    registry = _registry(pk)
+    drilldown = build_drilldown(registry, period)
+    context = {
+        "d": drilldown,
+        "metrics": drilldown.metrics,
+        "periods": CHART_PERIODS.values(),
+        "verdict": verdict_of(registry),
+    }
     return render(request, "monitoring/registry.html", context)
 
 

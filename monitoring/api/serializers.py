@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from monitoring.prometheus import Batch
-from provisioning.api.serializers.health import ReasonSerializer
+from provisioning.api.serializers.health import ReasonSerializer, VerdictSerializer
 from provisioning.health import HEALTH_CHOICES
 
 
@@ -101,6 +101,7 @@ class RegistrySummarySerializer(serializers.Serializer):
     registry_id = serializers.IntegerField()
     namespace = serializers.CharField()
     phase = serializers.CharField()
+    health = VerdictSerializer()
     metrics = MetricsStateSerializer()
     limits = LimitsSerializer()
     figures = serializers.DictField(child=FigureSerializer())

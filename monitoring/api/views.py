@@ -24,7 +24,8 @@ from monitoring.fleet import FleetRow, build_overview
 from monitoring.forms import BusinessForm, FleetFilterForm, SeriesForm
 from monitoring.prometheus import PrometheusSource
 from monitoring.tenant import Limits, current_figures
-from provisioning.health import Health
+from provisioning.api.serializers.health import VerdictSerializer
+from provisioning.health import Health, verdict_of
 from provisioning.models import Registry
 
 
@@ -89,6 +90,7 @@ class RegistrySummaryView(APIView):
             "registry_id": registry.pk,
             "namespace": registry.namespace,
             "phase": registry.phase,
+            "health": VerdictSerializer(verdict_of(registry)).data,
             "metrics": s.metrics_state(batch),
             "limits": {"storage_bytes": limits.storage_bytes, "parallel_requests": limits.parallel_requests},
             "figures": {
