@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
@@ -24,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from provisioning.health import Verdict, verdicts
 from provisioning.models import AuditEvent, Cluster, Plan, Registry
-from provisioning.templatetags.console import cluster_badge, health_badge, phase_badge, whose_move_badge
+from provisioning.templatetags.console import ago, cluster_badge, health_badge, phase_badge, whose_move_badge
 
 Cell = Callable[[Any], str]
 
@@ -188,9 +187,7 @@ def _when(attr: str) -> Cell:
         value = getattr(obj, attr)
         if value is None:
             return mark_safe('<span class="muted">never</span>')
-        return format_html(
-            '<time datetime="{}" title="{}">{}</time>', value.isoformat(), value, naturaltime(value)
-        )
+        return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), value, ago(value))
 
     return cell
 
@@ -304,7 +301,7 @@ def _cluster_api(cluster: Cluster) -> str:
         '{} <span class="cell-sub">{} · last contact {}</span>',
         cluster.api_version or "version unknown",
         latency,
-        naturaltime(cluster.last_contact_at) if cluster.last_contact_at else "never",
+        ago(cluster.last_contact_at) if cluster.last_contact_at else "never",
     )
 
 
@@ -475,7 +472,7 @@ class TokenTable(Table):
             "state",
             "State",
             lambda t: (
-                format_html('<span class="muted">revoked {}</span>', naturaltime(t.revoked_at))
+                format_html('<span class="muted">revoked {}</span>', ago(t.revoked_at))
                 if t.revoked_at
                 else mark_safe('<span class="ok">active</span>')
             ),
