@@ -131,7 +131,9 @@ def render_svg(chart: Chart) -> SafeString:
 
     summary = ", ".join(f"{label} {format_value(v, chart.unit)}" for label, v in chart.latest())
     name = (
-        f"{chart.title} over the period; latest: {summary}" if chart.has_data else f"{chart.title}: no data"
+        f"{chart.title} over the period (times in UTC); latest: {summary}"
+        if chart.has_data
+        else f"{chart.title}: no data"
     )
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(name)}" '
@@ -153,9 +155,6 @@ def render_svg(chart: Chart) -> SafeString:
             f'<text class="tick x{odd}" x="{tx:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
             f"{escape(time_label(t, span))}</text>"
         )
-    parts.append(
-        f'<text class="tick unit" x="{MARGIN_LEFT - 6}" y="{HEIGHT - 8}" text-anchor="end">UTC</text>'
-    )
     if chart.limit is not None:
         ly = y(chart.limit)
         parts.append(

@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from provisioning import audit
 from provisioning.health import Verdict, verdicts
-from provisioning.models import AuditEvent, Cluster, Plan, Registry
+from provisioning.models import AuditEvent, Cluster, Registry
 from provisioning.templatetags.console import ago, cluster_badge, health_badge, phase_badge, whose_move_badge
 
 Cell = Callable[[Any], str]
@@ -381,28 +382,17 @@ class PlanTable(Table):
 
 
 AUDIT_CHANGES_SHOWN = 6
-NAMED_IDS: dict[str, tuple[str, type[Plan] | type[Cluster]]] = {
-    "plan_id": ("plan", Plan),
-    "cluster_id": ("cluster", Cluster),
-}
-"""Changes recorded by id that the log shows by name: field → (shown as, model)."""
 
 
 def _audit_changes(event: AuditEvent) -> str:
-    """A change as ``field: old → new`` lines; a snapshot (on create) shows only its set fields. Plans and
-    clusters recorded by id read by name (:meth:`AuditTable.prepare` looks them up for the page)."""
-    names: dict[str, dict[int, str]] = getattr(event, "names", {})
+    """A change as ``field: old → new`` lines, plans and clusters by name; a snapshot (on create) shows only its
+    set fields."""
     items: list[tuple[str, str]] = []
-    for field, value in event.changes.items():
-        label, known = field, {}
-        if field in NAMED_IDS:
-            label = NAMED_IDS[field][0]
-            known = names.get(field, {})
+    for field, value in getattr(event, "readable", None) or event.changes.items():
         if isinstance(value, list) and len(value) == 2:
-            old, new = (known.get(v, v) if isinstance(v, int) else v for v in value)
-            items.append((label, format_html("{} → {}", _short(old), _short(new))))
+            items.append((field, format_html("{} → {}", _short(value[0]), _short(value[1]))))
         elif value not in (None, "", [], {}):
-            items.append((label, _short(known.get(value, value) if isinstance(value, int) else value)))
+            items.append((field, _short(value)))
     if not items:
         return mark_safe('<span class="muted">—</span>')
     shown = format_html_join("", "<li><b>{}</b>: {}</li>", items[:AUDIT_CHANGES_SHOWN])
@@ -442,20 +432,10 @@ class AuditTable(Table):
     )
 
     def prepare(self, objects: list[Any]) -> None:
-        """The names of the plans and clusters the page's changes name by id: one query each."""
-        for field, (_, model) in NAMED_IDS.items():
-            ids = {
-                v
-                for event in objects
-                for value in [event.changes.get(field)]
-                for v in (value if isinstance(value, list) else [value])
-                if isinstance(v, int)
-            }
-            found = {
-                obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids).only("name", "display_name")
-            }
-            for event in objects:
-                event.names = {**getattr(event, "names", {}), field: found}
+        """The page's changes with plans and clusters by name: one query each."""
+        readable = audit.readable_changes(objects)
+        for event in objects:
+            event.readable = readable[event.pk]
 
 
 class TokenTable(Table):

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
+from provisioning import audit
 from provisioning.choices import (
     BindingStatus,
     CacheMode,
@@ -130,7 +131,8 @@ def _managed_redis(registry: Registry, cache: Any) -> Standing | None:
         return None
     if cache.last_checked_at is not None and cache.last_checked_at >= redis.observed_at:
         return None
-    ready = f"{redis.ready_replicas} of {redis.desired_replicas} pod ready"
+    pods = "pod" if redis.desired_replicas == 1 else "pods"
+    ready = f"{redis.ready_replicas} of {redis.desired_replicas} {pods} ready"
     if redis.available:
         return Standing(BindingStatus.OK, "OK", f"The managed Redis is available ({ready}).")
     return Standing(
@@ -338,7 +340,7 @@ def _run_entry(run: ReconcileRun) -> TimelineEntry:
     )
 
 
-def _event_entry(event: AuditEvent) -> TimelineEntry:
+def _event_entry(event: AuditEvent, readable: list[tuple[str, Any]]) -> TimelineEntry:
     phase_change = event.action == "phase" and "phase" in event.changes
     if phase_change:
         old, new = event.changes["phase"]
@@ -348,7 +350,7 @@ def _event_entry(event: AuditEvent) -> TimelineEntry:
             f"{field}: {value[0]} → {value[1]}"
             if isinstance(value, list) and len(value) == 2
             else f"{field}: {value}"
-            for field, value in event.changes.items()
+            for field, value in readable
             if value not in (None, "", [], {})
         )
         title, detail, tone = f"{event.action.capitalize()} ({event.get_via_display()})", changed, "audit"
@@ -364,7 +366,8 @@ def _event_entry(event: AuditEvent) -> TimelineEntry:
 
 def timeline(registry: Registry, runs: list[ReconcileRun], events: list[AuditEvent]) -> list[TimelineEntry]:
     """Audit events, phase changes and runs of the registry, newest first."""
-    entries = [_event_entry(e) for e in events] + [_run_entry(r) for r in runs]
+    readable = audit.readable_changes(events)
+    entries = [_event_entry(e, readable[e.pk]) for e in events] + [_run_entry(r) for r in runs]
     entries.append(
         TimelineEntry(
             at=registry.phase_since,

@@ -207,6 +207,10 @@ def test_the_audit_log_names_plans_and_clusters(console, admin_user, quiet):
     expect(changes).to_contain_text(f"plan: {factories.plan('m')} → {large}")
     assert "plan_id" not in page.locator("#results").inner_text()
     console.shot("fix-audit-names")
+    console.go(f"/registries/{registry.pk}/")  # the registry's timeline reads the same
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text(f"plan: {factories.plan('m')} → {large}")
+    assert "plan_id" not in timeline.inner_text() and "cluster_id" not in timeline.inner_text()
 
 
 def test_api_docs_ask_nothing_from_the_internet_and_redoc_is_gone(console, viewer, quiet):
@@ -286,3 +290,5 @@ def test_chart_text_is_readable_on_a_phone(console, viewer, quiet, request):
     assert sizes and min(sizes) >= 11, sorted(sizes)[:5]
     assert page.evaluate(FITS_THE_WIDTH)
     console.shot("fix-charts-phone")
+    console.shot("fix-chart-phone-egress", "figure[data-chart=egress]")
+    console.shot("fix-chart-phone-latency", "figure[data-chart=latency]")
