@@ -1,7 +1,8 @@
 """List pages: a search box, a few filters and a sorted, paginated table; htmx requests get only the results.
 
-The results are a live region (:mod:`provisioning.views.live`): they poll the page's current address (filters
-included) and are swapped only when they changed; a poll never changes the address in the browser's history.
+The results are a live region (:mod:`provisioning.views.live`): they poll the list's address with the filters they
+show (``results_url``) and are swapped only when they changed; a poll never changes the address in the browser's
+history.
 
 Filtering and search are the FilterSets of :mod:`provisioning.filtersets`, shared with the REST API, so a list
 filters the same way in both. A filter with a wrong value is shown as an error next to it, never ignored silently.
@@ -68,6 +69,7 @@ def render_list(
         "filter_fields": [filterset.form[name] for name in filters],
         "filter_errors": filterset.form.errors,
         "filtered": any(request.GET.get(name) for name in ("search", *filters)),
+        "results_url": shareable_url(request),
         **(context or {}),
     }
     htmx = getattr(request, "htmx", None)
