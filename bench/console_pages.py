@@ -3,6 +3,8 @@
 Builds a throw-away PostgreSQL database with N tenants (one registry each, with components, bindings, conditions
 on every fifth, audit events and runs), then asks the list pages, a registry's page, its polled partials and a
 manifest preview repeatedly through Django's test client (no network, no browser: the server's share only).
+The live regions' polls are measured as a browser sends them, with the digest of what it shows: an unchanged
+region answers 204 without a body.
 
 Run: ``.venv/bin/python bench/console_pages.py [--tenants 1000] [--iterations 30]``. Prints medians and p95;
 asserts nothing on time.
@@ -119,21 +121,39 @@ def build_fleet(count: int) -> Registry:
     return sample
 
 
+def poll_headers(client: Client, path: str, region: str) -> dict[str, str]:
+    """The headers of a live region's poll: htmx's, and the digest of the content the page shows now."""
+    body = client.get(path, headers={"HX-Request": "true", "HX-Target": region}).content.decode()
+    digest = body.split('"X-Live-Digest": "')[1].split('"')[0]
+    return {"HX-Request": "true", "HX-Trigger": region, "HX-Target": region, "X-Live-Digest": digest}
+
+
 def measure(
-    client: Client, label: str, path: str, iterations: int, data: dict[str, str] | None = None
+    client: Client,
+    label: str,
+    path: str,
+    iterations: int,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    status: int = 200,
 ) -> None:
+    def ask() -> int:
+        if data is not None:
+            return client.post(path, data).status_code
+        return client.get(path, headers=headers or {}).status_code
+
     def once() -> float:
         started = time.perf_counter()
-        response = client.post(path, data) if data is not None else client.get(path)
+        answered = ask()
         elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 200, (path, response.status_code)
+        assert answered == status, (path, answered)
         return elapsed
 
     for _ in range(3):
         once()
     samples = sorted(once() for _ in range(iterations))
     with CaptureQueriesContext(connection) as sql:
-        client.post(path, data) if data is not None else client.get(path)
+        ask()
     p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
     print(
         f"{label:<38} median {statistics.median(samples):7.1f} ms   p95 {p95:7.1f} ms   "
@@ -168,11 +188,20 @@ def main() -> None:
             "registries, page 20": "/registries/?page=20",
             "audit log": "/audit/",
             "registry page": f"/registries/{pk}/",
+            "fleet overview (no Prometheus)": "/",
             "registry status (polled)": f"/registries/{pk}/status/",
-            "registry activity (on run end)": f"/registries/{pk}/activity/",
+            "registry activity (polled)": f"/registries/{pk}/activity/",
         }
         for label, path in pages.items():
             measure(client, label, path, args.iterations)
+        polls = {
+            "registry live region, unchanged (204)": (f"/registries/{pk}/status/", "registry-live"),
+            "registries list, unchanged (204)": ("/registries/", "results"),
+            "fleet overview live, unchanged (204)": ("/", "fleet-live"),
+        }
+        for label, (path, region) in polls.items():
+            headers = poll_headers(client, path, region)
+            measure(client, label, path, args.iterations, headers=headers, status=204)
         edit = {
             "plan": str(sample.plan_id),
             "hostname": sample.hostname,

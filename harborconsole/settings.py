@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "provisioning.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "provisioning.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -207,6 +208,7 @@ SPECTACULAR_SETTINGS = {
         "BindingStatusEnum": "provisioning.choices.BindingStatus",
         "TokenStateEnum": "provisioning.models.tokens.TOKEN_STATES",
         "TokenScopeEnum": "provisioning.models.tokens.TokenScope",
+        "HealthEnum": "provisioning.health.HEALTH_CHOICES",
     },
 }
 
@@ -283,6 +285,9 @@ PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", 3.0)
 PROMETHEUS_CACHE_SECONDS = env.int("PROMETHEUS_CACHE_SECONDS", 30, minimum=0)
 PROMETHEUS_RECORDING_RULES = env.bool("PROMETHEUS_RECORDING_RULES", False)
 METRICS_TOKEN = env.str("METRICS_TOKEN")
+HEALTH_METRICS_READER = "monitoring.health.read_signals"
+"""How provisioning's health verdict reads Prometheus (see provisioning.health): the monitoring app's reader."""
+LIVE_REFRESH_SECONDS = env.int("LIVE_REFRESH_SECONDS", 5, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -3,11 +3,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from monitoring import views as monitoring_views
-from provisioning.api.schema import redoc_view, schema_view, swagger_view
+from provisioning.api.schema import schema_view, swagger_view
 from provisioning.forms import LoginForm
-from provisioning.views import health
+from provisioning.views import favicon, health
 
 urlpatterns = [
     path("healthz/live", health.live, name="health-live"),
@@ -21,7 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", schema_view, name="api-schema"),
     path("api/docs/", swagger_view, name="api-docs"),
-    path("api/redoc/", redoc_view, name="api-redoc"),
+    path("api/redoc/", RedirectView.as_view(pattern_name="api-docs", permanent=True), name="api-redoc"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("api/v1/", include("provisioning.api.urls")),
     path("api/v1/monitoring/", include("monitoring.api.urls")),
     path("monitoring/", include("monitoring.urls")),

@@ -2,18 +2,19 @@
 
 Figures come from fleet-wide queries aggregated by namespace (one per figure) joined with the registries' plans;
 totals are sums over the console's registries, so a namespace Prometheus knows but the console does not is left
-out.
+out. Growth and pulls over the period count over the data that exists: a registry younger than the period gets
+its figure since its first sample, and the dashboard says so (:mod:`monitoring.period_totals`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitoring import queries
+from monitoring import period_totals, queries
 from monitoring.charts import Chart, Line
 from monitoring.fleet import registry_rows
 from monitoring.health import NEAR_QUOTA
-from monitoring.prometheus import Batch, PrometheusSource
+from monitoring.prometheus import Batch, PrometheusSource, Result
 from monitoring.ranges import Period
 from monitoring.units import Unit
 from provisioning.models import Registry, Tenant
@@ -43,6 +44,13 @@ CONSUMER_SORTS = {
     "peak_share": "Peak parallel requests",
 }
 TOTAL_STORAGE = 'sum(harbor_project_quota_usage_byte{namespace!=""})'
+# figures over a period that count over the data that exists → (young-series query, its period: None = the
+# dashboard's)
+OVER_PERIOD: dict[str, tuple[str, str | None]] = {
+    "growth": ("storage_growth", None),
+    "pulls": ("pulls", None),
+    "pulls_per_day": ("pulls", "1d"),
+}
 
 
 @dataclass
@@ -60,6 +68,13 @@ class Consumer:
     storage_limit: int
     parallel_limit: int
     figures: dict[str, float | None]
+    since: dict[str, float] = field(default_factory=dict)
+    """Per figure over a period: when its count starts, for a registry younger than the period."""
+
+    @property
+    def history_since(self) -> float | None:
+        """When this registry's data starts, if that is within the dashboard's period."""
+        return min(self.since.values()) if self.since else None
 
     @property
     def storage_share(self) -> float | None:
@@ -106,6 +121,16 @@ class BusinessDashboard:
     totals: dict[str, float | None] = field(default_factory=dict)
 
     @property
+    def short_history(self) -> list[Consumer]:
+        """Registries whose growth or pulls count over less than the period (they are younger)."""
+        return [c for c in self.consumers if c.history_since is not None]
+
+    @property
+    def earliest_data(self) -> float | None:
+        starts = [c.history_since for c in self.short_history if c.history_since is not None]
+        return min(starts) if starts else None
+
+    @property
     def top(self) -> list[Consumer]:
         present = [c for c in self.consumers if c.sort_value(self.sort) is not None]
         return sorted(present, key=lambda c: -(c.sort_value(self.sort) or 0))[:TOP]
@@ -130,8 +155,31 @@ def business_promql(period: Period) -> dict[str, str]:
     return out
 
 
-def _consumers(registries: list[Registry], batch: Batch) -> list[Consumer]:
+def young_figures(source: PrometheusSource, period: Period, at: float) -> dict[str, Result]:
+    """For each figure over a period, the series younger than its period (two range queries at most: the
+    dashboard's period, and a day)."""
+    out: dict[str, Result] = {}
+    for length in {period.key if fixed is None else fixed for _, fixed in OVER_PERIOD.values()}:
+        chosen = {
+            figure: period_totals.young_promql(key, queries.FLEET_SELECTOR, length, at)
+            for figure, (key, fixed) in OVER_PERIOD.items()
+            if (period.key if fixed is None else fixed) == length
+        }
+        spec = period_totals.young_spec(period_totals.seconds(length), at)
+        out.update(source.range(chosen, spec).results)
+    return out
+
+
+def _consumers(
+    registries: list[Registry], batch: Batch, young: dict[str, Result] | None = None
+) -> list[Consumer]:
     values = {name: (result.by() if result.ok else {}) for name, result in batch.results.items()}
+    since: dict[str, dict[str, float]] = {}
+    for figure, result in (young or {}).items():
+        key = OVER_PERIOD[figure][0]
+        values[figure], since[figure] = period_totals.merge(
+            values[figure], period_totals.young_by_namespace(key, result)
+        )
     consumers = []
     for registry in registries:
         effective = registry.effective()
@@ -148,6 +196,11 @@ def _consumers(registries: list[Registry], batch: Batch) -> list[Consumer]:
                 storage_limit=effective.storage_quota_gib * GiB,
                 parallel_limit=effective.parallel_request_limit,
                 figures={figure: values[figure].get(registry.namespace) for figure in FIGURES},
+                since={
+                    figure: starts[registry.namespace]
+                    for figure, starts in since.items()
+                    if registry.namespace in starts
+                },
             )
         )
     return consumers
@@ -168,11 +221,13 @@ def build_business(
 ) -> BusinessDashboard:
     source = source or PrometheusSource.from_settings()
     batch = source.instant(business_promql(period))
+    readable = batch.status not in ("unavailable", "unconfigured")
+    young = young_figures(source, period, batch.evaluated_at) if readable else None
     registries = list(registry_rows())
-    consumers = _consumers(registries, batch)
+    consumers = _consumers(registries, batch, young)
     spec = period.spec(batch.evaluated_at)
     chart = Chart("storage_total", "Storage used by the fleet", Unit.BYTES, spec.start, spec.end)
-    if batch.status not in ("unavailable", "unconfigured"):
+    if readable:
         series = source.range({"total": TOTAL_STORAGE}, spec)["total"]
         for s in series.series if series.ok else []:
             chart.lines.append(Line("All tenants", s.points))

@@ -1,7 +1,9 @@
 """Server-side SVG line charts: no JavaScript, no CDN, readable axes with units, a few kilobytes each.
 
 Every chart carries an accessible name, a legend, a dashed line for a limit when there is one, and one hover
-band per time step whose tooltip lists the values at that time.
+band per time step whose tooltip lists the values at that time. The SVG scales with its box, its text with it:
+the stylesheet sizes the axis labels per screen width so that they read at 11 px or more, and drops every other
+time label on a phone (class ``odd``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ LIMIT_COLOUR = "#cf222e"
 
 WIDTH = 440
 HEIGHT = 200
-MARGIN_LEFT = 64
+MARGIN_LEFT = 80
 MARGIN_RIGHT = 12
 MARGIN_TOP = 12
 MARGIN_BOTTOM = 28
@@ -129,7 +131,9 @@ def render_svg(chart: Chart) -> SafeString:
 
     summary = ", ".join(f"{label} {format_value(v, chart.unit)}" for label, v in chart.latest())
     name = (
-        f"{chart.title} over the period; latest: {summary}" if chart.has_data else f"{chart.title}: no data"
+        f"{chart.title} over the period (times in UTC); latest: {summary}"
+        if chart.has_data
+        else f"{chart.title}: no data"
     )
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(name)}" '
@@ -140,19 +144,17 @@ def render_svg(chart: Chart) -> SafeString:
         ty = y(tick)
         parts.append(
             f'<line class="grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
-            f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{ty + 4:.1f}" text-anchor="end">'
+            f'<text class="tick y" x="{MARGIN_LEFT - 6}" y="{ty + 4:.1f}" text-anchor="end">'
             f"{escape(axis_label(tick, chart.unit))}</text>"
         )
-    for t in x_ticks(chart.start, chart.end):
+    for index, t in enumerate(x_ticks(chart.start, chart.end)):
         tx = x(t)
+        odd = " odd" if index % 2 else ""
         parts.append(
             f'<line class="grid" x1="{tx:.1f}" x2="{tx:.1f}" y1="{MARGIN_TOP}" y2="{HEIGHT - MARGIN_BOTTOM}"/>'
-            f'<text class="tick" x="{tx:.1f}" y="{HEIGHT - 10}" text-anchor="middle">'
+            f'<text class="tick x{odd}" x="{tx:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
             f"{escape(time_label(t, span))}</text>"
         )
-    parts.append(
-        f'<text class="tick unit" x="{MARGIN_LEFT - 6}" y="{HEIGHT - 10}" text-anchor="end">UTC</text>'
-    )
     if chart.limit is not None:
         ly = y(chart.limit)
         parts.append(

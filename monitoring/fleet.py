@@ -1,8 +1,10 @@
-"""The fleet overview: every tenant's registry with its state and key figures, and the panels support staff watch.
+"""The fleet overview: every tenant's registry with its health verdict and key figures, and the panels support
+staff watch (failed reconciliations, expiring certificates, tenants near quota, clusters).
 
 The cost does not grow with the fleet: one Prometheus query per column for the whole fleet (aggregated by
-namespace, see :data:`COLUMNS`) and a fixed handful of SQL queries. Rows are merged, filtered, sorted and paged
-in Python, because half of the sortable columns come from Prometheus.
+namespace, see :data:`COLUMNS`), one range query for the pulls of registries younger than a day, and a fixed
+handful of SQL queries. Rows are merged, filtered, sorted and paged in Python, because half of the sortable
+columns come from Prometheus. Each row's health is :func:`provisioning.health.assess`, as everywhere else.
 """
 
 from __future__ import annotations
@@ -13,31 +15,38 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from monitoring import queries, rules
-from monitoring.health import NEAR_QUOTA, STRIP, Assessment, Health, Signals, assess
-from monitoring.prometheus import Batch, PrometheusSource
+from monitoring import period_totals, queries
+from monitoring.health import NEAR_QUOTA, SIGNAL_COLUMNS, STRIP, reading, signal_promql
+from monitoring.prometheus import Batch, PrometheusSource, Result
 from monitoring.units import Unit
-from provisioning.models import IngressBinding, ReconcileRun, Registry
+from provisioning.health import (
+    ClusterView,
+    Health,
+    MetricsReading,
+    Reason,
+    Verdict,
+    assess,
+    observed_clusters,
+)
+from provisioning.models import Cluster, IngressBinding, ReconcileRun, Registry
 
 GiB = 1024**3
 PAGE_SIZE = 50
 PANEL_ROWS = 10
 CERTIFICATE_WARNING_DAYS = 21
+CLUSTER_ORDER = {"Unreachable": 0, "Unknown": 1, "Degraded": 2, "Healthy": 3}  # worst first
 
 # column → (catalogue query, period)
 COLUMNS: dict[str, tuple[str, str | None]] = {
-    "health": ("health", None),
-    "components_down": ("components_down", None),
-    "pods_not_ready": ("pods_not_ready", None),
-    "error_ratio": ("error_ratio", None),
-    "mean_latency": ("mean_latency", None),
+    **SIGNAL_COLUMNS,
     "pulls_per_day": ("pulls", "1d"),
     "storage_used": ("storage_used", None),
     "version": ("version", None),
 }
+PULLS_PERIOD = "1d"
 UNITS = {
     "error_ratio": Unit.RATIO,
     "mean_latency": Unit.SECONDS,
@@ -47,12 +56,13 @@ UNITS = {
 
 
 def fleet_promql(recorded: bool | None = None) -> dict[str, str]:
-    """The PromQL of every column, for the whole fleet (from the recording rules when they are installed)."""
-    use_rules = rules.enabled() if recorded is None else recorded
-    return {
-        column: queries.get(key).promql(queries.FLEET_SELECTOR, period=period, recorded=use_rules)
-        for column, (key, period) in COLUMNS.items()
-    }
+    """The PromQL of every column, for the whole fleet (the health signals from the recording rules when the
+    console is told to read them, with the check that Prometheus holds them)."""
+    out = signal_promql(queries.FLEET_SELECTOR, recorded)
+    for column, (key, period) in COLUMNS.items():
+        if column not in SIGNAL_COLUMNS:
+            out[column] = queries.get(key).promql(queries.FLEET_SELECTOR, period=period)
+    return out
 
 
 @dataclass
@@ -71,22 +81,24 @@ class FleetRow:
     harbor_version: str
     storage_limit: int
     parallel_limit: int
-    assessment: Assessment
+    verdict: Verdict
     running_version: str | None = None
     error_ratio: float | None = None
     mean_latency: float | None = None
     pulls_per_day: float | None = None
+    pulls_since: float | None = None
+    """When the registry's pull counts start, if it is younger than a day."""
     storage_used: float | None = None
     pods_not_ready: float | None = None
     components_down: tuple[str, ...] = ()
 
     @property
     def health(self) -> Health:
-        return self.assessment.health
+        return self.verdict.health
 
     @property
-    def reasons(self) -> list[str]:
-        return self.assessment.reasons
+    def reasons(self) -> tuple[Reason, ...]:
+        return self.verdict.reasons
 
     @property
     def storage_share(self) -> float | None:
@@ -150,17 +162,38 @@ def sort_rows(rows: list[FleetRow], sort: str) -> list[FleetRow]:
     return sorted(present, key=key, reverse=descending) + absent
 
 
+@dataclass(frozen=True)
+class FailedRegistry:
+    """A registry's latest failed reconciliation, and how many of its kept runs failed (retries included)."""
+
+    run: ReconcileRun
+    failed_runs: int
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    cluster: Cluster
+    view: ClusterView
+    registries: int
+
+    @property
+    def state(self) -> str:
+        return self.view.health.state
+
+
 @dataclass
 class FleetOverview:
     rows: list[FleetRow]  # every live registry, unfiltered
     shown: list[FleetRow]  # filtered and sorted
     metrics: Batch
+    reading: MetricsReading
     counts: dict[Health, int]
-    failed_runs: list[ReconcileRun]
+    failed: list[FailedRegistry]
     error_classes: list[dict[str, Any]]
     certificates: list[IngressBinding]
+    clusters: list[ClusterRow]
     filters: FleetFilter
-    options: dict[str, list[str]] = field(default_factory=dict)
+    options: dict[str, list[Any]] = field(default_factory=dict)
 
     @cached_property
     def page(self) -> Page:
@@ -175,6 +208,11 @@ class FleetOverview:
     def other_count(self) -> int:
         return self.counts.get(Health.OTHER, 0)
 
+    @property
+    def rules_missing(self) -> str:
+        """The banner text when the recording rules the fleet reads are not loaded."""
+        return self.reading.message if self.reading.missing_rules else ""
+
     @cached_property
     def near_quota_all(self) -> list[FleetRow]:
         rows = [r for r in self.rows if (r.storage_share or 0) >= NEAR_QUOTA]
@@ -185,15 +223,22 @@ class FleetOverview:
         """The fullest tenants at or past 80 % of their quota (the panel shows ten; the table sorts the rest)."""
         return self.near_quota_all[:PANEL_ROWS]
 
+    @property
+    def short_pull_history(self) -> int:
+        """Registries whose pulls per day count less than a day (younger than that)."""
+        return sum(1 for r in self.rows if r.pulls_since is not None)
+
 
 # What the pages read of a registry (its plan comes prefetched: a handful of Plan rows shared by all).
 REGISTRY_FIELDS = (
     "tenant",
     "plan",
+    "cluster",
     "name",
     "namespace",
     "hostname",
     "phase",
+    "desired_state",
     "harbor_version",
     "conditions",
     "storage_quota_gib",
@@ -217,20 +262,26 @@ def registry_rows() -> QuerySet[Registry]:
     )
 
 
-def build_rows(registries: list[Registry], batch: Batch) -> list[FleetRow]:
-    """Merge the registries with the fleet-wide query results, keyed by namespace."""
-    health = batch["health"].by() if batch["health"].ok else {}
-    not_ready = batch["pods_not_ready"].by() if batch["pods_not_ready"].ok else {}
-    errors = batch["error_ratio"].by() if batch["error_ratio"].ok else {}
+def young_pulls(source: PrometheusSource, at: float) -> Result:
+    """Pull counts of the projects younger than a day (see :mod:`monitoring.period_totals`)."""
+    spec = period_totals.young_spec(period_totals.seconds(PULLS_PERIOD), at)
+    promql = period_totals.young_promql("pulls", queries.FLEET_SELECTOR, PULLS_PERIOD, at)
+    return source.range({"young": promql}, spec)["young"]
+
+
+def build_rows(
+    registries: list[Registry],
+    batch: Batch,
+    clusters: dict[int, ClusterView],
+    young: Result | None = None,
+) -> tuple[list[FleetRow], MetricsReading]:
+    """Merge the registries with the fleet-wide query results (keyed by namespace) and give each its verdict."""
+    metrics = reading(batch)
     latency = batch["mean_latency"].by() if batch["mean_latency"].ok else {}
-    pulls = batch["pulls_per_day"].by() if batch["pulls_per_day"].ok else {}
     storage = batch["storage_used"].by() if batch["storage_used"].ok else {}
-    down: dict[str, list[str]] = {}
-    if batch["components_down"].ok:
-        for sample in batch["components_down"].samples:
-            down.setdefault(sample.labels.get("namespace", ""), []).append(
-                sample.labels.get("component", "?")
-            )
+    pulls_whole = batch["pulls_per_day"].by() if batch["pulls_per_day"].ok else {}
+    young_by_ns = period_totals.young_by_namespace("pulls", young) if young is not None else {}
+    pulls, pulls_since = period_totals.merge(pulls_whole, young_by_ns)
     versions: dict[str, str] = {}
     if batch["version"].ok:
         for sample in batch["version"].samples:
@@ -241,12 +292,7 @@ def build_rows(registries: list[Registry], batch: Batch) -> list[FleetRow]:
     for registry in registries:
         ns = registry.namespace
         effective = registry.effective()
-        signals = Signals(
-            health=health.get(ns),
-            components_down=tuple(sorted(down.get(ns, ()))),
-            pods_not_ready=not_ready.get(ns),
-            error_ratio=errors.get(ns),
-        )
+        signals = metrics.signals.get(ns)
         rows.append(
             FleetRow(
                 registry_id=registry.pk,
@@ -263,17 +309,18 @@ def build_rows(registries: list[Registry], batch: Batch) -> list[FleetRow]:
                 harbor_version=registry.harbor_version,
                 storage_limit=effective.storage_quota_gib * GiB,
                 parallel_limit=effective.parallel_request_limit,
-                assessment=assess(registry.phase, signals, registry.problems()),
+                verdict=assess(registry, metrics, clusters[registry.cluster_id]),
                 running_version=versions.get(ns),
-                error_ratio=errors.get(ns),
+                error_ratio=signals.error_ratio if signals else None,
                 mean_latency=latency.get(ns),
                 pulls_per_day=pulls.get(ns),
+                pulls_since=pulls_since.get(ns),
                 storage_used=storage.get(ns),
-                pods_not_ready=not_ready.get(ns),
-                components_down=signals.components_down,
+                pods_not_ready=signals.pods_not_ready if signals else None,
+                components_down=signals.components_down if signals else (),
             )
         )
-    return rows
+    return rows, metrics
 
 
 def running_version(label: str) -> str:
@@ -281,13 +328,30 @@ def running_version(label: str) -> str:
     return label.removeprefix("v").split("-", 1)[0]
 
 
-def recent_failed_runs(limit: int = 10) -> list[ReconcileRun]:
-    return list(
-        ReconcileRun.objects.failed()
-        .filter(registry__in=Registry.objects.live())
-        .select_related("registry__tenant")
-        .order_by("-requested_at", "-id")[:limit]
+def failed_registries(limit: int = 10) -> list[FailedRegistry]:
+    """Live registries with failed reconciliations, most recent failure first: each once, with its latest failed
+    run and how many of its runs failed (every retry is a run of its own). One SQL query."""
+    failed = ReconcileRun.objects.failed()
+    latest = (
+        failed.filter(registry__in=Registry.objects.live())
+        .values("registry_id")
+        .annotate(last=Max("id"))
+        .values("last")
     )
+    count = (
+        failed.filter(registry_id=OuterRef("registry_id"))
+        .order_by()
+        .values("registry_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    runs = (
+        ReconcileRun.objects.filter(pk__in=Subquery(latest))
+        .select_related("registry__tenant")
+        .annotate(failed_runs=Subquery(count))
+        .order_by("-id")[:limit]
+    )
+    return [FailedRegistry(run, run.failed_runs) for run in runs]  # type: ignore[attr-defined]
 
 
 def error_class_counts(hours: int = 24) -> list[dict[str, Any]]:
@@ -320,26 +384,47 @@ def build_overview(filters: FleetFilter, source: PrometheusSource | None = None)
     """The whole fleet overview: table rows, health strip and panels."""
     source = source or PrometheusSource.from_settings()
     batch = source.instant(fleet_promql())
-    rows = build_rows(list(registry_rows()), batch)
+    young = (
+        young_pulls(source, batch.evaluated_at)
+        if batch.status not in ("unavailable", "unconfigured")
+        else None
+    )
+    registries = list(registry_rows())
+    clusters = list(observed_clusters())
+    views = {c.pk: ClusterView(c.name, c.health()) for c in clusters}
+    rows, metrics = build_rows(registries, batch, views, young)
     counts: dict[Health, int] = {}
-    for row in rows:
+    per_cluster: dict[int, int] = {}
+    for registry, row in zip(registries, rows, strict=True):
         counts[row.health] = counts.get(row.health, 0) + 1
+        per_cluster[registry.cluster_id] = per_cluster.get(registry.cluster_id, 0) + 1
     shown = sort_rows([r for r in rows if filters.matches(r)], filters.sort)
     return FleetOverview(
         rows=rows,
         shown=shown,
         metrics=batch,
+        reading=metrics,
         counts=counts,
-        failed_runs=recent_failed_runs(),
+        failed=failed_registries(),
         error_classes=error_class_counts(),
         certificates=expiring_certificates(),
+        clusters=sorted(
+            (ClusterRow(c, views[c.pk], per_cluster.get(c.pk, 0)) for c in clusters),
+            key=lambda r: (CLUSTER_ORDER.get(r.state, len(CLUSTER_ORDER)), r.cluster.name),
+        ),
         filters=filters,
         options={
-            "plan": sorted({r.plan for r in rows}),
+            "plan": plan_options(registries),
             "version": sorted({r.harbor_version for r in rows}, key=version_key),
             "cluster": sorted({r.cluster for r in rows}),
         },
     )
+
+
+def plan_options(registries: list[Registry]) -> list[tuple[str, str]]:
+    """(name, display name) of the fleet's plans, smallest first: the filter shows names people use."""
+    plans = {r.plan.name: r.plan for r in registries}
+    return [(p.name, str(p)) for p in sorted(plans.values(), key=lambda p: (p.storage_quota_gib, p.name))]
 
 
 def certificate_days_left(binding: IngressBinding, now: datetime | None = None) -> float | None:

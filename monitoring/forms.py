@@ -7,7 +7,6 @@ from django import forms
 from monitoring import queries
 from monitoring.business import CONSUMER_SORTS
 from monitoring.fleet import SORT_CHOICES, FleetFilter
-from monitoring.health import Health
 from monitoring.ranges import (
     BUSINESS_PERIODS,
     CHART_PERIODS,
@@ -15,6 +14,7 @@ from monitoring.ranges import (
     DEFAULT_CHART_PERIOD,
     Period,
 )
+from provisioning.health import Health
 
 
 class FleetFilterForm(forms.Form):

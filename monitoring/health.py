@@ -1,96 +1,99 @@
-"""How healthy a registry is, from its phase (the console's view) and its metrics (Prometheus's view).
+"""What Prometheus says of each registry's health: the signals :func:`provisioning.health.assess` combines.
 
-One rule serves the fleet's health strip, its table and the API: :func:`assess`.
+:func:`read_signals` is the metrics reader the console's health verdict uses (setting ``HEALTH_METRICS_READER``);
+the fleet overview asks the same queries in its own batch (:data:`SIGNAL_COLUMNS`), so both answer from one cache
+entry and agree. In recording-rules mode one more query tells whether Prometheus holds the rules' series at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
+from monitoring import queries, rules
+from monitoring.prometheus import Batch, PrometheusSource
+from provisioning.health import Health, MetricsReading, Signals
 
-from provisioning.choices import Phase
-
-ERROR_RATIO_DEGRADED = 0.05  # 5xx share above which a registry counts as degraded
 NEAR_QUOTA = 0.80  # storage share of the plan's limit from which a tenant is near its quota
-SERVING_COMPONENTS = frozenset({"core", "registry", "database"})  # without these Harbor serves nothing
 
+STRIP = (
+    Health.HEALTHY,
+    Health.DEGRADED,
+    Health.DOWN,
+    Health.UNKNOWN,
+    Health.PROVISIONING,
+    Health.UPGRADING,
+)
 
-class Health(StrEnum):
-    HEALTHY = "Healthy"
-    DEGRADED = "Degraded"
-    DOWN = "Down"
-    PROVISIONING = "Provisioning"
-    UPGRADING = "Upgrading"
-    OTHER = "Other"  # suspended or being deleted: not expected to serve
-
-    @property
-    def rank(self) -> int:
-        """Worst first, for sorting."""
-        return _RANK[self]
-
-    @property
-    def css(self) -> str:
-        return self.value.lower()
-
-
-STRIP = (Health.HEALTHY, Health.DEGRADED, Health.DOWN, Health.PROVISIONING, Health.UPGRADING)
-_RANK = {
-    Health.DOWN: 0,
-    Health.DEGRADED: 1,
-    Health.UPGRADING: 2,
-    Health.PROVISIONING: 3,
-    Health.HEALTHY: 4,
-    Health.OTHER: 5,
+# signal → (catalogue query, period)
+SIGNAL_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "health": ("health", None),
+    "components_down": ("components_down", None),
+    "pods_not_ready": ("pods_not_ready", None),
+    "error_ratio": ("error_ratio", None),
+    "mean_latency": ("mean_latency", None),
 }
+RULES_CHECK = "rules_missing"
+RULES_MISSING = (
+    "PROMETHEUS_RECORDING_RULES is on but Prometheus holds no series of the console's recording rules: load "
+    "the output of `manage.py monitoring_rules` into Prometheus (or turn the setting off). Until then the 5xx and "
+    "latency figures are unknown and no registry is called Healthy."
+)
 
 
-@dataclass(frozen=True)
-class Signals:
-    """What Prometheus says of one registry; None when it says nothing."""
-
-    health: float | None = None
-    components_down: tuple[str, ...] = ()
-    pods_not_ready: float | None = None
-    error_ratio: float | None = None
+def rules_check_promql() -> str:
+    """1 when not one series of the recording rules exists (rules not loaded), nothing otherwise."""
+    return f"absent({queries.REQUESTS_RATE}{{{queries.FLEET_SELECTOR}}})"
 
 
-@dataclass(frozen=True)
-class Assessment:
-    health: Health
-    reasons: list[str] = field(default_factory=list)
+def signal_promql(selector: str = queries.FLEET_SELECTOR, recorded: bool | None = None) -> dict[str, str]:
+    """The PromQL of every signal for the registries ``selector`` chooses (plus the rules check in rules mode)."""
+    use_rules = rules.enabled() if recorded is None else recorded
+    out = {
+        name: queries.get(key).promql(selector, period=period, recorded=use_rules)
+        for name, (key, period) in SIGNAL_COLUMNS.items()
+    }
+    if use_rules:
+        out[RULES_CHECK] = rules_check_promql()
+    return out
 
 
-def assess(phase: str, signals: Signals, problems: list[dict[str, str]] | None = None) -> Assessment:
-    """The registry's health and the reasons for it, worst first."""
-    if phase in (Phase.PENDING, Phase.PROVISIONING):
-        return Assessment(Health.PROVISIONING)
-    if phase == Phase.UPGRADING:
-        return Assessment(Health.UPGRADING)
-    if phase not in (Phase.READY, Phase.DEGRADED, Phase.FAILED):
-        return Assessment(Health.OTHER)
-    condition_reasons = [
-        f"{c.get('type')}: {c.get('message') or c.get('reason') or c.get('status')}" for c in problems or []
-    ]
-    serving_down = sorted(set(signals.components_down) & SERVING_COMPONENTS)
-    if phase == Phase.FAILED or serving_down:
-        reasons = []
-        if serving_down:
-            reasons.append(f"Harbor reports {', '.join(serving_down)} down.")
-        if phase == Phase.FAILED:
-            reasons.append("Reconciliation failed and waits for a person.")
-        return Assessment(Health.DOWN, reasons + condition_reasons)
-    reasons = []
-    other_down = sorted(set(signals.components_down) - SERVING_COMPONENTS)
-    if other_down:
-        reasons.append(f"Harbor reports {', '.join(other_down)} down.")
-    if signals.health is not None and signals.health < 1:
-        reasons.append("Harbor reports itself unhealthy.")
-    if signals.pods_not_ready:
-        reasons.append(f"{int(signals.pods_not_ready)} pod(s) not ready.")
-    if signals.error_ratio is not None and signals.error_ratio >= ERROR_RATIO_DEGRADED:
-        reasons.append(f"{signals.error_ratio:.1%} of requests fail with 5xx.")
-    if phase == Phase.DEGRADED:
-        reasons.append("The console found the registry degraded.")
-    if reasons:
-        return Assessment(Health.DEGRADED, reasons + condition_reasons)
-    return Assessment(Health.HEALTHY)
+def reading(batch: Batch) -> MetricsReading:
+    """The signals of every namespace in ``batch`` (the answers to :func:`signal_promql`, maybe among others)."""
+    if batch.status in ("unavailable", "unconfigured"):
+        return MetricsReading(str(batch.status), batch.message)
+    values = {
+        name: batch[name].by() if batch[name].ok else {}
+        for name in SIGNAL_COLUMNS
+        if name != "components_down"
+    }
+    down: dict[str, list[str]] = {}
+    components = batch["components_down"]
+    for sample in components.samples if components.ok else []:
+        down.setdefault(sample.labels.get("namespace", ""), []).append(sample.labels.get("component", "?"))
+    namespaces = set(down).union(*values.values())
+    signals = {}
+    for ns in namespaces:
+        signals[ns] = Signals(
+            health=values["health"].get(ns),
+            components_down=tuple(sorted(down.get(ns, ()))),
+            pods_not_ready=values["pods_not_ready"].get(ns),
+            error_ratio=values["error_ratio"].get(ns),
+            mean_latency=values["mean_latency"].get(ns),
+            present=frozenset(name for name, by_ns in values.items() if ns in by_ns),
+        )
+    missing_rules = ""
+    if RULES_CHECK in batch.results and batch[RULES_CHECK].ok and batch[RULES_CHECK].samples:
+        missing_rules = RULES_MISSING
+    return MetricsReading(
+        str(batch.status),
+        batch.message or missing_rules,
+        signals,
+        failed=frozenset(name for name in SIGNAL_COLUMNS if not batch[name].ok),
+        missing_rules="recording rules not loaded" if missing_rules else "",
+    )
+
+
+def read_signals(namespaces: list[str], source: PrometheusSource | None = None) -> MetricsReading:
+    """The health signals of ``namespaces``: fleet-wide queries (shared with the fleet overview's cache), or the
+    one namespace's when only one is asked for."""
+    source = source or PrometheusSource.from_settings()
+    selector = queries.namespace_selector(namespaces[0]) if len(namespaces) == 1 else queries.FLEET_SELECTOR
+    return reading(source.instant(signal_promql(selector)))

@@ -8,12 +8,17 @@ Exported (every family prefixed ``harborconsole_``):
 - ``registry_storage_limit_bytes{namespace}`` and ``registry_parallel_request_limit{namespace}`` — each live
   registry's plan limits (overrides applied), so PromQL can set usage against them, e.g.
   ``sum by (namespace) (harbor_project_quota_usage_byte) / on (namespace) harborconsole_registry_storage_limit_bytes``;
-- ``reconcile_runs_total{status, error_class}`` — reconcile runs recorded (a counter while runs are kept);
-- ``reconcile_duration_seconds{status}`` — a histogram of finished runs' durations;
-- ``reconcile_queue_depth{queue, status}`` — runs queued or running, per cluster queue;
+- ``registry_health{namespace, health}`` — 1 per live registry, labelled with its health verdict (the one the
+  pages and the API show: :func:`provisioning.health.assess`), and ``registries_by_health{health}`` — how many
+  registries have each verdict (every verdict listed, 0 included);
+- ``reconcile_runs_finished_total{status, error_class}`` — a real counter of finished runs (succeeded, failed,
+  skipped): the runs recorded plus those the daily history pruning deleted (:class:`PrunedRuns`), so it never falls;
+- ``reconcile_duration_seconds{status}`` — a histogram of the durations of the finished runs recorded;
+- ``reconcile_queue_depth{queue, status}`` — a gauge of the runs queued or running now, per cluster queue;
 - ``broker_queue_length{queue}`` — messages waiting in each cluster queue of a Redis broker.
 
-The collector runs a fixed number of SQL queries whatever the fleet's size (eight).
+The collector runs a fixed number of SQL queries whatever the fleet's size (nine), and the health signals' few
+Prometheus queries (cached, shared with the fleet overview).
 
 Access (:func:`allowed`): a request bearing ``Authorization: Bearer <METRICS_TOKEN>`` — the way Prometheus
 scrapes (``authorization: {credentials_file: …}`` in its scrape config) — or a logged-in user whose role may view.
@@ -28,20 +33,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from monitoring.fleet import registry_rows
 from provisioning.choices import RunStatus
-from provisioning.models import Cluster, ReconcileRun, Registry, Tenant
+from provisioning.health import OBSERVATION_FIELDS, ClusterView, Health, observed_clusters, verdicts
+from provisioning.models import Cluster, PrunedRuns, ReconcileRun, Registry, Tenant
 from provisioning.permissions import can
 
 log = logging.getLogger(__name__)
 
 GiB = 1024**3
 DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED)
 
 
 def metrics_token() -> str:
@@ -71,11 +78,12 @@ class ConsoleCollector(Collector):
     """Reads the console's state at each scrape."""
 
     def collect(self) -> Iterator[Metric]:
+        clusters = list(observed_clusters().only(*OBSERVATION_FIELDS, "queue"))
         yield from self._tenants_and_registries()
-        yield from self._limits()
+        yield from self._limits(clusters)
         yield from self._runs()
         yield from self._durations()
-        yield from self._queues()
+        yield from self._queues(clusters)
 
     def _tenants_and_registries(self) -> Iterator[Metric]:
         tenants = GaugeMetricFamily("harborconsole_tenants", "Tenants known to the console.")
@@ -88,7 +96,7 @@ class ConsoleCollector(Collector):
             registries.add_metric([row["plan__name"], row["phase"]], row["n"])
         yield registries
 
-    def _limits(self) -> Iterator[Metric]:
+    def _limits(self, clusters: list[Cluster]) -> Iterator[Metric]:
         info = GaugeMetricFamily(
             "harborconsole_registry_info",
             "One per live registry: what the console knows of the tenant namespace.",
@@ -104,8 +112,20 @@ class ConsoleCollector(Collector):
             "Parallel-request limit of the registry's plan (or its override), per namespace.",
             labels=["namespace"],
         )
-        for registry in registry_rows():
+        registries = list(registry_rows())
+        views = {c.pk: ClusterView(c.name, c.health()) for c in clusters}
+        by_id = verdicts(registries, clusters=views)
+        health = GaugeMetricFamily(
+            "harborconsole_registry_health",
+            "1 per live registry, labelled with its health verdict (the console's pages and API show the same).",
+            labels=["namespace", "health"],
+        )
+        counts = dict.fromkeys(Health, 0)
+        for registry in registries:
             effective = registry.effective()
+            verdict = by_id[registry.pk]
+            counts[verdict.health] += 1
+            health.add_metric([registry.namespace, verdict.health.value], 1)
             ns = registry.namespace
             info.add_metric(
                 [
@@ -124,16 +144,34 @@ class ConsoleCollector(Collector):
         yield info
         yield storage
         yield parallel
+        yield health
+        by_health = GaugeMetricFamily(
+            "harborconsole_registries_by_health", "Live registries by health verdict.", labels=["health"]
+        )
+        for state, count in counts.items():
+            by_health.add_metric([state.value], count)
+        yield by_health
 
     def _runs(self) -> Iterator[Metric]:
         runs = CounterMetricFamily(
-            "harborconsole_reconcile_runs",
-            "Reconcile runs recorded, by status and error class (a counter while runs are kept).",
+            "harborconsole_reconcile_runs_finished",
+            "Reconcile runs finished, by status and error class: those recorded plus those pruned from the "
+            "history (it never falls).",
             labels=["status", "error_class"],
         )
-        rows = ReconcileRun.objects.values("status", "error_class").annotate(n=Count("id")).order_by()
-        for row in rows:
-            runs.add_metric([row["status"], row["error_class"] or ""], row["n"])
+        totals: dict[tuple[str, str], int] = {}
+        recorded = (
+            ReconcileRun.objects.filter(status__in=FINISHED)
+            .values("status", "error_class")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        pruned = PrunedRuns.objects.values("status", "error_class", n=F("count"))
+        for row in [*recorded, *pruned]:
+            key = (row["status"], row["error_class"] or "")
+            totals[key] = totals.get(key, 0) + row["n"]
+        for (status, error_class), n in sorted(totals.items()):
+            runs.add_metric([status, error_class], n)
         yield runs
 
     def _durations(self) -> Iterator[Metric]:
@@ -160,7 +198,7 @@ class ConsoleCollector(Collector):
             histogram.add_metric([row["status"]], buckets, (row["seconds"] or 0.0) / 1000)
         yield histogram
 
-    def _queues(self) -> Iterator[Metric]:
+    def _queues(self, clusters: list[Cluster]) -> Iterator[Metric]:
         depth = GaugeMetricFamily(
             "harborconsole_reconcile_queue_depth",
             "Reconcile runs queued or running, per cluster queue.",
@@ -175,9 +213,7 @@ class ConsoleCollector(Collector):
         for row in rows:
             depth.add_metric([row["registry__cluster__queue"], row["status"]], row["n"])
         yield depth
-        queues = sorted(
-            set(Cluster.objects.values_list("queue", flat=True)) | {settings.CELERY_TASK_DEFAULT_QUEUE}
-        )
+        queues = sorted({c.queue for c in clusters} | {settings.CELERY_TASK_DEFAULT_QUEUE})
         lengths = broker_queue_lengths(queues)
         if lengths is not None:
             broker = GaugeMetricFamily(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitoring import queries
+from monitoring import period_totals, queries
 from monitoring.charts import Chart, Line
 from monitoring.fleet import GiB, running_version
 from monitoring.health import NEAR_QUOTA
@@ -90,11 +90,15 @@ PANEL_FIGURES = (
 
 @dataclass
 class Figure:
-    """One catalogue query's current result for the registry: a value, or one value per extra label."""
+    """One catalogue query's current result for the registry: a value, or one value per extra label.
+
+    A figure over a period of a registry younger than the period counts since its first data (``since``)."""
 
     query: Query
     period: str | None
     result: Result
+    over_existing: float | None = None
+    since: float | None = None
 
     @property
     def values(self) -> list[tuple[str, float | None]]:
@@ -113,6 +117,8 @@ class Figure:
     @property
     def value(self) -> float | None:
         """The single value of a query without extra labels (None when absent)."""
+        if self.over_existing is not None:
+            return self.over_existing
         if not self.result.ok or self.query.by or not self.result.samples:
             return None
         return self.result.samples[0].value
@@ -210,7 +216,27 @@ def current_figures(
         key: Figure(queries.get(key), FIGURE_PERIODS.get(key), result)
         for key, result in batch.results.items()
     }
+    if batch.status not in ("unavailable", "unconfigured"):
+        count_over_existing(registry.namespace, figures, source, batch.evaluated_at)
     return figures, batch
+
+
+def count_over_existing(
+    namespace: str, figures: dict[str, Figure], source: PrometheusSource, at: float
+) -> None:
+    """Figures over a period (pulls, growth) of a registry younger than the period: since its first data."""
+    selector = queries.namespace_selector(namespace)
+    for key in ("pulls", "storage_growth"):
+        figure = figures.get(key)
+        if figure is None or figure.period is None:
+            continue
+        promql = period_totals.young_promql(key, selector, figure.period, at)
+        spec = period_totals.young_spec(period_totals.seconds(figure.period), at)
+        young = period_totals.young_by_namespace(key, source.range({key: promql}, spec)[key])
+        whole: dict[str, float | None] = {namespace: figure.value} if figure.value is not None else {}
+        values, since = period_totals.merge(whole, young)
+        if namespace in young:
+            figure.over_existing, figure.since = values.get(namespace), since.get(namespace)
 
 
 def build_charts(

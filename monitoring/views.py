@@ -17,8 +17,10 @@ from monitoring.fleet import build_overview
 from monitoring.forms import BusinessForm, FleetFilterForm, PeriodForm
 from monitoring.ranges import BUSINESS_PERIODS, CHART_PERIODS
 from monitoring.tenant import build_drilldown, build_panel
+from provisioning.health import verdict_of
 from provisioning.models import Registry
 from provisioning.permissions import require
+from provisioning.views.live import live_response
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -35,15 +37,30 @@ def viewing(view: View) -> View:
     return cast(View, wrapped)
 
 
+FLEET_PARTS = {
+    "fleet-table": "monitoring/includes/fleet_table.html",
+    "fleet-live": "monitoring/includes/fleet_live.html",
+}
+"""What an htmx request aimed at a part of the fleet page gets: the filtered table, or the live region (strip,
+panels, and the table out of band)."""
+
+
 @viewing
 def fleet(request: HttpRequest) -> HttpResponse:
     form = FleetFilterForm(request.GET)
     overview = build_overview(form.to_filter())
-    context = {"overview": overview, "form": form, "metrics": overview.metrics, "now": timezone.now()}
+    context = {
+        "overview": overview,
+        "form": form,
+        "metrics": overview.metrics,
+        "now": timezone.now(),
+    }
     htmx = getattr(request, "htmx", None)
-    if htmx and htmx.target == "fleet-table":
-        return render(request, "monitoring/includes/fleet_table.html", context)
-    return render(request, "monitoring/fleet.html", context)
+    template = (
+        FLEET_PARTS.get(htmx.target or "", "monitoring/fleet.html") if htmx else "monitoring/fleet.html"
+    )
+    context["oob_table"] = template == FLEET_PARTS["fleet-live"]
+    return live_response(request, render(request, template, context))
 
 
 def _registry(pk: int) -> Registry:
@@ -53,19 +70,26 @@ def _registry(pk: int) -> Registry:
 @viewing
 def registry(request: HttpRequest, pk: int) -> HttpResponse:
     period = PeriodForm(request.GET).chosen_period()
-    drilldown = build_drilldown(_registry(pk), period)
-    context = {"d": drilldown, "metrics": drilldown.metrics, "periods": CHART_PERIODS.values()}
+    registry = _registry(pk)
+    drilldown = build_drilldown(registry, period)
+    context = {
+        "d": drilldown,
+        "metrics": drilldown.metrics,
+        "periods": CHART_PERIODS.values(),
+        "verdict": verdict_of(registry),
+    }
     return render(request, "monitoring/registry.html", context)
 
 
 @viewing
 def registry_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    """The fragment the registry page loads with htmx: no page around it."""
+    """The fragment the registry page loads with htmx (no page around it), then polls as a live region."""
     period = PeriodForm(request.GET).chosen_period()
     drilldown = build_panel(_registry(pk), period)
-    return render(
+    response = render(
         request, "monitoring/includes/registry_panel.html", {"d": drilldown, "metrics": drilldown.metrics}
     )
+    return live_response(request, response)
 
 
 @viewing

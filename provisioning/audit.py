@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 
 from provisioning.choices import Via
-from provisioning.models import AuditEvent, Registry
+from provisioning.models import AuditEvent, Cluster, Plan, Registry
 
 SENSITIVE_WORDS = ("password", "secret", "token", "key", "kubeconfig", "database_admin_url", "htpasswd")
 MASK = "••••••"
@@ -78,3 +78,42 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+NAMED_IDS: dict[str, tuple[str, type[Plan] | type[Cluster]]] = {
+    "plan_id": ("plan", Plan),
+    "cluster_id": ("cluster", Cluster),
+}
+"""Changes recorded by id that people read by name: field → (shown as, model)."""
+
+
+def readable_changes(events: list[AuditEvent]) -> dict[int, list[tuple[str, Any]]]:
+    """Each event's changes as (field, value or [old, new]), plans and clusters named instead of numbered; one
+    query per named model whatever the number of events."""
+    names: dict[str, dict[int, str]] = {}
+    for field, (_, model) in NAMED_IDS.items():
+        ids = {
+            v
+            for event in events
+            for v in _as_list(event.changes.get(field))
+            if isinstance(v, int) and not isinstance(v, bool)
+        }
+        # asked even when no event names one (no id is 0): a page costs the same queries whatever it holds
+        found = model.objects.filter(pk__in=sorted(ids) or [0]).only("name", "display_name")
+        names[field] = {obj.pk: str(obj) for obj in found}
+    out: dict[int, list[tuple[str, Any]]] = {}
+    for event in events:
+        items: list[tuple[str, Any]] = []
+        for field, value in event.changes.items():
+            known = names.get(field, {})
+            label = NAMED_IDS[field][0] if field in NAMED_IDS else field
+            if isinstance(value, list) and len(value) == 2:
+                items.append((label, [known.get(v, v) if isinstance(v, int) else v for v in value]))
+            else:
+                items.append((label, known.get(value, value) if isinstance(value, int) else value))
+        out[event.pk] = items
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -243,19 +243,19 @@ class RotateForm(forms.Form):
 
 
 class ConfirmNameForm(forms.Form):
-    """Typing the registry's name guards the destructive actions."""
+    """Typing the registry's name guards the destructive actions: its name, or tenant/name as the page titles it."""
 
-    confirm_name = forms.CharField(label="Type the registry's name to confirm", max_length=30)
+    confirm_name = forms.CharField(label="Type the registry's name to confirm", max_length=100)
 
     def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
         self.registry = registry
         super().__init__(*args, **kwargs)
-        self.fields["confirm_name"].help_text = f"Type {registry.name} exactly."
+        self.fields["confirm_name"].help_text = f"Type {registry.name} (or {registry}) exactly."
         self.fields["confirm_name"].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
 
     def clean_confirm_name(self) -> str:
         value = str(self.cleaned_data["confirm_name"]).strip()
-        if value != self.registry.name:
+        if value not in (self.registry.name, str(self.registry)):
             raise ValidationError(f"That is not the registry's name: type {self.registry.name} to confirm.")
         return value
 

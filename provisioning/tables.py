@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
@@ -21,9 +21,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from provisioning.choices import WhoseMove
-from provisioning.models import AuditEvent, Registry
-from provisioning.templatetags.console import phase_badge, visible_problems, whose_move_badge
+from provisioning import audit
+from provisioning.health import Verdict, verdicts
+from provisioning.models import AuditEvent, Cluster, Registry
+from provisioning.templatetags.console import ago, cluster_badge, health_badge, phase_badge, whose_move_badge
 
 Cell = Callable[[Any], str]
 
@@ -136,11 +137,14 @@ class Table:
             )
         return headers
 
-    @property
+    def prepare(self, objects: list[Any]) -> None:
+        """Load what the cells need for a whole page at once (a constant number of queries); nothing here."""
+
+    @cached_property
     def rows(self) -> list[Row]:
-        return [
-            Row(obj, [(column.cell(obj), column.numeric) for column in self.columns]) for obj in self.page
-        ]
+        objects = list(self.page)
+        self.prepare(objects)
+        return [Row(obj, [(column.cell(obj), column.numeric) for column in self.columns]) for obj in objects]
 
     @property
     def page_links(self) -> list[tuple[int | None, str]]:
@@ -184,9 +188,7 @@ def _when(attr: str) -> Cell:
         value = getattr(obj, attr)
         if value is None:
             return mark_safe('<span class="muted">never</span>')
-        return format_html(
-            '<time datetime="{}" title="{}">{}</time>', value.isoformat(), value, naturaltime(value)
-        )
+        return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), value, ago(value))
 
     return cell
 
@@ -212,16 +214,22 @@ def _registry_cluster(registry: Registry) -> str:
     return format_html("{}{}", registry.cluster.name, simulated)
 
 
-def _registry_problem(registry: Registry) -> str:
-    problems = visible_problems(registry)
-    if not problems:
-        return mark_safe('<span class="muted">—</span>')
-    first = problems[0]
-    more = format_html(' <span class="muted">+{} more</span>', len(problems) - 1) if len(problems) > 1 else ""
+def _registry_health(registry: Registry) -> str:
+    """The health verdict, its first reason and whose move it is (every reason in the badge's tooltip)."""
+    verdict: Verdict = registry.verdict  # type: ignore[attr-defined]
+    if not verdict.reasons:
+        return health_badge(verdict)
+    first = verdict.reasons[0]
+    more = (
+        format_html(' <span class="muted">+{} more</span>', len(verdict.reasons) - 1)
+        if len(verdict.reasons) > 1
+        else ""
+    )
     return format_html(
-        '{} <span class="problem-text">{}</span>{}',
-        whose_move_badge(first.get("whose_move", WhoseMove.NONE)),
-        first.get("message") or first.get("reason", ""),
+        '{} <span class="cell-sub"><span class="problem-text">{}</span> {}{}</span>',
+        health_badge(verdict),
+        first.text,
+        whose_move_badge(first.whose_move),
         more,
     )
 
@@ -262,12 +270,39 @@ class RegistryTable(Table):
             lambda r: _link(r.tenant, "provisioning:tenant-detail", r.tenant.slug),
             ("tenant__slug", "name"),
         ),
+        Column("health", "Health", _registry_health),
         Column("phase", "Phase", lambda r: phase_badge(r.phase), ("phase",)),
         Column("version", "Harbor", _text("harbor_version"), ("harbor_version",)),
         Column("plan", "Plan", lambda r: format_html("{}", r.plan), ("plan__storage_quota_gib",)),
         Column("cluster", "Cluster", _registry_cluster, ("cluster__name",)),
-        Column("problem", "What is wrong", _registry_problem),
         Column("reconciled", "Last reconciled", _when("last_reconciled_at"), ("last_reconciled_at",)),
+    )
+
+    def prepare(self, objects: list[Any]) -> None:
+        """Every registry of the page gets its health verdict: one metrics reading and one cluster query."""
+        by_id = verdicts(objects)
+        for registry in objects:
+            registry.verdict = by_id[registry.pk]
+
+
+def _cluster_health(cluster: Cluster) -> str:
+    health = cluster.health()
+    if not health.reasons:
+        return cluster_badge(health.state)
+    return format_html(
+        '{} <span class="cell-sub">{}</span>', cluster_badge(health.state), " ".join(health.reasons)
+    )
+
+
+def _cluster_api(cluster: Cluster) -> str:
+    if cluster.api_reachable is None:
+        return mark_safe('<span class="muted">not contacted yet</span>')
+    latency = f"{cluster.api_latency_ms:.0f} ms" if cluster.api_latency_ms is not None else "—"
+    return format_html(
+        '{} <span class="cell-sub">{} · last contact {}</span>',
+        cluster.api_version or "version unknown",
+        latency,
+        ago(cluster.last_contact_at) if cluster.last_contact_at else "never",
     )
 
 
@@ -277,6 +312,8 @@ class ClusterTable(Table):
     empty_text = "No cluster yet."
     columns = (
         Column("name", "Cluster", lambda c: _link(c, "provisioning:cluster-detail", c.name), ("name",)),
+        Column("health", "Health", _cluster_health),
+        Column("api", "API server", _cluster_api, ("api_latency_ms",), numeric=False),
         Column("region", "Region", _text("region"), ("region",)),
         Column(
             "kind",
@@ -348,9 +385,10 @@ AUDIT_CHANGES_SHOWN = 6
 
 
 def _audit_changes(event: AuditEvent) -> str:
-    """A change as ``field: old → new`` lines; a snapshot (on create) shows only its set fields."""
+    """A change as ``field: old → new`` lines, plans and clusters by name; a snapshot (on create) shows only its
+    set fields."""
     items: list[tuple[str, str]] = []
-    for field, value in event.changes.items():
+    for field, value in getattr(event, "readable", None) or event.changes.items():
         if isinstance(value, list) and len(value) == 2:
             items.append((field, format_html("{} → {}", _short(value[0]), _short(value[1]))))
         elif value not in (None, "", [], {}):
@@ -393,6 +431,12 @@ class AuditTable(Table):
         Column("changes", "Change", _audit_changes),
     )
 
+    def prepare(self, objects: list[Any]) -> None:
+        """The page's changes with plans and clusters by name: one query each."""
+        readable = audit.readable_changes(objects)
+        for event in objects:
+            event.readable = readable[event.pk]
+
 
 class TokenTable(Table):
     caption = "Your API tokens"
@@ -410,9 +454,9 @@ class TokenTable(Table):
             "state",
             "State",
             lambda t: (
-                format_html('<span class="muted">revoked {}</span>', naturaltime(t.revoked_at))
+                format_html('<span class="muted">revoked {}</span>', ago(t.revoked_at))
                 if t.revoked_at
-                else format_html('<span class="bad">expired {}</span>', naturaltime(t.expires_at))
+                else format_html('<span class="bad">expired {}</span>', ago(t.expires_at))
                 if t.expired
                 else mark_safe('<span class="ok">active</span>')
             ),

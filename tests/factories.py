@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
 from provisioning.choices import Via
 from provisioning.models import Cluster, Plan, Registry, Tenant
@@ -41,6 +42,19 @@ def cluster(**fields: Any) -> Cluster:
     }
     values.update(fields)
     return Cluster.objects.create(**values)
+
+
+def observed_cluster(**fields: Any) -> Cluster:
+    """A cluster the console reached just now, every prerequisite present: its health is Healthy."""
+    values: dict[str, Any] = {
+        "api_reachable": True,
+        "api_version": "v1.31.2",
+        "api_latency_ms": 12.0,
+        "last_contact_at": timezone.now(),
+        "last_list_at": timezone.now(),
+    }
+    values.update(fields)
+    return cluster(**values)
 
 
 def tenant(**fields: Any) -> Tenant:

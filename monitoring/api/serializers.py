@@ -8,13 +8,16 @@ from typing import Any
 from rest_framework import serializers
 
 from monitoring.prometheus import Batch
+from provisioning.api.serializers.health import ReasonSerializer, VerdictSerializer
+from provisioning.health import HEALTH_CHOICES
 
 
-def metrics_state(batch: Batch) -> dict[str, Any]:
-    """How the figures of an answer were obtained: ``ok``, ``unconfigured``, ``unavailable`` or ``error``."""
+def metrics_state(batch: Batch, extra: str = "") -> dict[str, Any]:
+    """How the figures of an answer were obtained: ``ok``, ``unconfigured``, ``unavailable`` or ``error``;
+    ``extra`` adds what else a person should know (e.g. recording rules not loaded)."""
     return {
         "status": str(batch.status),
-        "message": batch.message,
+        "message": " ".join(part for part in (batch.message, extra) if part),
         "evaluated_at": batch.evaluated_at,
         "evaluated_at_iso": datetime.fromtimestamp(batch.evaluated_at, tz=UTC).isoformat(),
     }
@@ -37,13 +40,17 @@ class FleetRowSerializer(serializers.Serializer):
     plan = serializers.CharField()
     cluster = serializers.CharField()
     phase = serializers.CharField()
-    health = serializers.CharField(source="health.value")
-    reasons = serializers.ListField(child=serializers.CharField())
+    health = serializers.ChoiceField(choices=HEALTH_CHOICES, source="health.value")
+    reasons = ReasonSerializer(many=True, help_text="Every reason for the health, worst first.")
     harbor_version = serializers.CharField()
     running_version = serializers.CharField(allow_null=True)
     error_ratio = serializers.FloatField(allow_null=True, help_text="5xx share of core's answers (0-1).")
     mean_latency_seconds = serializers.FloatField(source="mean_latency", allow_null=True)
     pulls_per_day = serializers.FloatField(allow_null=True)
+    pulls_since = serializers.FloatField(
+        allow_null=True,
+        help_text="Unix seconds the pull count starts from when the registry is younger than a day (else null).",
+    )
     storage_used_bytes = serializers.FloatField(source="storage_used", allow_null=True)
     storage_limit_bytes = serializers.IntegerField(source="storage_limit")
     storage_share = serializers.FloatField(allow_null=True)
@@ -52,8 +59,16 @@ class FleetRowSerializer(serializers.Serializer):
     components_down = serializers.ListField(child=serializers.CharField())
 
 
+class ClusterStateSerializer(serializers.Serializer):
+    name = serializers.CharField(source="cluster.name")
+    state = serializers.CharField(help_text="Healthy, Degraded, Unknown or Unreachable.")
+    reasons = serializers.ListField(child=serializers.CharField(), source="view.health.reasons")
+    registries = serializers.IntegerField()
+
+
 class FleetSerializer(serializers.Serializer):
     metrics = MetricsStateSerializer()
+    clusters = ClusterStateSerializer(many=True)
     health = serializers.DictField(child=serializers.IntegerField(), help_text="Registries per health.")
     count = serializers.IntegerField()
     next = serializers.CharField(allow_null=True)
@@ -86,6 +101,7 @@ class RegistrySummarySerializer(serializers.Serializer):
     registry_id = serializers.IntegerField()
     namespace = serializers.CharField()
     phase = serializers.CharField()
+    health = VerdictSerializer()
     metrics = MetricsStateSerializer()
     limits = LimitsSerializer()
     figures = serializers.DictField(child=FigureSerializer())
@@ -125,6 +141,11 @@ class ConsumerSerializer(serializers.Serializer):
     storage_share = serializers.FloatField(allow_null=True)
     peak_share = serializers.FloatField(allow_null=True)
     figures = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    since = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="For figures over a period (growth, pulls, pulls_per_day) of a registry younger than the "
+        "period: the Unix time its count starts from. Absent: the figure covers the whole period.",
+    )
 
 
 class PlanMixSerializer(serializers.Serializer):
@@ -142,6 +163,12 @@ class BusinessSerializer(serializers.Serializer):
     tenants = serializers.IntegerField()
     registries_by_phase = serializers.DictField(child=serializers.IntegerField())
     totals = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    short_history = serializers.IntegerField(
+        help_text="Registries younger than the period: their growth and pulls count since their first data."
+    )
+    earliest_data = serializers.FloatField(
+        allow_null=True, help_text="When the oldest data of those registries starts (Unix seconds)."
+    )
     plan_mix = PlanMixSerializer(many=True)
     top_consumers = ConsumerSerializer(many=True)
     near_quota = ConsumerSerializer(many=True)

@@ -24,6 +24,8 @@ from monitoring.fleet import FleetRow, build_overview
 from monitoring.forms import BusinessForm, FleetFilterForm, SeriesForm
 from monitoring.prometheus import PrometheusSource
 from monitoring.tenant import Limits, current_figures
+from provisioning.api.serializers.health import VerdictSerializer
+from provisioning.health import Health, verdict_of
 from provisioning.models import Registry
 
 
@@ -40,9 +42,7 @@ class FleetPagination(LimitOffsetPagination):
 
 FLEET_PARAMETERS = [
     OpenApiParameter("q", str, description="Search tenant, registry, namespace or host name."),
-    OpenApiParameter(
-        "health", str, enum=["Healthy", "Degraded", "Down", "Provisioning", "Upgrading", "Other"]
-    ),
+    OpenApiParameter("health", str, enum=[h.value for h in Health]),
     OpenApiParameter("plan", str),
     OpenApiParameter("version", str, description="Desired Harbor version."),
     OpenApiParameter("cluster", str),
@@ -63,8 +63,9 @@ class FleetView(APIView):
         paginator = FleetPagination()
         page: list[FleetRow] = paginator.paginate_queryset(overview.shown, request, view=self) or []  # type: ignore[arg-type]
         body = {
-            "metrics": s.metrics_state(overview.metrics),
+            "metrics": s.metrics_state(overview.metrics, overview.rules_missing),
             "health": {health.value: count for health, count in sorted(overview.counts.items())},
+            "clusters": s.ClusterStateSerializer(overview.clusters, many=True).data,
             "count": paginator.count,
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),
@@ -89,6 +90,7 @@ class RegistrySummaryView(APIView):
             "registry_id": registry.pk,
             "namespace": registry.namespace,
             "phase": registry.phase,
+            "health": VerdictSerializer(verdict_of(registry)).data,
             "metrics": s.metrics_state(batch),
             "limits": {"storage_bytes": limits.storage_bytes, "parallel_requests": limits.parallel_requests},
             "figures": {
@@ -181,6 +183,8 @@ class BusinessView(APIView):
             "tenants": dashboard.tenants,
             "registries_by_phase": dashboard.phases,
             "totals": dashboard.totals,
+            "short_history": len(dashboard.short_history),
+            "earliest_data": dashboard.earliest_data,
             "plan_mix": s.PlanMixSerializer(dashboard.plan_mix, many=True).data,
             "top_consumers": s.ConsumerSerializer(dashboard.top, many=True).data,
             "near_quota": s.ConsumerSerializer(dashboard.near_quota, many=True).data,

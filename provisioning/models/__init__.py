@@ -17,7 +17,7 @@ from provisioning.models.logins import LoginThrottle
 from provisioning.models.plans import Plan
 from provisioning.models.registries import Component, EffectiveSettings, Registry, RegistrySecret, SecretName
 from provisioning.models.resources import ManagedResource
-from provisioning.models.runs import ReconcileRun
+from provisioning.models.runs import PrunedRuns, ReconcileRun
 from provisioning.models.tenants import Tenant
 from provisioning.models.tokens import ApiToken
 
@@ -37,6 +37,7 @@ __all__ = [
     "LoginThrottle",
     "ManagedResource",
     "Plan",
+    "PrunedRuns",
     "ReconcileLease",
     "ReconcileRun",
     "Registry",

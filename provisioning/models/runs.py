@@ -58,3 +58,20 @@ class ReconcileRun(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class PrunedRuns(models.Model):
+    """How many finished runs of each outcome the history pruning deleted, so that counting the runs recorded
+    plus these never falls (the console's ``harborconsole_reconcile_runs_finished_total`` is a real counter)."""
+
+    status = models.CharField(max_length=16, choices=RunStatus.choices)
+    error_class = models.CharField(max_length=32, choices=ErrorClass.choices, blank=True)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["status", "error_class"], name="pruned_runs_unique_outcome")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} pruned {self.status} runs {self.error_class}".strip()

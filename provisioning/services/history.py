@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Window
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from provisioning.choices import RunStatus
-from provisioning.models import IdempotencyKey, ReconcileRun
+from provisioning.models import IdempotencyKey, PrunedRuns, ReconcileRun
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,30 @@ def delete_in_batches(queryset: QuerySet[Any], batch: int = BATCH_SIZE) -> int:
         total += per_model.get(model._meta.label, 0)
 
 
+def delete_runs_in_batches(queryset: QuerySet[ReconcileRun], batch: int = BATCH_SIZE) -> int:
+    """Like :func:`delete_in_batches`, adding each batch's runs to :class:`PrunedRuns` by outcome in the same
+    transaction, so the console's count of finished runs never falls."""
+    total = 0
+    while True:
+        ids = list(queryset.order_by().values_list("pk", flat=True)[:batch])
+        if not ids:
+            return total
+        with transaction.atomic():
+            batch_runs = ReconcileRun.objects.filter(pk__in=ids)
+            outcomes = batch_runs.values("status", "error_class").annotate(n=Count("id")).order_by()
+            for outcome in outcomes:
+                tally, _ = PrunedRuns.objects.select_for_update().get_or_create(
+                    status=outcome["status"], error_class=outcome["error_class"]
+                )
+                PrunedRuns.objects.filter(pk=tally.pk).update(count=F("count") + outcome["n"])
+            _, per_model = batch_runs.delete()
+        total += per_model.get(ReconcileRun._meta.label, 0)
+
+
 def prune_history(now: datetime | None = None) -> Pruned:
     """Delete idempotency keys older than 24 hours and reconcile runs past ``RUN_RETENTION_DAYS``."""
     now = now or timezone.now()
     keys = delete_in_batches(expired_idempotency_keys(now))
-    runs = delete_in_batches(prunable_runs(now, settings.RUN_RETENTION_DAYS))
+    runs = delete_runs_in_batches(prunable_runs(now, settings.RUN_RETENTION_DAYS))
     log.info("history pruned: %d idempotency keys, %d reconcile runs", keys, runs)
     return Pruned(keys, runs)

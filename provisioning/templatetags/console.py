@@ -6,20 +6,23 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince, timeuntil
 
 from provisioning.choices import (
     BindingStatus,
-    ConditionType,
-    DesiredState,
+    ClusterHealth,
     Phase,
     ResourceState,
     RunStatus,
     WhoseMove,
 )
-from provisioning.models import Registry
+from provisioning.health import Health, Verdict
+from provisioning.views.live import DIGEST_HEADER, DIGEST_MARK
 
 register = template.Library()
 
@@ -151,6 +154,86 @@ def condition_since(condition: dict[str, Any]) -> datetime | None:
 
 
 @register.filter
+def condition_tone(condition: dict[str, Any]) -> str:
+    """How a condition reads: ``ok``, ``bad``, ``info`` (a rollout under way) or ``muted`` (nothing to say).
+
+    Degraded=False and Progressing=False (no rollout under way) are good news, not red; a stalled rollout is bad.
+    """
+    status, type_ = condition.get("status"), condition.get("type")
+    if type_ == "Degraded":
+        return {"True": "bad", "False": "ok"}.get(str(status), "muted")
+    if type_ == "Progressing":
+        if condition.get("reason") == "RolloutStalled":
+            return "bad"
+        return "info" if status == "True" else "muted"
+    return {"True": "ok", "False": "bad"}.get(str(status), "muted")
+
+
+HEALTH_TONE: dict[str, str] = {
+    Health.HEALTHY: "ok",
+    Health.DEGRADED: "warn",
+    Health.DOWN: "bad",
+    Health.UNKNOWN: "unknown",
+    Health.PROVISIONING: "info",
+    Health.UPGRADING: "info",
+    Health.OTHER: "muted",
+}
+CLUSTER_TONE: dict[str, str] = {
+    ClusterHealth.HEALTHY: "ok",
+    ClusterHealth.DEGRADED: "warn",
+    ClusterHealth.UNREACHABLE: "bad",
+    ClusterHealth.UNKNOWN: "unknown",
+}
+
+
+@register.simple_tag
+def health_badge(verdict: Verdict) -> SafeString:
+    """The verdict's health as a badge whose tooltip lists every reason."""
+    label = "Not serving" if verdict.health == Health.OTHER else verdict.health.value
+    title = " ".join(r.text for r in verdict.reasons)
+    return format_html(
+        '<span class="badge badge-{}" data-health="{}"{}>{}</span>',
+        HEALTH_TONE.get(verdict.health, "muted"),
+        verdict.health.value,
+        format_html(' title="{}"', title) if title else "",
+        label,
+    )
+
+
+HEALTH_MEANING: dict[str, str] = {
+    Health.HEALTHY: "Reconciliation, the metrics and the cluster all say it serves.",
+    Health.DEGRADED: "It serves, but something is wrong.",
+    Health.DOWN: "It does not serve.",
+    Health.UNKNOWN: "The console lacks the evidence to say: see why.",
+    Health.PROVISIONING: "It is being set up.",
+    Health.UPGRADING: "A new Harbor version is rolling out.",
+    Health.OTHER: "Suspended or deleted: it is not expected to serve.",
+}
+REASON_SOURCES = {"console": "Reconciliation", "metrics": "Metrics", "cluster": "Cluster"}
+
+
+@register.filter
+def health_meaning(health: str) -> str:
+    return HEALTH_MEANING.get(health, "")
+
+
+@register.filter
+def reason_source(source: str) -> str:
+    return REASON_SOURCES.get(source, source)
+
+
+@register.simple_tag
+def condition_status_badge(condition: dict[str, Any]) -> SafeString:
+    """A condition's status, coloured by what it means (see :func:`condition_tone`)."""
+    return _badge(condition_tone(condition), str(condition.get("status", "Unknown")))
+
+
+@register.simple_tag
+def cluster_badge(state: str) -> SafeString:
+    return _badge(CLUSTER_TONE.get(state, "muted"), state)
+
+
+@register.filter
 def condition_is_problem(condition: dict[str, Any]) -> bool:
     if condition.get("type") == "Degraded":
         return condition.get("status") == "True"
@@ -159,14 +242,18 @@ def condition_is_problem(condition: dict[str, Any]) -> bool:
     return condition.get("status") != "True"
 
 
-def visible_problems(registry: Registry) -> list[dict[str, Any]]:
-    """What a person should read: the registry's problems, minus being down when it was asked to be down."""
-    stopped = registry.desired_state in (DesiredState.SUSPENDED, DesiredState.DELETED)
-    return [
-        c
-        for c in registry.problems()
-        if not (stopped and c.get("type") == ConditionType.AVAILABLE and not c.get("whose_move"))
-    ]
+@register.filter
+def ago(value: datetime | None) -> str:
+    """How long ago, to the minute ("less than a minute ago", "5 minutes ago", "2 hours ago"): a live region
+    whose only change would be a ticking second stays as it is (see :mod:`provisioning.views.live`)."""
+    if value is None:
+        return ""
+    now = timezone.now()
+    if value > now:
+        return f"in {timeuntil(value, now, depth=1)}"
+    if (now - value).total_seconds() < 60:
+        return "less than a minute ago"
+    return f"{timesince(value, now, depth=1)} ago"
 
 
 @register.filter
@@ -179,3 +266,58 @@ def duration_ms(value: float | None) -> str:
     if seconds < 120:
         return f"{seconds:.1f} s"
     return f"{seconds / 60:.1f} min"
+
+
+@register.simple_tag
+def live_region(url: str = "", also: str = "") -> SafeString:
+    """The attributes of a live region (see :mod:`provisioning.views.live`): it polls ``url`` (the page's own
+    address when empty) every ``LIVE_REFRESH_SECONDS`` with the digest of what it shows, and on the ``also``
+    triggers."""
+    triggers = ", ".join(t for t in (f"every {settings.LIVE_REFRESH_SECONDS}s", "live-refresh", also) if t)
+    return format_html(
+        'data-live hx-get="{}" hx-trigger="{}" hx-headers=\'{{"{}": "{}"}}\'',
+        url,
+        triggers,
+        DIGEST_HEADER,
+        DIGEST_MARK,
+    )
+
+
+NAV = (
+    ("/", "Fleet"),
+    ("/tenants/", "Tenants"),
+    ("/registries/", "Registries"),
+    ("/monitoring/business/", "Business"),
+    ("/clusters/", "Clusters"),
+    ("/plans/", "Plans"),
+    ("/audit/", "Audit log"),
+    ("/account/", "Account"),
+    ("/api/docs/", "API"),
+)
+"""The main navigation: each entry's address and label."""
+
+
+def current_section(path: str) -> str:
+    """The navigation entry a page belongs to: the longest entry its path starts with; the fleet overview also
+    answers at ``/monitoring/`` and owns the per-registry monitoring pages."""
+    if path.startswith("/monitoring/") and not path.startswith("/monitoring/business/"):
+        return "/"
+    matches = [href for href, _ in NAV if href != "/" and path.startswith(href)]
+    return max(matches, key=len) if matches else ("/" if path == "/" else "")
+
+
+@register.simple_tag(takes_context=True)
+def main_nav(context: dict[str, Any]) -> SafeString:
+    """The main navigation's items, the current page's marked ``aria-current="page"``."""
+    request = context.get("request")
+    current = current_section(request.path) if request is not None else ""
+    items = [
+        format_html(
+            '<li><a href="{}"{}>{}</a></li>',
+            href,
+            mark_safe(' aria-current="page"') if href == current else "",
+            label,
+        )
+        for href, label in NAV
+    ]
+    return mark_safe("".join(items))  # noqa: S308 - every item above is built by format_html

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -22,6 +23,8 @@ from provisioning.views.listing import render_list
 
 
 def _page(request: HttpRequest, form: TokenForm, new_key: str = "", status: int = 200) -> HttpResponse:
+    """The account page, also as the answer to a token's creation (at the form's address, which only takes a
+    POST: the token list then refreshes from the account page's address)."""
     response = render_list(
         request,
         "provisioning/account/page.html",
@@ -29,7 +32,11 @@ def _page(request: HttpRequest, form: TokenForm, new_key: str = "", status: int 
         table_class=TokenTable,
         filterset_class=ApiTokenFilterSet,
         filters=("active",),
-        context={"form": form, "new_key": new_key},
+        context={
+            "form": form,
+            "new_key": new_key,
+            **({"results_url": reverse("provisioning:account")} if request.method == "POST" else {}),
+        },
     )
     response.status_code = status
     return response

@@ -31,9 +31,9 @@ def registry_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     except PermissionDenied as exc:
         return forbidden(request, str(exc))
     registry = get_object_or_404(Registry.objects.with_related(), pk=pk)
-    form = op.form_for(registry, request.POST if request.method == "POST" else None)
-    refusal = ""
-    if request.method == "POST" and (form is None or form.is_valid()):
+    refusal = op.refusal(registry)
+    form = None if refusal else op.form_for(registry, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and not refusal and (form is None or form.is_valid()):
         try:
             run = op.perform(registry, form.cleaned_data if form is not None else {}, request.user)
         except ActionRefused as exc:
@@ -50,6 +50,7 @@ def registry_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         "registry": registry,
         "form": form,
         "refusal": refusal,
+        "warning": op.warning(registry),
         "applies": op.applies(registry),
         "purge_allowed_at": purge_allowed_at(registry),
     }

@@ -50,7 +50,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "provisioning/clusters/detail.html",
-        {"cluster": cluster, "table": registries, "secrets": secrets},
+        {"cluster": cluster, "table": registries, "secrets": secrets, "health": cluster.health()},
     )
 
 

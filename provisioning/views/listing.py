@@ -1,5 +1,9 @@
 """List pages: a search box, a few filters and a sorted, paginated table; htmx requests get only the results.
 
+The results are a live region (:mod:`provisioning.views.live`): they poll the list's address with the filters they
+show (``results_url``) and are swapped only when they changed; a poll never changes the address in the browser's
+history.
+
 Filtering and search are the FilterSets of :mod:`provisioning.filtersets`, shared with the REST API, so a list
 filters the same way in both. A filter with a wrong value is shown as an error next to it, never ignored silently.
 """
@@ -17,6 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django_filters import FilterSet
 
 from provisioning.tables import Table
+from provisioning.views.live import is_poll, live_response
 
 RESULTS_TEMPLATE = "provisioning/includes/results.html"
 
@@ -64,6 +69,7 @@ def render_list(
         "filter_fields": [filterset.form[name] for name in filters],
         "filter_errors": filterset.form.errors,
         "filtered": any(request.GET.get(name) for name in ("search", *filters)),
+        "results_url": shareable_url(request),
         **(context or {}),
     }
     htmx = getattr(request, "htmx", None)
@@ -71,10 +77,10 @@ def render_list(
         htmx is not None and bool(htmx) and not htmx.history_restore_request and htmx.target == "results"
     )
     response = render(request, RESULTS_TEMPLATE if partial else template, page_context)
-    if partial:
+    if partial and not is_poll(request):
         response["HX-Push-Url"] = shareable_url(request)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
-    return response
+    return live_response(request, response)
 
 
 def shareable_url(request: HttpRequest) -> str:

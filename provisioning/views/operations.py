@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 
 from provisioning import catalogue
 from provisioning.choices import DesiredState, Phase, Via
@@ -19,6 +21,7 @@ from provisioning.forms import ConfirmNameForm, PurgeForm, RotateForm, UpgradeFo
 from provisioning.models import ReconcileRun, Registry
 from provisioning.permissions import can
 from provisioning.services import registries as service
+from provisioning.services.registries import purge_allowed_at
 from provisioning.services.rotation import rotate_credentials
 
 Perform = Callable[[Registry, dict[str, Any], Any], ReconcileRun]
@@ -36,13 +39,48 @@ class Operation:
     form: type[forms.Form] | None = None
     """What the confirmation asks for (built with ``registry=``); None for a plain confirmation."""
     tone: str = ""
+    warning: Callable[[Registry], str] = lambda registry: ""
+    """What doing it now would do beyond the usual (said on the confirmation page); empty when nothing."""
+    refusal: Callable[[Registry], str] = lambda registry: ""
+    """Why it cannot be done now, known before anything is typed; empty when it can."""
 
     def form_for(self, registry: Registry, data: Any) -> forms.Form | None:
-        return self.form(data, registry=registry) if self.form is not None else None  # type: ignore[call-arg]
+        """The confirmation's form, its first field focused when the page opens."""
+        if self.form is None:
+            return None
+        form = self.form(data, registry=registry)  # type: ignore[call-arg]
+        first = next(iter(form.fields.values()), None)
+        if first is not None:
+            first.widget.attrs["autofocus"] = True
+        return form
 
 
 def _alive(registry: Registry) -> bool:
     return registry.desired_state != DesiredState.DELETED
+
+
+def _mid_upgrade(registry: Registry) -> str:
+    """Suspending while a new Harbor version rolls out: what happens to the upgrade."""
+    rolling = registry.deployed_version and registry.deployed_version != registry.harbor_version
+    if registry.phase != Phase.UPGRADING and not rolling:
+        return ""
+    running = f" (it still runs {registry.deployed_version} in part)" if registry.deployed_version else ""
+    return (
+        f"An upgrade to Harbor {registry.harbor_version} is under way{running}. Suspending now stops every "
+        "component in the middle of that rollout: the registry stops answering at once, the database keeps what "
+        f"Harbor {registry.harbor_version} already migrated, and the upgrade finishes when you resume the "
+        "registry. To stay on a consistent version, let the upgrade finish first."
+    )
+
+
+def _purge_refusal(registry: Registry) -> str:
+    allowed_at = purge_allowed_at(registry)
+    if registry.phase == Phase.DELETED and allowed_at is not None and allowed_at > timezone.now():
+        return (
+            f"{registry}'s data is retained until {allowed_at:%Y-%m-%d %H:%M} UTC "
+            f"({settings.PURGE_RETENTION_DAYS} days after deletion): purging becomes possible then."
+        )
+    return ""
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -86,6 +124,7 @@ OPERATIONS: dict[str, Operation] = {
             "resume brings it back as it was.",
             lambda r: r.desired_state == DesiredState.RUNNING,
             lambda r, data, user: service.suspend(r, actor=user, via=Via.UI),
+            warning=_mid_upgrade,
         ),
         Operation(
             "resume",
@@ -113,10 +152,11 @@ OPERATIONS: dict[str, Operation] = {
             "purge",
             "Drops the deleted registry's database, Redis user and bucket for good. The customer's images are lost. "
             "This cannot be undone.",
-            lambda r: r.phase == Phase.DELETED,
+            lambda r: r.phase == Phase.DELETED and not _purge_refusal(r),
             lambda r, data, user: service.purge(r, actor=user, via=Via.UI, force=bool(data.get("force"))),
             form=PurgeForm,
             tone="danger",
+            refusal=_purge_refusal,
         ),
     )
 }

@@ -23,12 +23,13 @@ from provisioning.services.preview import preview_changes
 from provisioning.tables import RegistryTable
 from provisioning.views.access import requires
 from provisioning.views.listing import render_list
+from provisioning.views.live import live_response
 from provisioning.views.registry_page import (
     activity_context,
     detail_context,
+    live_context,
     registry_for_page,
     run_for_status,
-    status_context,
 )
 
 
@@ -47,25 +48,27 @@ def registry_list(request: HttpRequest) -> HttpResponse:
 @requires("view")
 def registry_detail(request: HttpRequest, pk: int) -> HttpResponse:
     registry = registry_for_page(pk)
-    return render(request, "provisioning/registries/detail.html", detail_context(request, registry))
+    response = render(request, "provisioning/registries/detail.html", detail_context(request, registry))
+    return live_response(request, response)
 
 
 @requires("view")
 @require_GET
 def registry_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """The live part of a registry's page (phase, components, conditions, services), polled while it settles."""
+    """The live region of a registry's page: header and actions, facts, health, phase, components, conditions
+    and services; polled in every state (see :mod:`provisioning.views.live`)."""
     registry = registry_for_page(pk)
-    response = render(request, "provisioning/registries/status.html", status_context(registry))
-    response["HX-Trigger"] = "status-refreshed"
-    return response
+    response = render(request, "provisioning/registries/live.html", live_context(request, registry))
+    return live_response(request, response)
 
 
 @requires("view")
 @require_GET
 def registry_activity(request: HttpRequest, pk: int) -> HttpResponse:
-    """Objects, runs and timeline of a registry, refreshed when a run ends or its status changes."""
+    """Objects, runs and timeline of a registry: a live region too, also refreshed at once when a run ends."""
     registry = get_object_or_404(Registry.objects.with_related(), pk=pk)
-    return render(request, "provisioning/registries/activity.html", activity_context(registry))
+    response = render(request, "provisioning/registries/activity.html", activity_context(registry))
+    return live_response(request, response)
 
 
 @requires("view")

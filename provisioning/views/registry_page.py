@@ -8,7 +8,7 @@ the current phase and its start (``Registry.phase_since``) are always shown.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +17,22 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 
-from provisioning.choices import BindingStatus, DesiredState, ResourceState, RunStatus
+from provisioning import audit
+from provisioning.choices import (
+    BindingStatus,
+    CacheMode,
+    ComponentKind,
+    DesiredState,
+    Phase,
+    ResourceState,
+    RunStatus,
+)
+from provisioning.health import Source, verdict_of, visible_problems
 from provisioning.models import AuditEvent, Binding, Component, ReconcileRun, Registry
-from provisioning.templatetags.console import SETTLING_PHASES, visible_problems
+from provisioning.services.registries import purge_allowed_at
+from provisioning.templatetags.console import SETTLING_PHASES
 from provisioning.views.operations import offered_operations
 
 RUNS_SHOWN = 15
@@ -47,22 +59,40 @@ def run_for_status(registry_pk: int, run_pk: int) -> ReconcileRun:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What is true of a service while the registry is not running, instead of its last check."""
+
+    status: str
+    label: str
+    note: str
+
+
+@dataclass(frozen=True)
 class BindingView:
     """One external service of a registry, with the facts support staff need and never a secret."""
 
+    key: str
     title: str
     binding: Binding | None
     facts: list[tuple[str, str]]
+    standing: Standing | None = None
+    """Set when the registry is suspended or deleted: its last check no longer says what is true."""
 
     @property
     def status(self) -> str:
+        if self.standing is not None:
+            return self.standing.status
         return self.binding.status if self.binding else BindingStatus.UNKNOWN
+
+    @property
+    def stopped_note(self) -> str:
+        return self.standing.note if self.standing is not None else ""
 
     @property
     def rotation(self) -> str:
         """Where a credential rotation of this service stands, in words; empty when none is under way."""
         binding = self.binding
-        if binding is None:
+        if binding is None or self.standing is not None:
             return ""
         if binding.rotation_started_at is not None:
             return "Rotation under way: the new credential is live; the old one is revoked once the pods are Ready."
@@ -72,6 +102,8 @@ class BindingView:
 
     @property
     def status_label(self) -> str:
+        if self.standing is not None:
+            return self.standing.label
         return self.binding.get_status_display() if self.binding else "Not set up"
 
 
@@ -89,10 +121,79 @@ def _memory(used: int | None, limit: int | None) -> str:
     return f"{text} of {limit / 2**20:.0f} MiB" if limit else text
 
 
+KEPT = Standing("retained", "Kept until purge", "")
+
+
+def _managed_redis(registry: Registry, cache: Any) -> Standing | None:
+    """A running managed Redis as its pod was last seen, when that is newer than the last dependency check."""
+    redis = next((c for c in registry.components.all() if c.kind == ComponentKind.REDIS), None)
+    if redis is None or redis.observed_at is None:
+        return None
+    if cache.last_checked_at is not None and cache.last_checked_at >= redis.observed_at:
+        return None
+    pods = "pod" if redis.desired_replicas == 1 else "pods"
+    ready = f"{redis.ready_replicas} of {redis.desired_replicas} {pods} ready"
+    if redis.available:
+        return Standing(BindingStatus.OK, "OK", f"The managed Redis is available ({ready}).")
+    return Standing(
+        BindingStatus.DEGRADED, "Degraded", redis.message or f"The managed Redis is starting ({ready})."
+    )
+
+
+def standing(registry: Registry, key: str, cache: Any) -> Standing | None:
+    """What is true of a service now when its last check does not say it: the registry is suspended or deleted,
+    or a managed Redis was seen by reconciliation after its last check. None: the last check says it."""
+    managed_cache = cache is not None and cache.mode == CacheMode.MANAGED
+    if registry.phase == Phase.PURGED:
+        return Standing("removed", "Purged", "Purged with the registry: nothing of it is left.")
+    if registry.desired_state == DesiredState.DELETED:
+        gone = registry.phase == Phase.DELETED
+        removed = "removed with the stack" if gone else "being removed with the stack"
+        notes = {
+            "database": "The registry is deleted: its database is kept, untouched, until it is purged.",
+            "storage": "The registry is deleted: its bucket and the images in it are kept until it is purged.",
+            "ingress": f"The ingress and the certificate were {removed}: nothing answers at {registry.hostname}.",
+        }
+        if key == "cache":
+            if managed_cache:
+                return Standing(
+                    "removed", "Removed" if gone else "Removing", f"The managed Redis was {removed}."
+                )
+            return Standing(KEPT.status, KEPT.label, "The Redis user is kept until the registry is purged.")
+        if key == "ingress":
+            return Standing("removed", "Removed" if gone else "Removing", notes[key])
+        return Standing(KEPT.status, KEPT.label, notes[key])
+    if registry.desired_state == DesiredState.SUSPENDED:
+        if key == "cache" and managed_cache:
+            return Standing(
+                "stopped", "Stopped", "Scaled to zero with the registry; its data stays on its volume."
+            )
+        if key == "ingress":
+            return Standing(
+                "stopped",
+                "Not serving",
+                f"The registry is suspended: every workload is scaled to zero, so requests to "
+                f"{registry.hostname} fail until it is resumed.",
+            )
+        return None
+    if key == "cache" and managed_cache:
+        return _managed_redis(registry, cache)
+    return None
+
+
+def _certificate(registry: Registry, ingress: Any) -> str:
+    if registry.desired_state == DesiredState.DELETED:
+        return "removed with the stack"
+    if not ingress.certificate_ready:
+        return "not ready"
+    return "issued (not serving: suspended)" if registry.desired_state == DesiredState.SUSPENDED else "ready"
+
+
 def binding_views(registry: Registry) -> list[BindingView]:
     db, cache, storage, ingress = (_binding(registry, r) for r in BINDING_RELATIONS)
     views = [
         BindingView(
+            "database",
             "PostgreSQL database",
             db,
             [
@@ -106,6 +207,7 @@ def binding_views(registry: Registry) -> list[BindingView]:
             else [],
         ),
         BindingView(
+            "cache",
             "Redis",
             cache,
             [
@@ -121,6 +223,7 @@ def binding_views(registry: Registry) -> list[BindingView]:
             else [],
         ),
         BindingView(
+            "storage",
             "Object storage",
             storage,
             [
@@ -133,11 +236,12 @@ def binding_views(registry: Registry) -> list[BindingView]:
             else [],
         ),
         BindingView(
+            "ingress",
             "Ingress and TLS",
             ingress,
             [
                 ("Host", registry.hostname),
-                ("Certificate", "ready" if ingress.certificate_ready else "not ready"),
+                ("Certificate", _certificate(registry, ingress)),
                 (
                     "Expires",
                     f"{ingress.certificate_not_after:%Y-%m-%d %H:%M} UTC"
@@ -150,7 +254,10 @@ def binding_views(registry: Registry) -> list[BindingView]:
             else [],
         ),
     ]
-    return views
+    return [
+        replace(view, standing=standing(registry, view.key, cache)) if view.binding else view
+        for view in views
+    ]
 
 
 def open_run(runs: list[ReconcileRun]) -> ReconcileRun | None:
@@ -162,17 +269,34 @@ def open_runs(registry: Registry) -> list[ReconcileRun]:
 
 
 def status_context(registry: Registry, runs: list[ReconcileRun] | None = None) -> dict[str, Any]:
-    """The live part of the page: phase, problems, components, conditions, external services."""
+    """The live part's status: phase, health verdict, problems, components, conditions, external services."""
     current = open_run(open_runs(registry) if runs is None else runs)
+    verdict = verdict_of(registry)
     return {
         "registry": registry,
+        "verdict": verdict,
         "components": list(registry.components.all()),
         "stack_stopped": registry.desired_state != DesiredState.RUNNING,
         "conditions": registry.conditions,
         "problems": visible_problems(registry),
+        "other_reasons": [r for r in verdict.reasons if r.source != Source.CONSOLE],
         "bindings": binding_views(registry),
         "current_run": current,
         "settling": registry.phase in SETTLING_PHASES or current is not None,
+    }
+
+
+def live_context(
+    request: HttpRequest, registry: Registry, runs: list[ReconcileRun] | None = None
+) -> dict[str, Any]:
+    """Everything the page's live region shows: header, actions offered now, facts and status."""
+    allowed_at = purge_allowed_at(registry)
+    return {
+        **status_context(registry, runs),
+        "operations": offered_operations(request.user, registry),
+        "live_url": reverse("provisioning:registry-status", args=[registry.pk]),
+        "purge_allowed_at": allowed_at if registry.phase == Phase.DELETED else None,
+        "purge_possible": allowed_at is not None and allowed_at <= timezone.now(),
     }
 
 
@@ -216,7 +340,7 @@ def _run_entry(run: ReconcileRun) -> TimelineEntry:
     )
 
 
-def _event_entry(event: AuditEvent) -> TimelineEntry:
+def _event_entry(event: AuditEvent, readable: list[tuple[str, Any]]) -> TimelineEntry:
     phase_change = event.action == "phase" and "phase" in event.changes
     if phase_change:
         old, new = event.changes["phase"]
@@ -226,7 +350,7 @@ def _event_entry(event: AuditEvent) -> TimelineEntry:
             f"{field}: {value[0]} → {value[1]}"
             if isinstance(value, list) and len(value) == 2
             else f"{field}: {value}"
-            for field, value in event.changes.items()
+            for field, value in readable
             if value not in (None, "", [], {})
         )
         title, detail, tone = f"{event.action.capitalize()} ({event.get_via_display()})", changed, "audit"
@@ -242,7 +366,8 @@ def _event_entry(event: AuditEvent) -> TimelineEntry:
 
 def timeline(registry: Registry, runs: list[ReconcileRun], events: list[AuditEvent]) -> list[TimelineEntry]:
     """Audit events, phase changes and runs of the registry, newest first."""
-    entries = [_event_entry(e) for e in events] + [_run_entry(r) for r in runs]
+    readable = audit.readable_changes(events)
+    entries = [_event_entry(e, readable[e.pk]) for e in events] + [_run_entry(r) for r in runs]
     entries.append(
         TimelineEntry(
             at=registry.phase_since,
@@ -280,8 +405,7 @@ def detail_context(request: HttpRequest, registry: Registry) -> dict[str, Any]:
     watched = request.GET.get("run", "")
     watched_run = next((r for r in runs if str(r.pk) == watched), None) or open_run(runs)
     return {
-        **status_context(registry, runs),
+        **live_context(request, registry, runs),
         **activity_context(registry, runs),
         "watched_run": watched_run,
-        "operations": offered_operations(request.user, registry),
     }

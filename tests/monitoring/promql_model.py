@@ -234,3 +234,54 @@ def components(m: Model, ns: str, t: float) -> dict[str, float | None]:
 
 
 Figure = Callable[[Model, str, float], float | None]
+
+
+# --- figures over a period, over the data that exists -------------------------------------------------------------
+
+
+def first_on_grid(m: Model, points: list[tuple[float, float]], t: float, period: float, step: float):
+    """The first (time, value) an instant selector finds at ``t - period``, ``t - period + step``, … ``t``."""
+    at = t - period
+    while at <= t + 1e-6:
+        value = m.latest(points, at)
+        if value is not None:
+            return at, value
+        at += step
+    return None
+
+
+def storage_growth_existing(m: Model, ns: str, t: float, period: float, step: float):
+    """(growth, since): growth over the period, or since the first figure when the data is younger."""
+    now, before = storage_used(m, ns, t), storage_used(m, ns, t - period)
+    if now is None:
+        return None, None
+    if before is not None:
+        return now - before, None
+    at = t - period
+    while at <= t + 1e-6:
+        value = storage_used(m, ns, at)
+        if value is not None:
+            return now - value, at
+        at += step
+    return None, None
+
+
+def pulls_existing(m: Model, ns: str, t: float, period: float, step: float):
+    """(pulls, since): per project now minus a period ago (or its first figure), drops counting zero; ``since``
+    only when no project of the namespace is as old as the period."""
+    total, old, starts = [], False, []
+    for _, points in m.series("harbor_artifact_pulled", ns):
+        now, before = m.latest(points, t), m.latest(points, t - period)
+        if now is None:
+            continue
+        if before is not None:
+            old = True
+            total.append(max(now - before, 0.0))
+            continue
+        first = first_on_grid(m, points, t, period, step)
+        if first is not None:
+            starts.append(first[0])
+            total.append(max(now - first[1], 0.0))
+    if not total:
+        return None, None
+    return sum(total), (None if old else min(starts))

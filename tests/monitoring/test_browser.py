@@ -4,6 +4,7 @@ its charts, the registry page embeds the monitoring panel. Screenshots go to art
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from provisioning.services import registries as registry_services
 from tests.fixtures.prometheus import MonitoredFleet
@@ -40,12 +41,12 @@ def test_fleet_overview_filters_sorts_and_links(console, fleet_in_browser: Monit
     assert console.unlabelled_controls() == []
 
     page.select_option("select[name=health]", "Degraded")
-    page.wait_for_function("document.querySelectorAll('#fleet-table tbody tr[data-namespace]').length === 2")
+    expect(page.locator("#fleet-table tbody tr[data-namespace]")).to_have_count(2)
     assert "health=Degraded" in page.url  # the filtered view can be bookmarked and shared
     assert sorted(rows(page)) == ["harbor-globex-prod", "harbor-umbrella-ci"]
 
     page.select_option("select[name=health]", "")
-    page.wait_for_function("document.querySelectorAll('#fleet-table tbody tr[data-namespace]').length === 10")
+    expect(page.locator("#fleet-table tbody tr[data-namespace]")).to_have_count(10)
     page.get_by_role("link", name="Storage of plan").click()
     page.wait_for_url("**sort=-storage_share**")
     page.wait_for_load_state("networkidle")

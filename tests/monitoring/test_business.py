@@ -109,13 +109,20 @@ def test_business_page_sorts_top_consumers(
     assert "<polyline" in html.split('id="growth-title"')[1].split("</section>")[0]
 
 
-def test_a_period_longer_than_the_history_says_so_instead_of_inventing_growth(
-    monitored_fleet: MonitoredFleet, viewer_client: Client
+def test_a_period_longer_than_the_history_counts_what_exists_and_says_so(
+    monitored_fleet: MonitoredFleet, model: pm.Model, viewer_client: Client
 ) -> None:
     body = viewer_client.get("/api/v1/monitoring/business/", {"range": "30d", "sort": "growth"}).json()
     assert body["metrics"]["status"] == "ok"
-    assert body["totals"]["growth"] is None  # eight days of history: nothing 30 days ago to compare with
-    assert body["top_consumers"] == []
+    t = body["metrics"]["evaluated_at"]
+    month, step = 30 * pm.DAY, 4 * 3600  # the young series are read every four hours over a month
+    by_ns = {c["namespace"]: c for c in body["top_consumers"]}
+    assert set(by_ns) == {tenant.namespace for tenant in monitored_fleet.prometheus.fleet}
+    for ns, consumer in by_ns.items():
+        growth, since = pm.storage_growth_existing(model, ns, t, month, step)
+        assert since is not None and 7 * pm.DAY < t - since <= 8 * pm.DAY  # eight days of history, not 30
+        assert pm.close(consumer["figures"]["growth"], growth) and consumer["since"]["growth"] == since
+    assert body["short_history"] == len(by_ns)
 
 
 def test_bad_parameters_are_refused_in_the_api_error_shape(viewer_client: Client, db) -> None:

@@ -101,9 +101,11 @@ def test_metrics_describe_tenants_limits_runs_and_queues(db, token: str) -> None
     assert info[large.namespace]["phase"] == "Ready" and info[large.namespace]["cluster"] == cluster.name
 
     runs = {
-        (lab["status"], lab["error_class"]): v for lab, v in samples["harborconsole_reconcile_runs_total"]
+        (lab["status"], lab["error_class"]): v
+        for lab, v in samples["harborconsole_reconcile_runs_finished_total"]
     }
     assert runs[("succeeded", "")] == 4 and runs[("failed", "API_UNAVAILABLE")] == 2
+    assert ("queued", "") not in runs and ("running", "") not in runs  # open runs are the queue-depth gauge
     buckets = {
         (lab["status"], lab["le"]): v for lab, v in samples["harborconsole_reconcile_duration_seconds_bucket"]
     }
@@ -134,7 +136,66 @@ def test_metrics_cost_a_fixed_number_of_sql_queries(db, token: str) -> None:
     add_registries(150, cluster, prefix="many")
     many = cost()
     print(f"\n/metrics SQL queries: 5 registries {few}, 155 registries {many}")
-    assert few == many <= 8
+    assert few == many <= 9
+
+
+def test_finished_runs_counter_never_falls_when_the_history_is_pruned(db, token: str, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.services.history import RUNS_KEPT_PER_REGISTRY, prune_history
+
+    registry = factories.registry()
+    ReconcileRun.objects.filter(registry=registry).delete()
+    old = timezone.now() - timedelta(days=settings.RUN_RETENTION_DAYS + 5)
+    outcomes = [(RunStatus.SUCCEEDED, "")] * 30 + [(RunStatus.FAILED, ErrorClass.API_CONFLICT)] * 6
+    for n, (status, error_class) in enumerate(outcomes):
+        ReconcileRun.objects.create(
+            registry=registry, trigger=RunTrigger.SWEEP, status=status, error_class=error_class,
+            requested_at=old + timedelta(minutes=n), finished_at=old + timedelta(minutes=n),
+        )  # fmt: skip
+    ReconcileRun.objects.create(registry=registry, trigger=RunTrigger.MANUAL, status=RunStatus.QUEUED)
+    client = Client()
+
+    def finished() -> dict[tuple[str, str], float]:
+        return {
+            (lab["status"], lab["error_class"]): v
+            for lab, v in scrape(client)["harborconsole_reconcile_runs_finished_total"]
+        }
+
+    before = finished()
+    assert before == {("succeeded", ""): 30, ("failed", "API_CONFLICT"): 6}
+    assert prune_history().runs == len(outcomes) + 1 - RUNS_KEPT_PER_REGISTRY
+    assert ReconcileRun.objects.filter(registry=registry).count() == RUNS_KEPT_PER_REGISTRY
+    assert finished() == before  # fewer rows, the same count
+    ReconcileRun.objects.create(registry=registry, trigger=RunTrigger.SWEEP, status=RunStatus.FAILED)
+    after = finished()
+    assert after[("failed", "")] == 1 and all(after[key] >= value for key, value in before.items())
+
+
+def test_each_registry_health_is_the_verdict_the_pages_show(db, token: str, settings) -> None:
+    settings.PROMETHEUS_URL = ""  # no metrics: a Ready registry cannot be called Healthy
+    cluster = factories.observed_cluster()
+    ready = factories.registry(cluster=cluster)
+    suspended = factories.registry(cluster=cluster)
+    failed = factories.registry(cluster=factories.cluster())  # never contacted: its state is unknown
+    Registry.objects.filter(pk=ready.pk).update(phase=Phase.READY)
+    Registry.objects.filter(pk=suspended.pk).update(phase=Phase.SUSPENDED, desired_state="suspended")
+    Registry.objects.filter(pk=failed.pk).update(phase=Phase.FAILED)
+    samples = scrape(Client())
+    health = {
+        lab["namespace"]: lab["health"] for lab, v in samples["harborconsole_registry_health"] if v == 1
+    }
+    assert health[ready.namespace] == "Unknown"
+    assert health[suspended.namespace] == "Other"
+    assert health[failed.namespace] == "Unknown"
+    api = Client()
+    api.force_login(factories.user("viewer"))
+    assert api.get(f"/api/v1/registries/{ready.pk}/").json()["health"]["state"] == health[ready.namespace]
+    counts = {lab["health"]: v for lab, v in samples["harborconsole_registries_by_health"]}
+    assert set(counts) == {"Healthy", "Degraded", "Down", "Unknown", "Provisioning", "Upgrading", "Other"}
+    assert counts["Healthy"] == 0 and sum(counts.values()) == Registry.objects.live().count()
 
 
 @pytest.mark.prometheus

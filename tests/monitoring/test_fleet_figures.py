@@ -104,7 +104,14 @@ def test_health_strip_counts_each_registry_once_by_phase_and_metrics(
         health: html.split(f'data-health="{health}"')[1].split('class="strip-count">')[1].split("<")[0]
         for health in strip
     }
-    assert counts == {"Healthy": "5", "Degraded": "2", "Down": "1", "Provisioning": "1", "Upgrading": "1"}
+    assert counts == {
+        "Healthy": "5",
+        "Degraded": "2",
+        "Down": "1",
+        "Unknown": "0",
+        "Provisioning": "1",
+        "Upgrading": "1",
+    }
 
 
 def test_near_quota_panel_lists_tenants_at_80_percent_of_their_plan(
@@ -130,3 +137,27 @@ def test_running_version_is_shown_when_it_differs_from_the_desired_one(
     assert (row["harbor_version"], row["running_version"]) == ("2.14.4", "2.13.5")
     html = viewer_client.get("/monitoring/", {"q": "tyrell"}).content.decode()
     assert "running 2.13.5" in html
+
+
+def test_one_verdict_for_each_registry_on_every_page_and_in_every_api(
+    monitored_fleet: MonitoredFleet, viewer_client: Client
+) -> None:
+    """The fleet API, the registry API, the monitoring API, the fleet page, the registries list, the registry page
+    and its monitoring page all give each registry the same health, with the same reasons."""
+    fleet = viewer_client.get("/api/v1/monitoring/fleet/").json()["results"]
+    listing = viewer_client.get("/registries/", {"per_page": 100}).content.decode()
+    listed = [e["data-health"] for e in elements(listing, "data-health")]
+    fleet_page = viewer_client.get("/monitoring/").content.decode()
+    rows = {e["data-registry-id"]: e["data-health"] for e in elements(fleet_page, "data-registry-id")}
+    assert len(fleet) == len(monitored_fleet.registries) == len(listed)
+    for row in fleet:
+        pk = row["registry_id"]
+        registry_api = viewer_client.get(f"/api/v1/registries/{pk}/").json()["health"]
+        summary = viewer_client.get(f"/api/v1/monitoring/registries/{pk}/").json()["health"]
+        assert registry_api == summary == {"state": row["health"], "reasons": row["reasons"]}, row["tenant"]
+        assert rows[str(pk)] == row["health"]
+        for path in (f"/registries/{pk}/", f"/monitoring/registries/{pk}/"):
+            page = viewer_client.get(path).content.decode()
+            health_line = page.split('id="health"')[1][:600]  # the verdict's badge opens the health block
+            assert f'data-health="{row["health"]}"' in health_line, path
+    assert sorted(listed) == sorted(r["health"] for r in fleet)

@@ -19,13 +19,16 @@ MAX_PROMETHEUS_QUERIES = 12
 MAX_SQL_QUERIES = 15
 
 
+SERVED = (
+    'prometheus_http_requests_total{code="200",handler="/api/v1/query"}',
+    'prometheus_http_requests_total{code="200",handler="/api/v1/query_range"}',
+)
+
+
 def prometheus_served(url: str) -> float:
-    """Instant queries Prometheus itself says it answered (its own counter)."""
+    """Instant and range queries Prometheus itself says it answered (its own counters)."""
     text = requests.get(f"{url}/metrics", timeout=5).text
-    for line in text.splitlines():
-        if line.startswith('prometheus_http_requests_total{code="200",handler="/api/v1/query"}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(SERVED))
 
 
 def cost_of(client: Client, url: str, path: str) -> tuple[int, int, int]:
@@ -39,7 +42,12 @@ def cost_of(client: Client, url: str, path: str) -> tuple[int, int, int]:
     return len(sent), int(prometheus_served(url) - served_before), len(sql)
 
 
-@pytest.mark.parametrize("path", ["/monitoring/", "/api/v1/monitoring/fleet/"])
+LIVE_POLL = {"HX-Request": "true", "HX-Trigger": "fleet-live", "HX-Target": "fleet-live"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/monitoring/", "/api/v1/monitoring/fleet/", "/registries/", "/api/v1/registries/?limit=100"]
+)
 def test_fleet_overview_cost_does_not_grow_with_the_fleet(
     monitored_fleet: MonitoredFleet, viewer_client: Client, path: str
 ) -> None:
@@ -54,6 +62,38 @@ def test_fleet_overview_cost_does_not_grow_with_the_fleet(
     assert sent == served, "every query the console counts reached Prometheus, and no other"
     assert sent <= MAX_PROMETHEUS_QUERIES
     assert sql <= MAX_SQL_QUERIES
+
+
+def test_live_polls_cost_a_constant_number_of_queries_and_nothing_once_cached(
+    monitored_fleet: MonitoredFleet, viewer_client: Client, settings
+) -> None:
+    """The fleet's live region and a registry's page poll every few seconds: constant SQL, and no Prometheus
+    query while the cached answers last."""
+    settings.PROMETHEUS_CACHE_SECONDS = 86400
+    registry = monitored_fleet.registry("globex")
+    polls = {
+        "/": LIVE_POLL,
+        f"/registries/{registry.pk}/status/": {
+            "HX-Request": "true", "HX-Trigger": "registry-live", "HX-Target": "registry-live"
+        },
+        f"/monitoring/registries/{registry.pk}/panel": {"HX-Request": "true"},
+    }  # fmt: skip
+
+    def cost() -> list[tuple[int, int]]:
+        out = []
+        for path, headers in polls.items():
+            viewer_client.get(path, headers=headers)  # warm the cache
+            with capture_queries() as sent, CaptureQueriesContext(connection) as sql:
+                assert viewer_client.get(path, headers=headers).status_code == 200
+            out.append((len(sent), len(sql)))
+        return out
+
+    small = cost()
+    add_registries(100, factories.cluster())
+    large = cost()
+    print(f"\nlive polls (Prometheus, SQL): 10 tenants {small}, 110 tenants {large}")
+    assert small == large
+    assert all(sent == 0 for sent, _ in large)
 
 
 def test_fleet_page_lists_the_200_tenants_over_pages(

@@ -40,8 +40,8 @@ def test_fleet_reads_the_recorded_series_when_rules_are_installed(
     clear_prometheus_cache()
     with capture_queries() as sent:
         body = viewer_client.get("/api/v1/monitoring/fleet/").json()
-    assert body["metrics"]["status"] == "ok"
-    assert len(sent) == 8
+    assert body["metrics"]["status"] == "ok" and body["metrics"]["message"] == ""
+    assert len(sent) == 10  # 8 figures, the check that the rules are loaded, the pulls of young projects
     assert not any("rate(harbor_core_http_request" in q for q in sent), "no raw counter is rated any more"
     assert any(queries.ERRORS_RATE in q for q in sent) and any(queries.DURATION_SUM_RATE in q for q in sent)
     at = prometheus_with_rules.rule_time(body["metrics"]["evaluated_at"])
@@ -52,7 +52,28 @@ def test_fleet_reads_the_recorded_series_when_rules_are_installed(
         assert pm.close(
             row["storage_used_bytes"], pm.storage_used(model, ns, body["metrics"]["evaluated_at"])
         )
-    assert {r["tenant"]: r["health"] for r in body["results"]}["globex"] == "Degraded"
+    health = {r["tenant"]: r["health"] for r in body["results"]}
+    assert health["globex"] == "Degraded" and health["acme"] == "Healthy"
+
+
+def test_rules_mode_without_the_rules_loaded_says_so_and_calls_nothing_healthy(
+    monitored_fleet: MonitoredFleet, viewer_client: Client, settings
+) -> None:
+    settings.PROMETHEUS_RECORDING_RULES = True  # the fixture's Prometheus holds no recorded series
+    clear_prometheus_cache()
+    body = viewer_client.get("/api/v1/monitoring/fleet/").json()
+    assert "holds no series of the console's recording rules" in body["metrics"]["message"]
+    health = {r["tenant"]: r["health"] for r in body["results"]}
+    assert "Healthy" not in health.values()
+    assert health["acme"] == "Unknown" and health["cyberdyne"] == "Unknown"
+    acme = next(r for r in body["results"] if r["tenant"] == "acme")
+    assert "recording rules not loaded" in acme["reasons"][0]["text"]
+    assert health["initech"] == "Down"  # what is known to be wrong still shows
+    html = viewer_client.get("/monitoring/").content.decode()
+    assert "data-rules-missing" in html and "monitoring_rules" in html
+    unknown = sum(1 for h in health.values() if h == "Unknown")
+    assert unknown == body["health"]["Unknown"] >= 5
+    assert f'data-health="Unknown" data-count="{unknown}"' in html
 
 
 def test_without_the_setting_the_raw_counters_are_read(monitored_fleet: MonitoredFleet, settings) -> None:

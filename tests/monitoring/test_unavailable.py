@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -116,3 +117,78 @@ def test_credentials_refused(fleet_db, settings, httpserver) -> None:
     body = client.get("/monitoring/").content.decode()
     assert "refused the credentials (HTTP 401): check PROMETHEUS_TOKEN" in body
     assert "not-the-right-one" not in body
+
+
+def ready_registry(client_user) -> tuple[Client, Any]:
+    from provisioning.models import Registry
+    from tests import factories
+
+    registry = factories.registry(
+        name="main", tenant=factories.tenant(slug="serving"), cluster=factories.observed_cluster()
+    )
+    Registry.objects.filter(pk=registry.pk).update(phase="Ready")
+    client = Client()
+    client.force_login(client_user)
+    clear_prometheus_cache()
+    return client, registry
+
+
+def health_everywhere(client: Client, registry) -> dict[str, str]:
+    """The registry's health as the fleet API, the registry API, the fleet page and the list page show it."""
+    fleet = client.get("/api/v1/monitoring/fleet/").json()
+    (row,) = [r for r in fleet["results"] if r["registry_id"] == registry.pk]
+    detail = client.get(f"/api/v1/registries/{registry.pk}/").json()
+    page = client.get("/monitoring/").content.decode()
+    listing = client.get("/registries/").content.decode()
+    rows = {
+        e["data-namespace"]: e["data-health"] for e in elements(page, "data-namespace") if "data-health" in e
+    }
+    (badge,) = [e["data-health"] for e in elements(listing, "data-health")]
+    healthy_tile = next(
+        e for e in elements(page, "data-health") if e.get("data-count") and "strip" in e["class"]
+    )
+    assert healthy_tile["data-health"] == "Healthy"
+    return {
+        "fleet api": row["health"],
+        "registry api": detail["health"]["state"],
+        "fleet page": rows[registry.namespace],
+        "list page": badge,
+        "healthy tile": healthy_tile["data-count"],
+        "reason": row["reasons"][0]["text"] if row["reasons"] else "",
+        "api reason": detail["health"]["reasons"][0]["text"] if detail["health"]["reasons"] else "",
+    }
+
+
+def test_with_prometheus_stopped_no_registry_is_healthy_anywhere(
+    db, viewer, empty_prometheus: LocalPrometheus, settings
+) -> None:
+    client, registry = ready_registry(viewer)
+    settings.PROMETHEUS_URL = empty_prometheus.url
+    empty_prometheus.stop()
+    seen = health_everywhere(client, registry)
+    assert {seen[k] for k in ("fleet api", "registry api", "fleet page", "list page")} == {"Unknown"}, seen
+    assert seen["healthy tile"] == "0"
+    assert (
+        seen["reason"].startswith("Metrics unavailable: cannot connect to Prometheus") and seen["api reason"]
+    )
+
+
+def test_a_ready_registry_prometheus_has_no_series_for_is_unknown_not_healthy(
+    db, viewer, empty_prometheus: LocalPrometheus, settings
+) -> None:
+    client, registry = ready_registry(viewer)
+    settings.PROMETHEUS_URL = empty_prometheus.url  # it answers, but holds nothing of this registry
+    seen = health_everywhere(client, registry)
+    assert {seen[k] for k in ("fleet api", "registry api", "fleet page", "list page")} == {"Unknown"}, seen
+    assert (
+        seen["reason"]
+        == f"Prometheus has no series for namespace {registry.namespace}: is its Harbor scraped?"
+    )
+
+
+def test_without_prometheus_configured_no_registry_is_healthy(db, viewer, settings) -> None:
+    client, registry = ready_registry(viewer)
+    settings.PROMETHEUS_URL = ""
+    seen = health_everywhere(client, registry)
+    assert {seen[k] for k in ("fleet api", "registry api", "fleet page", "list page")} == {"Unknown"}, seen
+    assert "Prometheus not configured" in seen["reason"]

@@ -39,7 +39,7 @@ def test_reconcile_now_confirms_then_queues_a_run_to_watch(operator_client, oper
     assert run.operation == "reconcile" and run.requested_by == operator
     assert AuditEvent.objects.filter(registry=registry, action="reconcile", actor=operator).exists()
     body = operator_client.get(response["Location"]).content.decode()
-    assert f'id="run-{run.pk}"' in body and 'hx-trigger="every 1500ms [!document.hidden]"' in body
+    assert f'id="run-{run.pk}"' in body and 'hx-trigger="every 1500ms"' in body
 
 
 def test_upgrade_offers_only_allowed_targets(operator_client):

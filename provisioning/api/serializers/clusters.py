@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import BooleanField, Case, Value, When
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from provisioning.api.serializers.base import CleanedModelSerializer, StrictFieldsMixin
+from provisioning.choices import ClusterHealth
 from provisioning.models import Cluster
 from provisioning.validators import MAX_CIDRS, MAX_TOLERATIONS, validate_cidr, validate_label_keys
 
@@ -40,6 +42,27 @@ class TolerationSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     tolerationSeconds = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
 
 
+class ClusterHealthSerializer(serializers.Serializer[Any]):
+    state = serializers.ChoiceField(choices=ClusterHealth.choices)
+    reasons = serializers.ListField(child=serializers.CharField())
+    since = serializers.DateTimeField(allow_null=True)
+
+
+OBSERVED_FIELDS = [
+    "api_reachable",
+    "api_version",
+    "api_latency_ms",
+    "last_contact_at",
+    "last_list_at",
+    "last_watch_at",
+    "last_error",
+    "last_error_at",
+    "prerequisites",
+    "prerequisites_checked_at",
+]
+"""What the console last observed of the cluster's API server (written by reconciliation, never by a client)."""
+
+
 class ClusterSerializer(CleanedModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:cluster-detail")
     credentials = serializers.SerializerMethodField(
@@ -51,6 +74,10 @@ class ClusterSerializer(CleanedModelSerializer):
     )
     registry_count = serializers.IntegerField(
         read_only=True, default=0, help_text="Registries not yet purged."
+    )
+    health = serializers.SerializerMethodField(
+        help_text="Healthy, Degraded (a prerequisite missing), Unreachable, or Unknown without recent evidence; "
+        "its registries are Unknown while it is Unknown or Unreachable."
     )
     node_selector = serializers.DictField(
         child=serializers.CharField(max_length=63, allow_blank=True),
@@ -114,6 +141,8 @@ class ClusterSerializer(CleanedModelSerializer):
             "credentials",
             "warnings",
             "registry_count",
+            "health",
+            *OBSERVED_FIELDS,
             "created_at",
             "updated_at",
         ]
@@ -122,10 +151,15 @@ class ClusterSerializer(CleanedModelSerializer):
             "kubeconfig": secret_kwargs(max_length=100_000),
             "ca_certificate": {"max_length": 100_000},
             "capacity": {"max_value": 1_000_000},
+            **{name: {"read_only": True} for name in OBSERVED_FIELDS},
         }
 
     def get_warnings(self, cluster: Cluster) -> list[str]:
         return list(self.context.get("save_warnings", []))
+
+    @extend_schema_field(ClusterHealthSerializer)
+    def get_health(self, cluster: Cluster) -> dict[str, Any]:
+        return dict(ClusterHealthSerializer(cluster.health()).data)
 
     def get_credentials(self, cluster: Cluster) -> dict[str, bool]:
         """Read from the ``has_<name>`` annotations of :func:`credential_flags`: no secret is decrypted."""

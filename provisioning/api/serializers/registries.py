@@ -15,7 +15,9 @@ from rest_framework.reverse import reverse
 
 from provisioning import catalogue
 from provisioning.api.serializers.base import MAX_INT, MAX_SMALL_INT, StrictFieldsMixin
+from provisioning.api.serializers.health import VerdictSerializer
 from provisioning.choices import CacheMode, ConditionStatus, ConditionType, DesiredState, RunStatus, WhoseMove
+from provisioning.health import verdict_of
 from provisioning.models import (
     CacheBinding,
     Cluster,
@@ -202,6 +204,10 @@ class RegistrySerializer(serializers.ModelSerializer[Registry]):
     purge_allowed_at = serializers.SerializerMethodField(
         help_text="When a deleted registry's data may be purged (null while not deleted)."
     )
+    health = serializers.SerializerMethodField(
+        help_text="The console's one health verdict (the fleet overview's too): reconciliation, metrics and "
+        "the cluster combined, with every reason and whose move it is; Unknown when evidence is missing."
+    )
 
     class Meta:
         model = Registry
@@ -224,6 +230,7 @@ class RegistrySerializer(serializers.ModelSerializer[Registry]):
             "desired_state",
             "phase",
             "phase_since",
+            "health",
             "conditions",
             "generation",
             "observed_generation",
@@ -260,6 +267,13 @@ class RegistrySerializer(serializers.ModelSerializer[Registry]):
         if registry.desired_state == DesiredState.DELETED:
             return []
         return catalogue.upgrade_targets(registry.harbor_version)
+
+    @extend_schema_field(VerdictSerializer)
+    def get_health(self, registry: Registry) -> dict[str, Any]:
+        """From the verdicts the view read for the whole page (``context["verdicts"]``), or read for this one."""
+        verdicts = self.context.get("verdicts") or {}
+        verdict = verdicts.get(registry.pk) or verdict_of(registry)
+        return dict(VerdictSerializer(verdict).data)
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_purge_allowed_at(self, registry: Registry) -> Any:

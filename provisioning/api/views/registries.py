@@ -41,6 +41,7 @@ from provisioning.api.serializers.runs import ReconcileRunSerializer
 from provisioning.api.views.base import ApiViewSet
 from provisioning.choices import Via
 from provisioning.filtersets import RegistryFilterSet
+from provisioning.health import verdicts
 from provisioning.models import ManagedResource, ReconcileRun, Registry
 from provisioning.reconcile.errors import InvalidSpec
 from provisioning.reconcile.export import export_helm_values, export_manifests_yaml
@@ -141,6 +142,12 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return RegistrySerializer if self.action == "list" else RegistryDetailSerializer
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[Any]:
+        """A page of registries gets every health verdict at once: one reading of the metrics for the page."""
+        if kwargs.get("many") and args and isinstance(args[0], list):
+            kwargs.setdefault("context", self.get_serializer_context())["verdicts"] = verdicts(args[0])
+        return super().get_serializer(*args, **kwargs)
 
     def detail_response(self, registry: Registry | int, status: int = 200) -> Response:
         """The registry as GET shows it, with its ETag (read afresh when given an id)."""
