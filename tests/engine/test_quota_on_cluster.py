@@ -1,90 +1,92 @@
 """Pods a quota refuses, end to end: the engine reads the cluster's own words into "quota exceeded".
 
-The in-repo emulator does not run a quota admission yet, so the test puts on the cluster what a real one shows when
-it refuses pods: a ``ReplicaFailure`` condition written through the Deployment's ``/status`` (as the controller
-writes it), and a Warning ``FailedCreate`` Event of the StatefulSet (as its controller records it). Events are read
-only while a StatefulSet is short of replicas: a converged stack costs no Event request.
+The emulator runs quota admission the way kube-apiserver does: a pod the controllers create over a ResourceQuota's
+``hard`` is refused, the Deployment copies its ReplicaSet's refusal into ``ReplicaFailure`` and the StatefulSet
+controller records a Warning ``FailedCreate`` Event. The tests make the refusal happen as it does on a real cluster
+(someone else's pod eats the room, or a quota the console does not own is lower than the stack), then let the
+controllers recreate the stack's pods. Events are read only while a StatefulSet is short of replicas: a converged
+stack costs no Event request.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, cast
+import math
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from kubernetes import client
 
+from kubeemulator.quantities import format_quantity, parse
 from provisioning.choices import CacheMode, ErrorClass, Phase, RunStatus, WhoseMove
 from provisioning.models import CacheBinding
 from provisioning.reconcile import reconcile
 from tests import factories
-from tests.engine.helpers import condition, live, run_of, someone_else
+from tests.engine.helpers import condition, run_of, someone_else
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def refuse_core_pods(kube_emulator, registry, quota: str) -> None:
-    """The Deployment cannot create its pods: its ReplicaSet's refusal copied into ``ReplicaFailure``."""
-    name = f"{registry.name}-core"
-    kube_emulator.break_workload(registry.namespace, name, kind="Deployment")
-    served = live(kube_emulator, "Deployment", registry, name)  # the broken status, as a read shows it
-    refusal = (
-        f'pods "{name}-7d9f8b6c5d-x2x9q" is forbidden: exceeded quota: {quota}, requested: limits.cpu=1, '
-        "used: limits.cpu=8, limited: limits.cpu=8"
+def headroom(kube_emulator, namespace: str, quota: str) -> dict[str, str]:
+    """What is left of ``quota``'s limits, as the quota's status says."""
+    status = (
+        client.CoreV1Api(someone_else(kube_emulator)).read_namespaced_resource_quota(quota, namespace).status
     )
-    served["status"]["conditions"].append(
-        {
-            "type": "ReplicaFailure",
-            "status": "True",
-            "lastUpdateTime": stamp(),
-            "lastTransitionTime": stamp(),
-            "reason": "FailedCreate",
-            "message": refusal,
-        }
-    )
-    with someone_else(kube_emulator) as api:
-        # the client sends a plain dict as it is: the body the controller would PUT
-        client.AppsV1Api(api).replace_namespaced_deployment_status(
-            name, registry.namespace, cast(Any, served)
-        )
-
-
-def refuse_redis_pod(kube_emulator, registry, quota: str) -> dict[str, Any]:
-    name = f"{registry.name}-redis"
-    kube_emulator.break_workload(registry.namespace, name, kind="StatefulSet")
-    statefulset = live(kube_emulator, "StatefulSet", registry, name)
-    message = (
-        f'create Pod {name}-0 in StatefulSet {name} failed error: pods "{name}-0" is forbidden: exceeded quota: '
-        f"{quota}, requested: limits.memory=512Mi, used: limits.memory=16Gi, limited: limits.memory=16Gi"
-    )
-    event = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{name}.17c2d9e1a2b3c4d5", "namespace": registry.namespace},
-        "involvedObject": {
-            "apiVersion": "apps/v1",
-            "kind": "StatefulSet",
-            "name": name,
-            "namespace": registry.namespace,
-            "uid": statefulset["metadata"]["uid"],
-        },
-        "reason": "FailedCreate",
-        "message": message,
-        "source": {"component": "statefulset-controller"},
-        "firstTimestamp": stamp(),
-        "lastTimestamp": stamp(),
-        "count": 3,
-        "type": "Warning",
-        "reportingComponent": "statefulset-controller",
-        "reportingInstance": "",
+    return {
+        resource: format_quantity(parse(status.hard[resource]) - parse(status.used.get(resource, "0")))
+        for resource in ("limits.cpu", "limits.memory")
     }
-    with someone_else(kube_emulator) as api:
-        client.CoreV1Api(api).create_namespaced_event(registry.namespace, cast(Any, event))
-    return event
+
+
+def container_ceiling(kube_emulator, namespace: str) -> dict[str, Decimal]:
+    """The LimitRange's per-container maximum limits, by quota resource name."""
+    [limit_range] = kube_emulator.objects("LimitRange", namespace)
+    [limits] = [item for item in limit_range["spec"]["limits"] if item["type"] == "Container"]
+    return {f"limits.{name}": parse(value) for name, value in limits["max"].items()}
+
+
+def eat_the_room(kube_emulator, namespace: str, room: dict[str, str]) -> None:
+    """Someone runs a debugging pod that takes what the quota had left (in as many containers as the range needs)."""
+    ceiling = container_ceiling(kube_emulator, namespace)
+    left = {resource: parse(value) for resource, value in room.items()}
+    count = max(math.ceil(left[resource] / ceiling[resource]) for resource in left)
+    containers = [
+        {
+            "name": f"shell-{index}",
+            "image": "busybox:1.36",
+            "resources": {
+                "requests": {"cpu": "1m", "memory": "1Mi"},
+                "limits": {
+                    resource.removeprefix("limits."): format_quantity(left[resource] / count)
+                    for resource in left
+                },
+            },
+        }
+        for index in range(count)
+    ]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "debug-shell", "namespace": namespace},
+        "spec": {"containers": containers},
+    }
+    client.CoreV1Api(someone_else(kube_emulator)).create_namespaced_pod(namespace, pod)
+
+
+def delete_pods(kube_emulator, namespace: str, component: str) -> None:
+    """Pods go away (a node drained): their controllers must create them again, through admission."""
+    core = client.CoreV1Api(someone_else(kube_emulator))
+    for pod in kube_emulator.objects("Pod", namespace):
+        if pod["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component:
+            core.delete_namespaced_pod(pod["metadata"]["name"], namespace)
+
+
+def rollout_restart(kube_emulator, namespace: str, name: str) -> None:
+    """``kubectl rollout restart``: a new template, so a new ReplicaSet that needs room for its surge pod."""
+    restarted = {
+        "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}}}
+    }
+    client.AppsV1Api(someone_else(kube_emulator)).patch_namespaced_deployment(name, namespace, restarted)
 
 
 def test_pods_refused_by_the_consoles_quota_are_quota_exceeded_the_providers_move(
@@ -94,8 +96,8 @@ def test_pods_refused_by_the_consoles_quota_are_quota_exceeded_the_providers_mov
     assert CacheBinding.objects.get(registry=registry).mode == CacheMode.MANAGED
     assert reconcile(registry.pk).phase == Phase.READY
     [quota] = [obj["metadata"]["name"] for obj in kube_emulator.objects("ResourceQuota", registry.namespace)]
-    refuse_core_pods(kube_emulator, registry, quota)
-    refuse_redis_pod(kube_emulator, registry, quota)
+    eat_the_room(kube_emulator, registry.namespace, headroom(kube_emulator, registry.namespace, quota))
+    rollout_restart(kube_emulator, registry.namespace, f"{registry.name}-core")
     kube_emulator.reset_stats()
 
     outcome = reconcile(registry.pk)
@@ -108,21 +110,17 @@ def test_pods_refused_by_the_consoles_quota_are_quota_exceeded_the_providers_mov
     )
     assert not outcome.should_retry  # a person must act: no retry loop
     registry.refresh_from_db()
-    available = condition(registry, "Available")
-    assert (available["reason"], available["whose_move"]) == ("QuotaExceeded", WhoseMove.PROVIDER)
-    assert (
-        f"core cannot create its pods (quota {quota} exceeded on limits.cpu (requested 1"
-        in available["message"]
-    )
-    assert f"redis cannot create its pods (quota {quota} exceeded on limits.memory" in available["message"]
-    assert condition(registry, "Progressing")["reason"] == "QuotaExceeded"
+    # the old pods still serve (maxUnavailable 0): available, but the rollout is held by the quota
+    assert condition(registry, "Available")["status"] == "True"
+    progressing = condition(registry, "Progressing")
+    assert (progressing["reason"], progressing["whose_move"]) == ("QuotaExceeded", WhoseMove.PROVIDER)
+    assert f"core cannot create its pods (quota {quota} exceeded on limits.cpu" in progressing["message"]
     assert registry.phase == Phase.DEGRADED
     components = {c.kind: c for c in registry.components.all()}
     assert components["core"].message.startswith(f"Cannot create its pods: quota {quota} exceeded")
-    assert kube_emulator.stats()["by_kind"]["Event"] == {"list": 1}
+    assert "Event" not in kube_emulator.stats()["by_kind"]  # a Deployment says it in its conditions
 
-    kube_emulator.heal_workload(registry.namespace, f"{registry.name}-core", kind="Deployment")
-    kube_emulator.heal_workload(registry.namespace, f"{registry.name}-redis", kind="StatefulSet")
+    client.CoreV1Api(someone_else(kube_emulator)).delete_namespaced_pod("debug-shell", registry.namespace)
     assert reconcile(registry.pk).phase == Phase.READY
 
 
@@ -137,7 +135,17 @@ def test_a_converged_stack_reads_no_events(make_emulated_cluster, kube_emulator)
 def test_a_quota_the_console_does_not_own_is_the_customers_move(make_emulated_cluster, kube_emulator):
     registry = factories.registry(cluster=make_emulated_cluster())
     assert reconcile(registry.pk).phase == Phase.READY
-    refuse_core_pods(kube_emulator, registry, "tenant-contract-limit")
+    running = len(kube_emulator.objects("Pod", registry.namespace))
+    contract: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "tenant-contract-limit", "namespace": registry.namespace},
+        "spec": {"hard": {"pods": str(running - 1)}},
+    }
+    client.CoreV1Api(someone_else(kube_emulator)).create_namespaced_resource_quota(
+        registry.namespace, contract
+    )
+    delete_pods(kube_emulator, registry.namespace, "core")
 
     run = run_of(reconcile(registry.pk))
 
