@@ -17,11 +17,13 @@ from typing import Any
 from celery import shared_task
 from celery.signals import task_revoked
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from provisioning import external
 from provisioning.choices import Phase, RunStatus, RunTrigger, WhoseMove
+from provisioning.events import hooks as event_hooks
 from provisioning.models import ReconcileRun, Registry
 from provisioning.reconcile import Outcome, reconcile
 from provisioning.reconcile.lock import holding, lock_holder, registry_lock
@@ -297,7 +299,9 @@ def _purge(registry: Registry, run: ReconcileRun, attempt: int, force: bool) -> 
             "since": now.isoformat(),
         }
     ]
-    registry.save(update_fields=["phase", "phase_since", "purged_at", "conditions"])
+    with transaction.atomic():
+        registry.save(update_fields=["phase", "phase_since", "purged_at", "conditions"])
+        event_hooks.phase_changed(registry.pk, Phase.DELETED, Phase.PURGED, run_id=run.pk)
     return _finish_purge_run(run, RunStatus.SUCCEEDED, "")
 
 
@@ -313,4 +317,5 @@ def _finish_purge_run(
     run.whose_move = whose_move
     run.actions = [{"action": "purge", "detail": message or "database, cache and bucket removed"}]
     run.save()
+    event_hooks.run_finished(run)
     return status

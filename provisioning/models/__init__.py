@@ -9,6 +9,7 @@ from provisioning.models.bindings import (
     IngressBinding,
     StorageBinding,
 )
+from provisioning.models.bulk import BulkOperation
 from provisioning.models.clusters import Cluster
 from provisioning.models.idempotency import IdempotencyKey
 from provisioning.models.installation import Installation, installation_id
@@ -20,17 +21,30 @@ from provisioning.models.resources import ManagedResource
 from provisioning.models.runs import PrunedRuns, ReconcileRun
 from provisioning.models.tenants import Tenant
 from provisioning.models.tokens import ApiToken
+from provisioning.models.webhooks import (
+    DeliveryAttempt,
+    DeliveryState,
+    Event,
+    EventSequence,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "BINDING_MODELS",
     "ApiToken",
     "AuditEvent",
     "Binding",
+    "BulkOperation",
     "CacheBinding",
     "Cluster",
     "Component",
     "DatabaseBinding",
+    "DeliveryAttempt",
+    "DeliveryState",
     "EffectiveSettings",
+    "Event",
+    "EventSequence",
     "IdempotencyKey",
     "IngressBinding",
     "Installation",
@@ -45,5 +59,7 @@ __all__ = [
     "SecretName",
     "StorageBinding",
     "Tenant",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "installation_id",
 ]
