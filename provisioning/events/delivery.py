@@ -32,7 +32,7 @@ def send(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple[
     """POST the event once; returns (status code or None, error text or "")."""
     body = cloudevents.body(delivery.event)
     try:
-        addresses.check_url(subscription.url)
+        addresses.check_url(subscription.target_url)
     except addresses.UrlRefused as refused:
         return None, f"URL refused: {refused}"
     headers = {
@@ -43,7 +43,7 @@ def send(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple[
     }
     try:
         answer = requests.post(
-            subscription.url,
+            subscription.target_url,
             data=body,
             headers=headers,
             timeout=(settings.WEBHOOK_TIMEOUT_SECONDS, settings.WEBHOOK_TIMEOUT_SECONDS),

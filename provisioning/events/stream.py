@@ -75,7 +75,6 @@ def messages(
     until ``lifetime`` seconds have passed (the client reconnects with Last-Event-ID)."""
     reader = client(read_timeout=int(heartbeat) + 10)
     stream = key()
-    yield f"retry: {settings.EVENT_STREAM_RETRY_MS}\n\n".encode()
     if last_id is None:
         newest = reader.xrevrange(stream, count=1)
         cursor = _decode(newest[0][0]) if newest else "0-0"
@@ -86,6 +85,7 @@ def messages(
                 "message": "Events after this id were trimmed from the stream: read the registries again."
             }
             yield _sse(last_id, "gap", json.dumps(data))
+    yield f"retry: {settings.EVENT_STREAM_RETRY_MS}\n\n".encode()  # sent once the cursor is set
     deadline = time.monotonic() + lifetime
     while time.monotonic() < deadline:
         block_ms = int(max(1.0, min(heartbeat, deadline - time.monotonic())) * 1000)

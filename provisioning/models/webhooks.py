@@ -42,7 +42,7 @@ class Event(models.Model):
 
 class WebhookSubscription(models.Model):
     name = models.CharField(max_length=100, help_text="What receives the events, e.g. 'order pipeline'.")
-    url = models.URLField(max_length=2000, help_text="http(s) URL that receives a POST per event.")
+    target_url = models.URLField(max_length=2000, help_text="http(s) URL that receives a POST per event.")
     secret = EncryptedTextField(help_text="Signs every delivery (HMAC-SHA256); never shown back.")
     event_types = models.JSONField(
         default=list, blank=True, help_text="The event types to send; empty for every type."
@@ -54,7 +54,7 @@ class WebhookSubscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    EDITABLE_FIELDS = ("name", "url", "event_types", "active")
+    EDITABLE_FIELDS = ("name", "target_url", "event_types", "active")
 
     class Meta:
         ordering = ["name", "id"]
