@@ -4,6 +4,8 @@ reconnection from Last-Event-ID; without a role or a login, nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,11 @@ URL = "/api/v1/events/stream"
 def _short_streams(settings):
     settings.EVENT_STREAM_HEARTBEAT_SECONDS = 1
     settings.EVENT_STREAM_LIFETIME_SECONDS = 3
+
+
+def chunks_of(response: Any) -> Iterator[bytes]:
+    """The body of a streaming answer, chunk by chunk, as the client receives it."""
+    return iter(response.streaming_content)
 
 
 def messages(chunks, count):
@@ -50,7 +57,7 @@ def test_a_viewer_receives_a_phase_change_and_resumes_from_last_event_id(
     response = api.get(URL, HTTP_ACCEPT="text/event-stream")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/event-stream")
-    chunks = iter(response.streaming_content)
+    chunks = chunks_of(response)
     assert next(chunks).startswith(b"retry:")  # the stream starts from now
 
     publish_phase_change(registry, "Pending", "Provisioning", django_capture_on_commit_callbacks)
@@ -64,7 +71,7 @@ def test_a_viewer_receives_a_phase_change_and_resumes_from_last_event_id(
     publish_phase_change(registry, "Provisioning", "Ready", django_capture_on_commit_callbacks)
     publish_phase_change(registry, "Ready", "Degraded", django_capture_on_commit_callbacks)
     resumed = api.get(URL, HTTP_LAST_EVENT_ID=first_id)
-    later = messages(iter(resumed.streaming_content), 2)
+    later = messages(chunks_of(resumed), 2)
     assert [e["data"]["to"] for _, _, e in later] == ["Ready", "Degraded"]
     assert [e["registrysequence"] for _, _, e in later] == [
         event["registrysequence"] + 1,
@@ -75,14 +82,14 @@ def test_a_viewer_receives_a_phase_change_and_resumes_from_last_event_id(
 
 def test_the_stream_sends_heartbeats_and_ends_for_the_client_to_reconnect(viewer):
     response = token_client(viewer).get(URL)
-    chunks = list(response.streaming_content)  # ends after EVENT_STREAM_LIFETIME_SECONDS
+    chunks = list(chunks_of(response))  # ends after EVENT_STREAM_LIFETIME_SECONDS
     assert b": heartbeat\n\n" in chunks
 
 
 def test_a_registry_filter_keeps_only_its_events(viewer, django_capture_on_commit_callbacks):
     mine, other = factories.registry(), factories.registry()
     response = token_client(viewer).get(URL, {"registry": [mine.pk]})
-    chunks = iter(response.streaming_content)
+    chunks = chunks_of(response)
     next(chunks)
     publish_phase_change(other, "Pending", "Ready", django_capture_on_commit_callbacks)
     publish_phase_change(mine, "Pending", "Failed", django_capture_on_commit_callbacks)
@@ -95,7 +102,8 @@ def test_a_trimmed_stream_says_events_were_missed(viewer, settings, django_captu
     client = stream.client()
     client.delete(stream.key())
     publish_phase_change(registry, "Pending", "Provisioning", django_capture_on_commit_callbacks)
-    first_id = client.xrevrange(stream.key(), count=1)[0][0].decode()
+    newest: Any = client.xrevrange(stream.key(), count=1)
+    first_id = newest[0][0].decode()
     for n in range(3):
         publish_phase_change(
             registry,
@@ -105,7 +113,7 @@ def test_a_trimmed_stream_says_events_were_missed(viewer, settings, django_captu
         )
     client.xtrim(stream.key(), maxlen=1, approximate=False)
     response = token_client(viewer).get(URL, HTTP_LAST_EVENT_ID=first_id)
-    [(_, kind, data)] = messages(iter(response.streaming_content), 1)
+    [(_, kind, data)] = messages(chunks_of(response), 1)
     assert kind == "gap" and "trimmed" in data["message"]
 
 
