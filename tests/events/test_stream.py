@@ -125,3 +125,10 @@ def test_no_role_no_stream(client_for, persona, status):
 def test_a_bad_last_event_id_is_a_clear_400(viewer):
     answer = token_client(viewer).get(URL, HTTP_LAST_EVENT_ID="yesterday")
     assert answer.status_code == 400 and "Last-Event-ID" in answer.content.decode()
+
+
+def test_without_redis_the_stream_says_so_in_the_error_shape(viewer, settings):
+    settings.REDIS_URL = ""
+    answer = token_client(viewer).get(URL)
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "stream_unavailable" and "REDIS_URL" in answer.content.decode()

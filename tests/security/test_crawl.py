@@ -21,7 +21,17 @@ from rest_framework.test import APIClient
 
 from provisioning.api.permissions import required_action
 from provisioning.choices import ErrorClass, Phase, RunStatus, RunTrigger, WhoseMove
-from provisioning.models import ApiToken, AuditEvent, Cluster, Plan, ReconcileRun, Registry, Tenant
+from provisioning.models import (
+    ApiToken,
+    AuditEvent,
+    BulkOperation,
+    Cluster,
+    Plan,
+    ReconcileRun,
+    Registry,
+    Tenant,
+    WebhookSubscription,
+)
 from provisioning.permissions import can
 from provisioning.views.operations import OPERATIONS
 from tests import factories
@@ -44,8 +54,17 @@ ADMIN_PAGES = {
     "provisioning:cluster-edit",
     "provisioning:plan-create",
     "provisioning:plan-edit",
+    "provisioning:webhook-list",
+    "provisioning:webhook-create",
+    "provisioning:webhook-detail",
+    "provisioning:webhook-edit",
 }
-POST_ONLY = {"provisioning:token-create", "provisioning:token-revoke", "logout"}
+POST_ONLY = {
+    "provisioning:token-create",
+    "provisioning:token-revoke",
+    "provisioning:webhook-delete",
+    "logout",
+}
 
 
 def recorded_actions(namespace: str) -> list[dict[str, str]]:
@@ -121,6 +140,14 @@ def seed_fleet(admin: Any, viewer: Any) -> None:
         revoked.revoke()
         expired, _ = ApiToken.issue(owner, "expired", scope="read-only")
         ApiToken.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=1))
+    WebhookSubscription.objects.create(name="crawl", target_url="http://127.0.0.1:9/", secret="s" * 16)
+    run = ReconcileRun.objects.order_by("id").first()
+    assert run is not None
+    BulkOperation.objects.create(
+        action="reconcile",
+        runs=[{"registry": run.registry_id, "run": run.pk}],
+        refusals=[{"registry": run.registry_id, "code": "registry_purged", "reason": "purged"}],
+    )
     assert AuditEvent.objects.exists()
 
 
@@ -245,6 +272,8 @@ def api_paths() -> list[tuple[str, set[int]]]:
         "runs": ReconcileRun.objects.values_list("pk", flat=True),
         "audit-events": AuditEvent.objects.values_list("pk", flat=True),
         "tokens": ApiToken.objects.values_list("pk", flat=True),
+        "webhooks": WebhookSubscription.objects.values_list("pk", flat=True),
+        "bulk-operations": BulkOperation.objects.values_list("pk", flat=True),
     }
     paths = []
     for template, documented in published_gets().items():

@@ -15,15 +15,21 @@ from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from provisioning.api.permissions import RolePermission
+from provisioning.api.schema import ApiAutoSchema, ErrorSerializer
 from provisioning.events import stream
+
+
+class StreamUnavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "stream_unavailable"
+    default_detail = "The event stream needs Redis (REDIS_URL); this console runs without it. Use webhooks."
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -37,6 +43,8 @@ class EventStreamRenderer(BaseRenderer):
 
 
 class EventStreamView(APIView):
+    schema = ApiAutoSchema()
+    error_codes = {"stream": (400,)}
     permission_classes = [RolePermission]
     renderer_classes = [JSONRenderer, EventStreamRenderer]
     action_permissions = {"stream": "stream_events"}
@@ -50,15 +58,15 @@ class EventStreamView(APIView):
             ),
             OpenApiParameter("registry", int, many=True, description="Only these registries' events."),
         ],
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={
+            (200, "text/event-stream"): OpenApiTypes.STR,
+            503: OpenApiResponse(ErrorSerializer, description="The console runs without Redis: no stream."),
+        },
     )
     def get(self, request: Request) -> Any:
         """Registry events as they happen (viewer and above)."""
         if not stream.available():
-            return Response(
-                {"detail": "The event stream needs Redis (REDIS_URL); this console runs without it."},
-                status=503,
-            )
+            raise StreamUnavailable()
         last_id = request.headers.get("Last-Event-ID") or None
         if last_id is not None and not stream.valid_id(last_id):
             raise exceptions.ValidationError(
