@@ -236,7 +236,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", 300, minimum=10)
 DEPENDENCY_CHECK_INTERVAL_SECONDS = env.int("DEPENDENCY_CHECK_INTERVAL_SECONDS", 600, minimum=30)
-CELERY_IMPORTS = ["provisioning.external.tasks", "provisioning.events.tasks"]
+CELERY_IMPORTS = ["provisioning.external.tasks", "provisioning.events.tasks", "provisioning.services.bulk"]
 CELERY_BEAT_SCHEDULE = {
     "fleet-sweep": {
         "task": "provisioning.tasks.sweep_fleet",

@@ -2,8 +2,9 @@
 
 Each registry gets what the single-registry operation would give it — the same refusals (plus suspend while an
 upgrade is under way), the same state change, audit event, event and one reconcile run (a queued run is reused)
-— but the whole selection costs a constant number of queries: one locked read, one update, bulk inserts, and one
-broker connection for the enqueue after the commit. The :class:`BulkOperation` row records the runs and refusals.
+— but the whole selection costs a constant number of queries: one locked read, one update, bulk inserts, and a
+single message after the commit, whose task enqueues every run over one broker connection. The
+:class:`BulkOperation` row records the runs and refusals.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from celery import shared_task
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -40,7 +42,6 @@ class Row:
     harbor_version: str
     deployed_version: str
     generation: int
-    queue: str
 
 
 def refusal(row: Row, action: str, target_version: str) -> tuple[str, str] | None:
@@ -71,11 +72,7 @@ def refusal(row: Row, action: str, target_version: str) -> tuple[str, str] | Non
 
 def _rows(selection: QuerySet[Registry]) -> list[Row]:
     fields = ("id", "tenant__slug", "name", "phase", "desired_state", "harbor_version", "deployed_version")
-    values = (
-        selection.select_for_update(of=("self",))
-        .order_by("id")
-        .values_list(*fields, "generation", "cluster__queue")
-    )
+    values = selection.select_for_update(of=("self",)).order_by("id").values_list(*fields, "generation")
     return [Row(v[0], f"{v[1]}/{v[2]}", *v[3:]) for v in values]
 
 
@@ -130,10 +127,8 @@ def run_bulk(
         ],
     )
     record(actor, via, f"bulk_{action}", operation, changes={"accepted": len(ids), "refused": len(refused)})
-    queues = {row.id: row.queue for row in accepted}
-    transaction.on_commit(
-        lambda: enqueue([(run.pk, run.registry_id, queues[run.registry_id]) for run in new])
-    )
+    if new:
+        transaction.on_commit(lambda: fan_out_bulk.apply_async(args=(operation.pk,)))
     return operation
 
 
@@ -165,6 +160,20 @@ def _runs(
     ReconcileRun.objects.bulk_create(new)
     by_registry = {**queued, **{run.registry_id: run for run in new}}
     return [(row.id, by_registry[row.id]) for row in accepted], new
+
+
+@shared_task(ignore_result=True)
+def fan_out_bulk(operation_id: int) -> int:
+    """In a worker: enqueue the reconcile of every run of the operation still queued (the request sent only this
+    one message, so a bulk answer does not wait for a thousand). Returns how many were sent."""
+    operation = BulkOperation.objects.filter(pk=operation_id).first()
+    if operation is None:
+        return 0
+    run_ids = [item["run"] for item in operation.runs]
+    queued = ReconcileRun.objects.filter(pk__in=run_ids, status=RunStatus.QUEUED)
+    items = list(queued.values_list("pk", "registry_id", "registry__cluster__queue"))
+    enqueue(items)
+    return len(items)
 
 
 def enqueue(items: Iterable[tuple[int, int, str]]) -> None:

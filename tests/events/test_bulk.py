@@ -168,3 +168,27 @@ def test_a_summary_counts_runs_by_their_status_now(operator, viewer):
     assert summary["counts"]["succeeded"] == 1 and summary["counts"]["unknown"] == 1
     assert summary["counts"]["queued"] == 0
     assert token_client(viewer).get("/api/v1/bulk-operations/").json()["count"] == 1
+
+
+def test_the_request_sends_one_message_and_the_fan_out_enqueues_each_queued_run(
+    operator, django_capture_on_commit_callbacks, monkeypatch
+):
+    from provisioning.services import bulk
+
+    registries = fleet(3)
+    sent: list[int] = []
+    monkeypatch.setattr(bulk.fan_out_bulk, "apply_async", lambda args: sent.append(args[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        data = (
+            token_client(operator)
+            .post(URL, {"action": "reconcile", "ids": [r.pk for r in registries]}, format="json")
+            .json()
+        )
+    assert sent == [data["id"]]
+
+    ReconcileRun.objects.filter(pk=data["runs"][0]["run"]).update(status=RunStatus.SUCCEEDED)  # already ran
+    enqueued: list[tuple[int, int, str]] = []
+    monkeypatch.setattr(bulk, "enqueue", lambda items: enqueued.extend(items))
+    assert bulk.fan_out_bulk(data["id"]) == 2
+    queue = registries[0].cluster.queue
+    assert sorted(enqueued) == sorted((item["run"], item["registry"], queue) for item in data["runs"][1:])
