@@ -24,6 +24,7 @@ from django.utils import timezone
 from provisioning import external
 from provisioning.choices import Phase, RunStatus, RunTrigger, WhoseMove
 from provisioning.events import hooks as event_hooks
+from provisioning.events.retention import prune_events
 from provisioning.models import ReconcileRun, Registry
 from provisioning.reconcile import Outcome, reconcile
 from provisioning.reconcile.lock import holding, lock_holder, registry_lock
@@ -218,9 +219,10 @@ def sweep_fleet() -> int:
 
 @shared_task(name="provisioning.tasks.prune_history", ignore_result=True)
 def prune_history() -> dict[str, int]:
-    """Daily: forget idempotency keys past 24 hours and reconcile runs past ``RUN_RETENTION_DAYS``."""
+    """Daily: forget idempotency keys past 24 hours, reconcile runs and events past ``RUN_RETENTION_DAYS``."""
     pruned = history.prune_history()
-    return {"idempotency_keys": pruned.idempotency_keys, "runs": pruned.runs}
+    events = prune_events()
+    return {"idempotency_keys": pruned.idempotency_keys, "runs": pruned.runs, "events": events}
 
 
 @shared_task(name="provisioning.tasks.purge_registry", acks_late=True, ignore_result=True)

@@ -13,7 +13,7 @@ from provisioning.choices import Via
 from provisioning.events import signing
 from provisioning.events.delivery import deliver_due
 from provisioning.events.hooks import phase_changed
-from provisioning.models import DeliveryAttempt, DeliveryState, Event, WebhookDelivery
+from provisioning.models import DeliveryAttempt, DeliveryState, Event, Registry, WebhookDelivery
 from provisioning.services import registries as services
 from tests import factories
 from tests.events.conftest import SECRET
@@ -154,3 +154,21 @@ def test_the_envelope_is_json_that_names_the_installation(subscription, receiver
     assert event["source"].startswith("https://console.example.test/installations/")
     assert event["subject"] == str(registry.pk)
     assert headers["ce-id"] == event["id"]
+
+
+def test_events_past_the_retention_are_pruned_with_their_deliveries(subscription, operator, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.tasks import prune_history
+
+    registry = factories.registry(actor=operator)
+    services.suspend(registry, actor=operator, via=Via.API)
+    old = timezone.now() - timedelta(days=settings.RUN_RETENTION_DAYS + 1)
+    Event.objects.filter(sequence=1).update(time=old)
+    assert prune_history()["events"] == 1
+    assert list(Event.objects.values_list("sequence", flat=True)) == [2]
+    assert WebhookDelivery.objects.count() == 1
+    services.resume(Registry.objects.get(pk=registry.pk), actor=operator, via=Via.API)
+    assert Event.objects.order_by("-sequence").values_list("sequence", flat=True)[0] == 3
