@@ -32,8 +32,20 @@ def phase_changed(registry_id: int, old: str, new: str, *, run_id: int | None = 
     emit(pending)
 
 
+QUIET_TRIGGERS = ("sweep", "follow_up")
+"""Runs the console starts by itself: reported only when they changed something or failed, so that a sweep of a
+converged fleet does not send an event per registry every few minutes."""
+
+
+def worth_reporting(run: Any) -> bool:
+    changed = (run.created or 0) + (run.updated or 0) + (run.deleted or 0)
+    return run.trigger not in QUIET_TRIGGERS or run.status == "failed" or changed > 0
+
+
 def run_finished(run: Any) -> None:
     """A reconcile (or purge) run ended: its outcome, as the run resource shows it."""
+    if not worth_reporting(run):
+        return
     data = {
         "run": run.pk,
         "operation": run.operation,

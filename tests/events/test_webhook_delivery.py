@@ -172,3 +172,26 @@ def test_events_past_the_retention_are_pruned_with_their_deliveries(subscription
     assert WebhookDelivery.objects.count() == 1
     services.resume(Registry.objects.get(pk=registry.pk), actor=operator, via=Via.API)
     assert Event.objects.order_by("-sequence").values_list("sequence", flat=True)[0] == 3
+
+
+@pytest.mark.parametrize(
+    ("trigger", "status", "updated", "reported"),
+    [
+        ("sweep", "succeeded", 0, False),
+        ("sweep", "succeeded", 2, True),
+        ("sweep", "failed", 0, True),
+        ("follow_up", "succeeded", 0, False),
+        ("manual", "succeeded", 0, True),
+        ("action", "succeeded", 0, True),
+    ],
+)
+def test_runs_the_console_starts_by_itself_are_reported_when_they_did_something(
+    trigger, status, updated, reported
+):
+    from provisioning.events.hooks import run_finished
+    from provisioning.models import ReconcileRun
+
+    registry = factories.registry()
+    run = ReconcileRun.objects.create(registry=registry, trigger=trigger, status=status, updated=updated)
+    run_finished(run)
+    assert Event.objects.filter(type="io.harbor-console.run.finished").exists() is reported
