@@ -97,6 +97,6 @@ def test_the_delivery_log_lists_attempts(admin_user, subscription, receiver, ope
     deliver_due(subscription.pk)
     answer = token_client(admin_user).get(f"{URL}{subscription.pk}/deliveries/")
     assert answer.status_code == 200
-    [delivery] = answer.json()["results"]
+    [delivery] = answer.json()
     assert delivery["event_type"] == "io.harbor-console.registry.created" and delivery["state"] == "pending"
     assert delivery["attempt_log"][0]["status_code"] == 500

@@ -12,6 +12,8 @@ from provisioning.api.serializers.webhooks import WebhookDeliverySerializer, Web
 from provisioning.api.views.base import AuditedCrudViewSet
 from provisioning.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
 
+LOG_LENGTH = 100
+
 
 @extend_schema(tags=["webhooks"])
 class WebhookSubscriptionViewSet(AuditedCrudViewSet):
@@ -32,9 +34,10 @@ class WebhookSubscriptionViewSet(AuditedCrudViewSet):
         return instance
 
     @extend_schema(responses={200: WebhookDeliverySerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def deliveries(self, request: Request, pk: str) -> Response:
-        """The subscription's deliveries, newest first, each with its attempts (status code, error, duration)."""
+        """The subscription's last 100 deliveries, newest first, each with its attempts (status code, error,
+        duration)."""
         subscription = self.get_object()
         attempts = Prefetch("attempt_log", queryset=DeliveryAttempt.objects.order_by("number"))
         rows = (
@@ -43,5 +46,4 @@ class WebhookSubscriptionViewSet(AuditedCrudViewSet):
             .prefetch_related(attempts)
             .order_by("-id")
         )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+        return Response(WebhookDeliverySerializer(rows[:LOG_LENGTH], many=True).data)
