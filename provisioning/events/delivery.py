@@ -38,7 +38,7 @@ def send(subscription: WebhookSubscription, delivery: WebhookDelivery) -> tuple[
     headers = {
         "Content-Type": cloudevents.CONTENT_TYPE,
         "User-Agent": USER_AGENT,
-        "Ce-Id": cloudevents.envelope(delivery.event)["id"],
+        signing.EVENT_ID_HEADER: cloudevents.envelope(delivery.event)["id"],
         **signing.headers(subscription.secret, int(time.time()), body),
     }
     try:

@@ -11,6 +11,8 @@ import hmac
 
 SIGNATURE_HEADER = "X-HarborConsole-Signature"
 TIMESTAMP_HEADER = "X-HarborConsole-Timestamp"
+EVENT_ID_HEADER = "X-HarborConsole-Event-Id"
+"""The event's id again, so a receiver can drop a duplicate before parsing the body."""
 TOLERANCE_SECONDS = 300
 
 

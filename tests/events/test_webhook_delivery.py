@@ -153,7 +153,7 @@ def test_the_envelope_is_json_that_names_the_installation(subscription, receiver
     event = json.loads(body)
     assert event["source"].startswith("https://console.example.test/installations/")
     assert event["subject"] == str(registry.pk)
-    assert headers["ce-id"] == event["id"]
+    assert headers[signing.EVENT_ID_HEADER.lower()] == event["id"]
 
 
 def test_events_past_the_retention_are_pruned_with_their_deliveries(subscription, operator, settings):
