@@ -32,6 +32,7 @@ class WebhookForm(forms.ModelForm):
         model = WebhookSubscription
         fields = ["name", "target_url", "secret", "event_types", "active"]
         labels = {"target_url": "Receiver URL"}
+        field_classes = {"target_url": forms.CharField}  # checked by addresses.check_url (http(s) only)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
