@@ -119,11 +119,12 @@ def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> SavedCluster:
     except ValidationError as error:
         errors.update(error.message_dict)
     if not set(cluster_checks.ACCESS_FIELDS) & set(errors) and _changed(
-        cluster, cluster_checks.ACCESS_FIELDS
+        cluster, cluster_checks.ACCESS_FIELDS + cluster_checks.PREREQUISITE_FIELDS
     ):
         check = cluster_checks.check_access(cluster, settings.CLUSTER_CHECK_TIMEOUT_SECONDS)
         for name, message in check.problems.items():
             errors.setdefault(name, []).append(message)
+        warnings += check.warnings
         if check.observation is not None:
             _observed(cluster, check.observation)
     if not {"database_admin_url", "s3_endpoint"} & set(errors):
@@ -159,3 +160,4 @@ def _observed(cluster: Cluster, observation: cluster_checks.ApiObservation) -> N
     cluster.api_version = observation.version[:32]
     cluster.api_latency_ms = observation.latency_ms
     cluster.last_contact_at = observation.at
+    cluster.prerequisites, cluster.prerequisites_checked_at = observation.prerequisites, observation.at
