@@ -8,8 +8,8 @@ workers share the PostgreSQL server and number their registries alike, so their 
 """
 
 import os
-import sys
 import secrets
+import sys
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _index = int(_worker.removeprefix("gw") or 0) if _worker.startswith("gw") else 0
