@@ -40,7 +40,7 @@ def claims(kube_emulator, registry: Registry) -> dict[str, str]:
 
 
 def add_storage_class(kube_emulator, name: str) -> None:
-    storage = client.StorageV1Api(someone_else(kube_emulator))
+    storage: Any = client.StorageV1Api(someone_else(kube_emulator))
     storage.create_storage_class(
         {
             "apiVersion": "storage.k8s.io/v1",

@@ -80,7 +80,7 @@ def test_a_namespace_someone_deleted_is_waited_for_then_the_stack_comes_back(emu
 def test_a_new_registry_waits_for_the_terminating_namespace_of_its_name(emulated_cluster, kube_emulator):
     registry = factories.registry(cluster=emulated_cluster)
     keep_terminating(kube_emulator)
-    core = client.CoreV1Api(someone_else(kube_emulator))
+    core: Any = client.CoreV1Api(someone_else(kube_emulator))
     ours = {**legacy_labels(registry.pk + 1000), INSTALLATION_LABEL: installation_id()}
     core.create_namespace(namespace(registry.namespace, ours))  # a purged registry's, still draining
     core.delete_namespace(registry.namespace)
@@ -104,7 +104,7 @@ def test_a_new_registry_waits_for_the_terminating_namespace_of_its_name(emulated
 def test_a_namespace_that_is_not_this_registrys_is_never_touched(labels, emulated_cluster, kube_emulator):
     registry = factories.registry(cluster=emulated_cluster)
     values = {k: v.format(id=registry.pk, installation=installation_id()) for k, v in labels.items()}
-    core = client.CoreV1Api(someone_else(kube_emulator))
+    core: Any = client.CoreV1Api(someone_else(kube_emulator))
     core.create_namespace(namespace(registry.namespace, values))
 
     kube_emulator.reset_stats()
@@ -129,7 +129,7 @@ def test_a_namespace_an_older_console_made_is_adopted_and_its_leftovers_pruned(
     console.apply(namespace(name, legacy_labels(registry.pk)))
     console.apply(policy(name, f"{instance}-allow-all", legacy_labels(registry.pk)))
     console.apply(policy(name, f"{instance}-deny-all", labels=None))  # unlabelled, its name, its manager only
-    kubectl = client.NetworkingV1Api(someone_else(kube_emulator))
+    kubectl: Any = client.NetworkingV1Api(someone_else(kube_emulator))
     kubectl.create_namespaced_network_policy(name, policy(name, f"{instance}-customer"))
     kubectl.create_namespaced_network_policy(
         name, policy(name, "other-registry", legacy_labels(registry.pk + 1))

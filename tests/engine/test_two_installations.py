@@ -96,7 +96,7 @@ def test_two_installations_with_equal_registry_ids_reconcile_and_prune_only_thei
     with console_b():
         b_id, b_namespace = make_console_registry(make_emulated_cluster)
     assert a_id == b_id and a_namespace != b_namespace
-    core = client.CoreV1Api(someone_else(kube_emulator))
+    core: Any = client.CoreV1Api(someone_else(kube_emulator))
     core.create_namespaced_config_map(a_namespace, b_configmap(a_namespace, a_id))
     a_before, b_before = versions(kube_emulator, a_namespace), versions(kube_emulator, b_namespace)
 
