@@ -407,7 +407,7 @@ class Reconciler:
             self._still_holding()
             if needed is not None:
                 policy, paths = needed
-                live[key] = recreate(gateway, key, obj, policy)
+                live[key] = recreate(gateway, key, obj, current, policy)
                 self.tally.written.add(key)
                 self.tally.updated += 1
                 self.tally.note(

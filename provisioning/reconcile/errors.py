@@ -51,6 +51,13 @@ class ImmutableFieldChange(Exception):
         )
 
 
+class StillDeleting(Exception):
+    """An object deleted to be re-created is not gone yet (its finalizers run): the run stops and is retried."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is being deleted to be re-created; it is applied again once it is gone")
+
+
 class NamespaceTerminating(Exception):
     """The registry's namespace is still being deleted: nothing can be created in it until it is gone."""
 
@@ -151,6 +158,8 @@ def classify(error: BaseException) -> Failure:
         return _failure(ErrorClass.PREREQUISITE_MISSING, False, WhoseMove.PROVIDER, str(error))
     if isinstance(error, ImmutableFieldChange):
         return _failure(ErrorClass.IMMUTABLE_FIELD, False, WhoseMove.PROVIDER, str(error))
+    if isinstance(error, StillDeleting):
+        return _failure(ErrorClass.API_CONFLICT, True, WhoseMove.TRANSIENT, str(error))
     if isinstance(error, NamespaceTerminating):
         return _failure(ErrorClass.NAMESPACE_TERMINATING, True, WhoseMove.TRANSIENT, str(error))
     if isinstance(error, NamespaceTaken):

@@ -4,20 +4,24 @@ Before an object is applied again, its new render is compared with the manifest 
 two renders, not the live object, which defaulting fills in; without a stored manifest nothing is known, and the
 apply goes ahead as before). A change ``recreate_policy`` can carry out safely is carried out: the object is deleted
 with that propagation policy (``Orphan`` for a StatefulSet: its pods and claims stay, and the new one adopts them) and
-applied again. Any other change of an immutable field (a selector) raises ``ImmutableFieldChange`` naming it: the
-object is left untouched, the provider's move.
+applied again (once the old one is gone: a run that cannot wait for it stops and is retried, and the next one
+does not delete it again). Any other change of an immutable field (a selector) raises ``ImmutableFieldChange``
+naming it: the object is left untouched, the provider's move.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from provisioning.kube import KubeGateway
 from provisioning.kube.resources import ObjectKey
 from provisioning.models import ManagedResource
-from provisioning.reconcile.errors import ImmutableFieldChange
+from provisioning.reconcile.errors import ImmutableFieldChange, StillDeleting
 from provisioning.rendering.immutable import immutable_changes, recreate_policy
 
+GONE_WITHIN = 5.0
+"""Seconds a run waits for a deleted object to be gone before it stops (and is retried)."""
 CHECKED_KINDS = frozenset({"StatefulSet", "Deployment", "Job", "Service", "PersistentVolumeClaim"})
 
 
@@ -58,8 +62,22 @@ def recreation(key: ObjectKey, desired: dict[str, Any], last: LastApplied) -> tu
     return policy, paths
 
 
-def recreate(gateway: KubeGateway, key: ObjectKey, desired: dict[str, Any], policy: str) -> dict[str, Any]:
-    """Delete the object with ``policy`` and apply ``desired`` in its place."""
+def recreate(
+    gateway: KubeGateway,
+    key: ObjectKey,
+    desired: dict[str, Any],
+    live: dict[str, Any],
+    policy: str,
+    wait: float = GONE_WITHIN,
+) -> dict[str, Any]:
+    """Delete the object with ``policy`` (unless a previous run did), wait up to ``wait`` seconds for it to be gone
+    (an orphaning delete runs a finalizer first), then apply ``desired`` in its place."""
     api_version, kind, namespace, name = key
-    gateway.delete(api_version, kind, name, namespace, propagation=policy)
+    if not (live.get("metadata") or {}).get("deletionTimestamp"):
+        gateway.delete(api_version, kind, name, namespace, propagation=policy)
+    deadline = time.monotonic() + wait
+    while gateway.get(api_version, kind, name, namespace) is not None:
+        if time.monotonic() > deadline:
+            raise StillDeleting(f"{kind} {namespace}/{name}")
+        time.sleep(0.2)
     return gateway.apply(desired)
