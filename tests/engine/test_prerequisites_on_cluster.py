@@ -157,3 +157,21 @@ def test_saving_a_bare_cluster_names_cert_manager_on_the_issuer(bare_cluster):
         save_cluster(cluster, actor=None, via=Via.SYSTEM)
 
     assert "install cert-manager" in " ".join(refused.value.message_dict["cert_issuer"])
+
+
+def test_an_outage_does_not_block_a_prerequisite_edit_and_the_next_run_checks_again(
+    emulated_cluster, kube_emulator
+):
+    registry = factories.registry(cluster=emulated_cluster)
+    assert reconcile(registry.pk).phase == Phase.READY
+    cluster = Cluster.objects.get(pk=emulated_cluster.pk)
+    cluster.ingress_class = "traefik"
+    kube_emulator.set_faults(error_rate=1.0, codes=(503,))
+
+    saved = save_cluster(cluster, actor=None, via=Via.SYSTEM)
+
+    assert any("prerequisites could not be checked" in warning for warning in saved.warnings), saved.warnings
+    assert Cluster.objects.get(pk=cluster.pk).ingress_class == "traefik"
+    kube_emulator.set_faults(error_rate=0.0)
+    run = run_of(reconcile(registry.pk))
+    assert run.error_class == ErrorClass.PREREQUISITE_MISSING and "IngressClass traefik" in run.error_message
