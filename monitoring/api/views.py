@@ -19,12 +19,13 @@ from rest_framework.views import APIView
 from monitoring import queries
 from monitoring.api import serializers as s
 from monitoring.business import build_business
-from monitoring.fleet import FleetRow, build_overview
+from monitoring.fleet import SORT_CHOICES, FleetRow, build_overview
 from monitoring.forms import BusinessForm, FleetFilterForm, SeriesForm
 from monitoring.prometheus import PrometheusSource
 from monitoring.tenant import Limits, current_figures
 from provisioning.api.pagination import ApiPagination
 from provisioning.api.parameters import refuse_unknown
+from provisioning.api.schema import ApiAutoSchema
 from provisioning.api.serializers.health import VerdictSerializer
 from provisioning.health import Health, verdict_of
 from provisioning.models import Registry
@@ -43,6 +44,7 @@ class FleetPagination(ApiPagination):
 class MonitoringView(APIView):
     """A read-only monitoring endpoint: only the query parameters it names in ``query_parameters``."""
 
+    schema = ApiAutoSchema()
     query_parameters: tuple[str, ...] = ()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -57,8 +59,17 @@ FLEET_PARAMETERS = [
     OpenApiParameter("version", str, description="Desired Harbor version."),
     OpenApiParameter("cluster", str),
     OpenApiParameter(
-        "sort", str, description="A column, '-' first for descending; rows without figure last."
+        "sort",
+        str,
+        enum=SORT_CHOICES,
+        description="A column, '-' first for descending; rows without figure last.",
     ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": FleetPagination.max_limit, "default": 50},
+        description="Rows per page.",
+    ),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "default": 0}, description="Rows to skip."),
 ]
 
 
@@ -135,7 +146,18 @@ class RegistrySeriesView(MonitoringView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("query", str, many=True, enum=[q.key for q in queries.CATALOGUE]),
+            OpenApiParameter(
+                "query",
+                {
+                    "type": "array",
+                    "items": {"type": "string", "enum": [q.key for q in queries.CATALOGUE]},
+                    "minItems": 1,
+                    "maxItems": 10,
+                },
+                required=True,
+                explode=True,
+                description="A catalogue query key; repeat the parameter for several (up to 10).",
+            ),
             OpenApiParameter("range", str, enum=["1h", "6h", "24h", "7d"]),
         ],
         responses=s.RegistrySeriesSerializer,
