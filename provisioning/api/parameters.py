@@ -31,12 +31,13 @@ def refuse_unknown(request: Any, taken: Iterable[str]) -> None:
 
 
 def view_parameters(view: Any) -> set[str]:
-    """The query parameters a viewset takes for its current action: on a list its filters, ordering and paging,
-    plus the viewset's own ``query_parameters`` (a dict of action to names)."""
+    """The query parameters a viewset takes for its current action: on a list its filters, ordering, paging and
+    ``brief``, plus the viewset's own ``query_parameters`` (a dict of action to names)."""
     action = getattr(view, "action", None) or ""
     names = set(getattr(view, "query_parameters", {}).get(action, ()))
     if action != "list":
         return names
+    names.add("brief")
     filterset = getattr(view, "filterset_class", None)
     if filterset is not None and view.filter_backends:
         names |= set(filterset.base_filters)

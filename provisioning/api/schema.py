@@ -20,7 +20,12 @@ from django.contrib.auth.decorators import login_required
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    inline_serializer,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -118,6 +123,12 @@ LOCATION = OpenApiParameter(
     response=[201, 202],
     description="The created object, or the reconcile run to poll.",
 )
+BRIEF = OpenApiParameter(
+    "brief",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    description="true: each object's id, url and display name only (the `…Brief` shape).",
+)
 RETRY_AFTER = "Seconds to wait before the next request is allowed."
 
 
@@ -138,8 +149,28 @@ class ApiAutoSchema(AutoSchema):
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         return parameters
 
+    def _brief_class(self) -> Any:
+        if self._action() != "list" or not hasattr(self.view, "brief_serializer_class"):
+            return None
+        return self.view.brief_serializer_class()
+
+    def get_response_serializers(self) -> Any:
+        """A list answers full objects, or brief ones with ``?brief=true``."""
+        full = super().get_response_serializers()
+        brief = self._brief_class()
+        if brief is None or not isinstance(full, serializers.BaseSerializer | type):
+            return full
+        full_class = full if isinstance(full, type) else type(full)
+        return PolymorphicProxySerializer(
+            component_name=brief.__name__.removesuffix("BriefSerializer") + "ListItem",
+            serializers=[full_class, brief],
+            resource_type_field_name=None,
+        )
+
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
+        if self._brief_class() is not None:
+            parameters.append(BRIEF)
         if self._declared("idempotent_actions"):
             parameters += [IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED]
         if self._declared("if_match_actions"):

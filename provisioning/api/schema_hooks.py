@@ -1,7 +1,8 @@
 """Post-processing of the generated OpenAPI document (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``).
 
 - Request bodies are closed: ``additionalProperties: false`` on every request component, because every write
-  serializer refuses a field it does not have (:class:`provisioning.api.serializers.base.StrictFieldsMixin`).
+  serializer refuses a field it does not have (:class:`provisioning.api.serializers.base.StrictFieldsMixin`);
+  brief representations too.
 - OpenAPI links, for clients and for stateful testing: an operation answering 202 links to the run it started
   (``GET /api/v1/runs/{id}/``); a create answering 201 links to every operation on the object it created.
 """
@@ -16,8 +17,11 @@ METHODS = ("get", "put", "patch", "delete", "post")
 
 
 def close_request_bodies(components: dict[str, Any]) -> None:
+    """Request bodies, and the brief representations (so that a full object never also passes for a brief one
+    in a list that may hold either)."""
     for name, component in components.items():
-        if name.endswith("Request") and component.get("type") == "object" and "properties" in component:
+        closed = name.endswith(("Request", "Brief"))
+        if closed and component.get("type") == "object" and "properties" in component:
             component["additionalProperties"] = False
 
 

@@ -146,7 +146,7 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[Any]:
         """A page of registries gets every health verdict at once: one reading of the metrics for the page."""
-        if kwargs.get("many") and args and isinstance(args[0], list):
+        if kwargs.get("many") and args and isinstance(args[0], list) and not self.brief():
             kwargs.setdefault("context", self.get_serializer_context())["verdicts"] = verdicts(args[0])
         return super().get_serializer(*args, **kwargs)
 
