@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from provisioning.choices import Phase
@@ -105,3 +107,28 @@ def test_brief_on_every_list(admin_api, resource):
 def test_brief_is_refused_on_one_object(viewer_api):
     registry = factories.registry()
     assert_error_shape(viewer_api.get(f"/api/v1/registries/{registry.pk}/?brief=true"), 400, "invalid")
+
+
+@pytest.mark.parametrize(
+    "query", ["brief=true", "health=Unknown&health=Healthy", "id__in={ids}&tenant__in={tenants}&brief=true"]
+)
+def test_selections_cost_a_constant_number_of_queries(admin_api, query):
+    """3 registries or 30: the same number of SQL queries per page, brief or filtered by health."""
+
+    def page_queries() -> int:
+        registries = list(Registry.objects.select_related("tenant"))
+        url = "/api/v1/registries/?limit=200&" + query.format(
+            ids=",".join(str(r.pk) for r in registries), tenants=",".join({r.tenant.slug for r in registries})
+        )
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_api.get(url)
+        assert response.status_code == 200 and response.json()["count"] == len(registries)
+        return len(queries)
+
+    for _ in range(3):
+        factories.registry()
+    admin_api.get("/api/v1/registries/")  # the token's first use records last_used_at once
+    small = page_queries()
+    for _ in range(27):
+        factories.registry()
+    assert page_queries() == small
