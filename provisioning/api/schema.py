@@ -1,10 +1,14 @@
 """OpenAPI 3 of the API: the one error component, the token security scheme, and the schema and docs views.
 
-Every operation documents the errors it can answer with (all in the one error shape): 401 and 403 always, 404 on
-an object's URL, 400 on bodies and filtered lists, 415 on bodies, plus what a viewset declares per action in
-``error_codes`` (409 refused, 412 stale ``If-Match``, 422 reused ``Idempotency-Key``). Request headers
-``Idempotency-Key`` and ``If-Match`` and response headers ``ETag`` and ``Location`` come from the viewset's
-``idempotent_actions``, ``if_match_actions``, ``etag_actions`` and ``location_actions``.
+Every operation documents the errors it can answer with (all in the one error shape): 400 (any request may name
+an unknown query parameter), 401, 403 and 429 (with ``Retry-After``) always, 404 on an object's URL, 413 and 415
+on bodies, plus what a viewset declares per action in ``error_codes`` (409 refused, 412 stale ``If-Match``, 422
+reused ``Idempotency-Key``). Request headers ``Idempotency-Key`` (with its format), ``If-Match`` and
+``If-None-Match`` and response headers ``ETag``, ``Location`` and ``Idempotent-Replayed`` come from the viewset's
+``idempotent_actions``, ``if_match_actions``, ``conditional_actions``, ``etag_actions`` and ``location_actions``.
+Numeric ids in paths are integers; a list answers full or brief objects (``brief``). Closed request bodies and
+links are added after generation (:mod:`provisioning.api.schema_hooks`). The generated document is committed as
+``docs/openapi.yaml`` (``make openapi``).
 
 The schema needs a login like every other page: a token (``Authorization: Bearer hc_…``) or a console session, and
 at least the viewer role. Swagger UI redirects to the login page and fetches the schema with the session; it is
