@@ -18,3 +18,24 @@ def drive_upgrade(upgrade_id: int) -> str:
     if upgrade.is_open and upgrade.wave_id is None:
         operation.send_drive(upgrade.pk, upgrade.registry.cluster.queue, countdown=operation.POLL_SECONDS)
     return str(upgrade.status)
+
+
+DRIVE_WAVE_TASK = "provisioning.upgrades.tasks.drive_wave"
+
+
+@shared_task(name=DRIVE_WAVE_TASK, acks_late=True, ignore_result=True)
+def drive_wave(wave_id: int) -> str:
+    """Take the wave's next step; send itself again for when the wave wants to look next."""
+    from django.utils import timezone
+
+    from provisioning.models import WaveStatus
+    from provisioning.upgrades import waves
+
+    wave = waves.advance_wave(wave_id)
+    if wave is None:
+        return "gone"
+    if wave.status == WaveStatus.RUNNING:
+        due = wave.next_step_at or timezone.now()
+        delay = max(1.0, (due - timezone.now()).total_seconds())
+        drive_wave.apply_async(args=(wave_id,), countdown=min(delay, float(waves.POLL_SECONDS * 12)))
+    return str(wave.status)
