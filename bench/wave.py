@@ -26,6 +26,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=0, help="run only the first N batches (0: all)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hc-bench-wave-"))
-    external.prepare_dependencies = lambda registry: DependencyReport([])  # type: ignore[assignment]
+    external.prepare_dependencies = lambda registry: DependencyReport([])
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         with running_emulator() as emulator:
@@ -163,6 +164,7 @@ def main() -> None:
                 sql: dict[int, int] = defaultdict(int)
                 gate_seconds: list[float] = []
                 emulator.reset_stats()
+                advanced: Wave | None = None
                 while True:
                     current = wave.batches.exclude(
                         status__in=[BatchStatus.PASSED, BatchStatus.FAILED]
@@ -174,7 +176,14 @@ def main() -> None:
                         break
                     counted = [0]
 
-                    def count(execute, sql_text, params, many, context, counted=counted):  # type: ignore[no-untyped-def]
+                    def count(
+                        execute: Any,
+                        sql_text: Any,
+                        params: Any,
+                        many: Any,
+                        context: Any,
+                        counted: list[int] = counted,
+                    ) -> Any:
                         counted[0] += 1
                         return execute(sql_text, params, many, context)
 

@@ -6,6 +6,9 @@ shown with its reason and changes nothing. The live parts poll through :mod:`pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -87,7 +90,11 @@ def wave_live(request: HttpRequest, pk: int) -> HttpResponse:
     return live_response(request, render(request, "provisioning/upgrades/wave_live.html", {"wave": wave}))
 
 
-WAVE_ACTIONS = {"start": waves.start_wave, "resume": waves.resume_wave, "abort": waves.abort_wave}
+WAVE_ACTIONS: dict[str, Callable[..., Any]] = {
+    "start": waves.start_wave,
+    "resume": waves.resume_wave,
+    "abort": waves.abort_wave,
+}
 
 
 @requires("view")
@@ -121,7 +128,9 @@ class UpgradeForm(forms.Form):
     def __init__(self, registry: Registry, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         targets = catalogue.upgrade_targets(registry.harbor_version)
-        self.fields["target_version"].choices = [(v, v) for v in targets]
+        field = self.fields["target_version"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(v, v) for v in targets]
 
 
 @requires("view")
@@ -134,17 +143,17 @@ def registry_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
             return forbidden(request, "Upgrading needs the operator role.")
         if form.is_valid():
             full = Registry.objects.select_related("cluster", "database", "cache", "storage").get(pk=pk)
-            upgrade = operation.start_upgrade(
+            started = operation.start_upgrade(
                 full,
                 form.cleaned_data["target_version"],
                 actor=request.user,
                 via=Via.UI,
                 budget_seconds=form.cleaned_data["budget_seconds"],
             )
-            if upgrade.is_open:
-                messages.success(request, f"Upgrade of {registry} to Harbor {upgrade.to_version} started.")
+            if started.is_open:
+                messages.success(request, f"Upgrade of {registry} to Harbor {started.to_version} started.")
             else:
-                messages.error(request, upgrade.reason)
+                messages.error(request, started.reason)
             return redirect("provisioning:registry-upgrade", pk=pk)
     upgrade = Upgrade.objects.filter(registry=registry).order_by("-created_at", "-id").first()
     context = {"registry": registry, "upgrade": upgrade, "form": form}
@@ -153,7 +162,7 @@ def registry_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "provisioning/upgrades/registry_upgrade.html", context)
 
 
-UPGRADE_ACTIONS = {"resume": operation.resume, "rollback": operation.rollback}
+UPGRADE_ACTIONS: dict[str, Callable[..., Any]] = {"resume": operation.resume, "rollback": operation.rollback}
 
 
 @requires("view")
