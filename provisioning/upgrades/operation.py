@@ -146,7 +146,7 @@ def advance(
         except KubeError as error:
             failure = classify(error)
             if not failure.transient:
-                _halt(upgrade, f"Step {upgrade.step}: {failure.message}", failure.whose_move, now)
+                halt(upgrade, f"Step {upgrade.step}: {failure.message}", failure.whose_move, now)
             else:
                 _note(upgrade, upgrade.step, f"Retrying: {failure.message}")
             break
@@ -155,7 +155,7 @@ def advance(
     if upgrade.is_open and upgrade.deadline is not None and now >= upgrade.deadline:
         entry = upgrade.step_entry(upgrade.step)
         waiting = entry.get("message") or "no progress"
-        _halt(
+        halt(
             upgrade,
             f"The upgrade did not finish within its budget of {upgrade.budget_seconds} s: step {upgrade.step} was "
             f"still waiting ({waiting.rstrip('.')}). Look at the step, then resume the upgrade or roll it back.",
@@ -170,7 +170,7 @@ def _succeeded(outcome: Outcome, upgrade: Upgrade, now: datetime) -> bool:
     if outcome.status == RunStatus.SUCCEEDED:
         return True
     if outcome.failure is not None and not outcome.failure.transient:
-        _halt(upgrade, f"Step {upgrade.step}: {outcome.failure.message}", outcome.failure.whose_move, now)
+        halt(upgrade, f"Step {upgrade.step}: {outcome.failure.message}", outcome.failure.whose_move, now)
     else:
         message = outcome.failure.message if outcome.failure else outcome.message or outcome.status
         _note(upgrade, upgrade.step, f"Reconcile did not go through yet: {message}")
@@ -195,7 +195,7 @@ def _migrate(upgrade: Upgrade, now: datetime, reconcile_fn: Reconcile) -> None:
         upgrade.save(update_fields=["step", "steps", "migration_job", "migration_started_at"])
         state = migration_job.read_job(gateway, registry.namespace, upgrade.migration_job)
     if state.failed:
-        _halt(
+        halt(
             upgrade,
             f"The schema migration Job {name} failed: {state.message} Harbor {upgrade.from_version} still serves; "
             "the schema may be partly migrated. Read the Job's log, fix the cause, then resume the upgrade.",
@@ -276,7 +276,8 @@ def _note(upgrade: Upgrade, step: str, message: str) -> None:
         upgrade.save(update_fields=["steps"])
 
 
-def _halt(upgrade: Upgrade, reason: str, whose_move: str, now: datetime) -> None:
+def halt(upgrade: Upgrade, reason: str, whose_move: str, now: datetime) -> None:
+    """Stop the upgrade where it stands (its stage stays: nothing moves further) with the reason and whose move."""
     step = upgrade.step
     if step:
         entry = upgrade.step_entry(step)

@@ -146,7 +146,7 @@ def abort_wave(wave: Wave, *, actor: Any, via: str) -> Wave:
         )
     now = timezone.now()
     for upgrade in Upgrade.objects.open().filter(wave=wave).select_related("registry"):
-        operation._halt(
+        operation.halt(
             upgrade,
             "The wave was aborted: resume or roll back this upgrade by itself.",
             WhoseMove.PROVIDER,

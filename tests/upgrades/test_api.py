@@ -112,3 +112,13 @@ def test_a_waves_page_costs_the_same_queries_whatever_its_size(admin_user):
             assert client.get(url).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_all_at_once_upgrade_is_refused_while_a_step_by_step_one_runs(operator_api, registry):
+    Upgrade.objects.create(registry=registry, from_version="2.14.4", to_version="2.15.2", step="migration")
+    answer = operator_api.post(
+        f"/api/v1/registries/{registry.pk}/upgrade/", {"target_version": "2.15.2"}, format="json"
+    )
+    assert answer.status_code == 409 and "being upgraded step by step" in answer.json()["error"]["message"]
+    registry.refresh_from_db()
+    assert registry.harbor_version == "2.14.4"
