@@ -222,7 +222,7 @@ def main() -> None:
             )
             print(
                 f"  emulator during the wave: {stats['writes']} writes, {stats['reads']} reads "
-                f"({stats['reads'] / args.registries:.0f} per registry)"
+                f"({stats['reads'] / (run * args.batch):.0f} per registry upgraded)"
             )
     finally:
         teardown_databases(old_config, verbosity=0)

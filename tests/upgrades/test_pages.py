@@ -93,3 +93,13 @@ def test_a_registry_upgrade_page_shows_a_refused_preflight_and_the_viewer_cannot
     assert "not Ready" in page and "preflight" in page
     registry.refresh_from_db()
     assert registry.harbor_version == "2.14.4"
+
+
+def test_the_registry_page_loads_its_upgrade_progress_as_a_live_region(viewer):
+    registry = factories.registry()
+    client = login(viewer)
+    page = client.get(f"/registries/{registry.pk}/").content.decode()
+    assert f'hx-get="/registries/{registry.pk}/upgrade/"' in page
+    fragment = client.get(f"/registries/{registry.pk}/upgrade/", HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<section id="upgrade-progress"') and "No upgrade yet" in fragment
+    assert "data-live" in fragment
