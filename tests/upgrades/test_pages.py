@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from provisioning.models import AuditEvent, Wave, WaveStatus
+from provisioning.models import AuditEvent, Upgrade, Wave, WaveStatus
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -102,4 +102,8 @@ def test_the_registry_page_loads_its_upgrade_progress_as_a_live_region(viewer):
     assert f'hx-get="/registries/{registry.pk}/upgrade/"' in page
     fragment = client.get(f"/registries/{registry.pk}/upgrade/", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<section id="upgrade-progress"') and "No upgrade yet" in fragment
-    assert "data-live" in fragment
+    assert "data-live" not in fragment  # nothing moves: nothing to poll
+
+    Upgrade.objects.create(registry=registry, from_version="2.14.4", to_version="2.15.2", step="migration")
+    fragment = client.get(f"/registries/{registry.pk}/upgrade/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Upgrade to Harbor 2.15.2: Running" in fragment and "data-live" in fragment
