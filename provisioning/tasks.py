@@ -314,3 +314,6 @@ def _finish_purge_run(
     run.actions = [{"action": "purge", "detail": message or "database, cache and bucket removed"}]
     run.save()
     return status
+
+
+from provisioning.upgrades import tasks as _upgrade_tasks  # noqa: E402, F401  (registers them)

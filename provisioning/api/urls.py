@@ -13,6 +13,7 @@ from provisioning.api.views.root import ConsoleRootView
 from provisioning.api.views.runs import ReconcileRunViewSet
 from provisioning.api.views.tenants import TenantViewSet
 from provisioning.api.views.tokens import ApiTokenViewSet
+from provisioning.api.views.upgrades import UpgradeViewSet, WaveViewSet
 
 app_name = "api"
 
@@ -25,6 +26,8 @@ router.register("registries", RegistryViewSet, basename="registry")
 router.register("runs", ReconcileRunViewSet, basename="reconcilerun")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tokens", ApiTokenViewSet, basename="apitoken")
+router.register("upgrades", UpgradeViewSet, basename="upgrade")
+router.register("waves", WaveViewSet, basename="wave")
 
 cache_endpoint = CacheEndpointViewSet.as_view({"get": "retrieve", "put": "update", "patch": "partial_update"})
 

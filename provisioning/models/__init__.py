@@ -20,11 +20,14 @@ from provisioning.models.resources import ManagedResource
 from provisioning.models.runs import PrunedRuns, ReconcileRun
 from provisioning.models.tenants import Tenant
 from provisioning.models.tokens import ApiToken
+from provisioning.models.upgrades import StepStatus, Upgrade, UpgradeStatus
+from provisioning.models.waves import BatchStatus, Wave, WaveBatch, WaveMember, WaveStatus
 
 __all__ = [
     "BINDING_MODELS",
     "ApiToken",
     "AuditEvent",
+    "BatchStatus",
     "Binding",
     "CacheBinding",
     "Cluster",
@@ -43,7 +46,14 @@ __all__ = [
     "Registry",
     "RegistrySecret",
     "SecretName",
+    "StepStatus",
     "StorageBinding",
     "Tenant",
+    "Upgrade",
+    "UpgradeStatus",
+    "Wave",
+    "WaveBatch",
+    "WaveMember",
+    "WaveStatus",
     "installation_id",
 ]

@@ -53,6 +53,7 @@ from provisioning.reconcile.recreate import LastApplied, recreate, recreation
 from provisioning.reconcile.resources import record_resources
 from provisioning.reconcile.spec import desired_objects, load_registry
 from provisioning.rendering import RENDERED_KINDS, object_apply_order, ownership_selector
+from provisioning.upgrades.stage import upgrade_stage
 
 logger = logging.getLogger("provisioning.reconcile")
 
@@ -269,7 +270,8 @@ class Reconciler:
                 raise DependenciesNotReady(
                     dependencies.message, dependencies.whose_move, dependencies.error_class
                 )
-            desired = [with_spec_hash(obj)[0] for obj in desired_objects(registry)]
+            stage = upgrade_stage(registry)  # an upgrade under way decides which components move now
+            desired = [with_spec_hash(obj)[0] for obj in desired_objects(registry, stage=stage)]
             written = self._apply(gateway, desired, live)
             self._prune(gateway, desired, live)
             if adopting:

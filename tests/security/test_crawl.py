@@ -20,9 +20,21 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.test import APIClient
 
 from provisioning.api.permissions import required_action
-from provisioning.choices import ErrorClass, Phase, RunStatus, RunTrigger, WhoseMove
-from provisioning.models import ApiToken, AuditEvent, Cluster, Plan, ReconcileRun, Registry, Tenant
+from provisioning.choices import ErrorClass, Phase, RunStatus, RunTrigger, Via, WhoseMove
+from provisioning.models import (
+    ApiToken,
+    AuditEvent,
+    Cluster,
+    Plan,
+    ReconcileRun,
+    Registry,
+    Tenant,
+    Upgrade,
+    Wave,
+)
 from provisioning.permissions import can
+from provisioning.upgrades.operation import start_upgrade
+from provisioning.upgrades.waves import plan_wave
 from provisioning.views.operations import OPERATIONS
 from tests import factories
 from tests.api.conftest import deleted_registry, provisioned, suspended_registry
@@ -121,6 +133,10 @@ def seed_fleet(admin: Any, viewer: Any) -> None:
         revoked.revoke()
         expired, _ = ApiToken.issue(owner, "expired", scope="read-only")
         ApiToken.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=1))
+    some = Registry.objects.order_by("pk").first()
+    assert some is not None
+    start_upgrade(some, "2.15.2", actor=admin, via=Via.UI, drive=False)  # halts at its pre-flight
+    plan_wave(Wave(name="crawl", target_version="2.15.2", batch_size=2), actor=admin, via=Via.UI)
     assert AuditEvent.objects.exists()
 
 
@@ -245,6 +261,8 @@ def api_paths() -> list[tuple[str, set[int]]]:
         "runs": ReconcileRun.objects.values_list("pk", flat=True),
         "audit-events": AuditEvent.objects.values_list("pk", flat=True),
         "tokens": ApiToken.objects.values_list("pk", flat=True),
+        "upgrades": Upgrade.objects.values_list("pk", flat=True),
+        "waves": Wave.objects.values_list("pk", flat=True),
     }
     paths = []
     for template, documented in published_gets().items():
