@@ -7,6 +7,7 @@ Celery broker and development-only keys. ``HARBORCONSOLE_ENV=production`` requir
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -191,7 +192,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "provisioning.api.errors.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
+    "DEFAULT_THROTTLE_CLASSES": ["provisioning.api.throttling.TokenRateThrottle"],
 }
+# Requests per API token (per user for a console session) before a 429 with Retry-After; empty turns it off.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", "1200/min").strip()
+if API_RATE_LIMIT and not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"API_RATE_LIMIT={API_RATE_LIMIT!r}: give requests/period, e.g. 1200/min, or empty."
+    )
 SPECTACULAR_SETTINGS = {
     "TITLE": "Harbor Console API",
     "DESCRIPTION": "Provision, reconcile and monitor one Harbor registry per customer on Kubernetes.",
@@ -201,6 +209,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "provisioning.api.schema_hooks.postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CacheModeEnum": "provisioning.choices.CacheMode",
         "HarborVersionEnum": "provisioning.catalogue.SUPPORTED_VERSIONS",

@@ -31,3 +31,6 @@ urlpatterns = [
     path("", include("monitoring.metrics_urls")),
     path("", include("provisioning.urls")),
 ]
+
+handler404 = "provisioning.api.errors.page_not_found"
+handler500 = "provisioning.api.errors.server_error"

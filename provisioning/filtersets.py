@@ -22,6 +22,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from provisioning import catalogue
 from provisioning.choices import DesiredState, ErrorClass, Phase, RunStatus, RunTrigger, Via, WhoseMove
+from provisioning.health import HEALTH_CHOICES, verdicts
 from provisioning.models import ApiToken, AuditEvent, Cluster, Plan, ReconcileRun, Registry, Tenant
 
 MAX_ID = 2**63 - 1
@@ -98,6 +99,29 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+MAX_IN_VALUES = 200
+
+
+class IdInFilter(django_filters.BaseInFilter, IdFilter):
+    """Comma-separated object ids (``?id__in=3,7,12``), at most ``MAX_IN_VALUES``."""
+
+    def filter(self, queryset: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        return super().filter(queryset, _at_most(value))
+
+
+class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """Comma-separated names (``?tenant__in=acme,globex``), at most ``MAX_IN_VALUES``."""
+
+    def filter(self, queryset: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        return super().filter(queryset, _at_most(value))
+
+
+def _at_most(values: Any) -> Any:
+    if values and len(values) > MAX_IN_VALUES:
+        raise ValidationError(f"Give at most {MAX_IN_VALUES} values, separated by commas.")
+    return values
+
+
 def search_terms(value: str) -> list[str]:
     """Words of a search box, NUL characters removed (PostgreSQL refuses them), at most eight words."""
     return value.replace("\x00", "").split()[:8]
@@ -115,10 +139,11 @@ def search_q(value: str, *fields: str) -> Q:
 
 
 class SearchFilterSet(django_filters.FilterSet):
-    """A FilterSet with a ``search`` box over ``search_fields``."""
+    """A FilterSet with a ``search`` box over ``search_fields`` and ``id__in`` (a selection by ids)."""
 
     search_fields: tuple[str, ...] = ()
     search = django_filters.CharFilter(method="filter_search", label="Search", max_length=200)
+    id__in = IdInFilter(field_name="id", lookup_expr="in", label="Ids (comma-separated)")
 
     def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(search_q(value, *self.search_fields)) if value else queryset
@@ -130,6 +155,8 @@ class TenantFilterSet(SearchFilterSet):
     has_registries = BooleanFilter(method="filter_has_registries", label="Has registries")
     created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
     class Meta:
         model = Tenant
@@ -146,6 +173,8 @@ class PlanFilterSet(SearchFilterSet):
     search_fields = ("name", "display_name", "description")
     trivy_enabled = BooleanFilter()
     ha = BooleanFilter()
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
     class Meta:
         model = Plan
@@ -157,6 +186,8 @@ class ClusterFilterSet(SearchFilterSet):
     region = django_filters.CharFilter(max_length=63)
     in_cluster = BooleanFilter()
     simulated = BooleanFilter()
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
     class Meta:
         model = Cluster
@@ -166,6 +197,9 @@ class ClusterFilterSet(SearchFilterSet):
 class RegistryFilterSet(SearchFilterSet):
     search_fields = ("name", "hostname", "namespace", "tenant__slug", "tenant__name")
     tenant = django_filters.CharFilter(field_name="tenant__slug", max_length=30, label="Tenant (slug)")
+    tenant__in = CharInFilter(
+        field_name="tenant__slug", lookup_expr="in", label="Tenants (slugs, comma-separated)"
+    )
     plan = django_filters.ModelChoiceFilter(
         queryset=Plan.objects.all(), to_field_name="name", label="Plan (name)"
     )
@@ -181,6 +215,13 @@ class RegistryFilterSet(SearchFilterSet):
     deleted = BooleanFilter(method="filter_deleted", label="Deleted (data kept until purged)")
     created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    health = django_filters.MultipleChoiceFilter(
+        method="filter_health",
+        choices=[(h, h) for h in HEALTH_CHOICES],
+        label="Health (read from the metrics)",
+    )
 
     class Meta:
         model = Registry
@@ -195,6 +236,15 @@ class RegistryFilterSet(SearchFilterSet):
             else queryset.exclude(phase__in=ATTENTION_PHASES)
         )
 
+    def filter_health(self, queryset: QuerySet[Registry], name: str, value: list[str]) -> Any:
+        """Registries whose health verdict is one of ``value``: the metrics are read once for the candidates
+        (with no metrics a registry is Unknown, never Healthy)."""
+        if not value:
+            return queryset
+        candidates = list(Registry.objects.with_related().filter(pk__in=queryset.values("pk")))
+        judged = verdicts(candidates)
+        return queryset.filter(pk__in=[pk for pk, verdict in judged.items() if verdict.health in value])
+
     def filter_deleted(self, queryset: QuerySet[Registry], name: str, value: bool | None) -> Any:
         if value is None:
             return queryset
@@ -207,6 +257,9 @@ class ReconcileRunFilterSet(SearchFilterSet):
     registry = IdFilter(field_name="registry_id", label="Registry (id)")
     tenant = django_filters.CharFilter(
         field_name="registry__tenant__slug", max_length=30, label="Tenant (slug)"
+    )
+    tenant__in = CharInFilter(
+        field_name="registry__tenant__slug", lookup_expr="in", label="Tenants (slugs, comma-separated)"
     )
     status = django_filters.MultipleChoiceFilter(distinct=False, choices=RunStatus.choices)
     error_class = django_filters.MultipleChoiceFilter(
@@ -234,6 +287,9 @@ class AuditEventFilterSet(SearchFilterSet):
     registry = IdFilter(field_name="registry_id", label="Registry (id)")
     tenant = django_filters.CharFilter(
         field_name="registry__tenant__slug", max_length=30, label="Tenant (slug)"
+    )
+    tenant__in = CharInFilter(
+        field_name="registry__tenant__slug", lookup_expr="in", label="Tenants (slugs, comma-separated)"
     )
     via = django_filters.MultipleChoiceFilter(distinct=False, choices=Via.choices)
     after = DateTimeFilter(field_name="at", lookup_expr="gte", label="At or after")

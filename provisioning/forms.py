@@ -368,6 +368,7 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
             "s3_access_key",
             "s3_secret_key",
             "s3_iam",
+            "backup_marker",
         ]
         widgets = {
             "ca_certificate": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
@@ -439,7 +440,15 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
         ),
         (
             "Shared services of the region",
-            ("database_admin_url", "s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key", "s3_iam"),
+            (
+                "database_admin_url",
+                "s3_endpoint",
+                "s3_region",
+                "s3_access_key",
+                "s3_secret_key",
+                "s3_iam",
+                "backup_marker",
+            ),
         ),
         ("Stored secrets", ("clear_secrets",)),
     )

@@ -321,3 +321,6 @@ def _finish_purge_run(
     run.save()
     event_hooks.run_finished(run)
     return status
+
+
+from provisioning.upgrades import tasks as _upgrade_tasks  # noqa: E402, F401  (registers them)

@@ -11,6 +11,7 @@ from provisioning.views import (
     plans,
     registries,
     tenants,
+    upgrades,
     webhooks,
 )
 
@@ -33,6 +34,12 @@ urlpatterns = [
     path("registries/<int:pk>/runs/<int:run_pk>/", registries.run_detail, name="run-detail"),
     path("registries/<int:pk>/runs/<int:run_pk>/status/", registries.run_status, name="run-status"),
     path("registries/<int:pk>/actions/<slug:name>/", actions.registry_action, name="registry-action"),
+    path("registries/<int:pk>/upgrade/", upgrades.registry_upgrade, name="registry-upgrade"),
+    path("upgrades/<int:pk>/<slug:name>/", upgrades.upgrade_action, name="upgrade-action"),
+    path("waves/", upgrades.wave_list, name="wave-list"),
+    path("waves/<int:pk>/", upgrades.wave_detail, name="wave-detail"),
+    path("waves/<int:pk>/live/", upgrades.wave_live, name="wave-live"),
+    path("waves/<int:pk>/<slug:name>/", upgrades.wave_action, name="wave-action"),
     path("clusters/", clusters.cluster_list, name="cluster-list"),
     path("clusters/new/", clusters.cluster_create, name="cluster-create"),
     path("clusters/<int:pk>/", clusters.cluster_detail, name="cluster-detail"),

@@ -9,6 +9,7 @@ workers share the PostgreSQL server and number their registries alike, so their 
 
 import os
 import secrets
+import sys
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _index = int(_worker.removeprefix("gw") or 0) if _worker.startswith("gw") else 0
@@ -27,3 +28,11 @@ os.environ.setdefault(
 from harborconsole.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
+
+if "pytest" in sys.modules:
+    # A second console's database on the same server, for the tests of two installations sharing one cluster
+    # (``tests/engine/test_two_installations.py``); pytest-django creates it only for tests that ask for it.
+    DATABASES["second"] = {  # noqa: F405
+        **DATABASES["default"],  # noqa: F405
+        "TEST": {"NAME": f"test_{DATABASES['default']['NAME']}_second"},  # noqa: F405
+    }

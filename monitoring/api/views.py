@@ -12,7 +12,6 @@ from django import forms
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,10 +19,13 @@ from rest_framework.views import APIView
 from monitoring import queries
 from monitoring.api import serializers as s
 from monitoring.business import build_business
-from monitoring.fleet import FleetRow, build_overview
+from monitoring.fleet import SORT_CHOICES, FleetRow, build_overview
 from monitoring.forms import BusinessForm, FleetFilterForm, SeriesForm
 from monitoring.prometheus import PrometheusSource
 from monitoring.tenant import Limits, current_figures
+from provisioning.api.pagination import ApiPagination
+from provisioning.api.parameters import refuse_unknown
+from provisioning.api.schema import ApiAutoSchema
 from provisioning.api.serializers.health import VerdictSerializer
 from provisioning.health import Health, verdict_of
 from provisioning.models import Registry
@@ -35,9 +37,19 @@ def _valid(form: forms.Form) -> forms.Form:
     return form
 
 
-class FleetPagination(LimitOffsetPagination):
-    default_limit = 50
+class FleetPagination(ApiPagination):
     max_limit = 500
+
+
+class MonitoringView(APIView):
+    """A read-only monitoring endpoint: only the query parameters it names in ``query_parameters``."""
+
+    schema = ApiAutoSchema()
+    query_parameters: tuple[str, ...] = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_unknown(request, self.query_parameters)
 
 
 FLEET_PARAMETERS = [
@@ -47,13 +59,24 @@ FLEET_PARAMETERS = [
     OpenApiParameter("version", str, description="Desired Harbor version."),
     OpenApiParameter("cluster", str),
     OpenApiParameter(
-        "sort", str, description="A column, '-' first for descending; rows without figure last."
+        "sort",
+        str,
+        enum=SORT_CHOICES,
+        description="A column, '-' first for descending; rows without figure last.",
     ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": FleetPagination.max_limit, "default": 50},
+        description="Rows per page.",
+    ),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "default": 0}, description="Rows to skip."),
 ]
 
 
-class FleetView(APIView):
+class FleetView(MonitoringView):
     """Every live registry with its health and key figures (one Prometheus query per figure, fleet-wide)."""
+
+    query_parameters = ("q", "health", "plan", "version", "cluster", "sort", "limit", "offset")
 
     @extend_schema(parameters=FLEET_PARAMETERS, responses=s.FleetSerializer, tags=["monitoring"])
     def get(self, request: Request) -> Response:
@@ -78,7 +101,7 @@ def _registry(pk: int) -> Registry:
     return get_object_or_404(Registry.objects.with_related(), pk=pk)
 
 
-class RegistrySummaryView(APIView):
+class RegistrySummaryView(MonitoringView):
     """Every catalogue figure of one registry now, with its plan limits."""
 
     @extend_schema(responses=s.RegistrySummarySerializer, tags=["monitoring"])
@@ -116,12 +139,25 @@ class RegistrySummaryView(APIView):
         return Response(body)
 
 
-class RegistrySeriesView(APIView):
+class RegistrySeriesView(MonitoringView):
     """Time series of catalogue queries for one registry over a period (``query`` may repeat, up to 10)."""
+
+    query_parameters = ("query", "range")
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("query", str, many=True, enum=[q.key for q in queries.CATALOGUE]),
+            OpenApiParameter(
+                "query",
+                {
+                    "type": "array",
+                    "items": {"type": "string", "enum": [q.key for q in queries.CATALOGUE]},
+                    "minItems": 1,
+                    "maxItems": 10,
+                },
+                required=True,
+                explode=True,
+                description="A catalogue query key; repeat the parameter for several (up to 10).",
+            ),
             OpenApiParameter("range", str, enum=["1h", "6h", "24h", "7d"]),
         ],
         responses=s.RegistrySeriesSerializer,
@@ -161,8 +197,10 @@ class RegistrySeriesView(APIView):
         return Response(body)
 
 
-class BusinessView(APIView):
+class BusinessView(MonitoringView):
     """Totals, plan mix, top consumers, tenants near quota and peak parallel requests over a period."""
+
+    query_parameters = ("range", "sort")
 
     @extend_schema(
         parameters=[
@@ -193,7 +231,7 @@ class BusinessView(APIView):
         return Response(body)
 
 
-class QueryCatalogueView(APIView):
+class QueryCatalogueView(MonitoringView):
     """The named queries behind every figure, with their unit and meaning."""
 
     @extend_schema(responses=s.QuerySerializer(many=True), tags=["monitoring"])

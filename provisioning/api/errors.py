@@ -1,8 +1,9 @@
-"""One error shape for every 4xx of the API: ``{"error": {"code", "message", "fields"}}``.
+"""One error shape for every error of the API, 5xx included: ``{"error": {"code", "message", "fields"}}``.
 
 ``code`` is stable for automation (``invalid``, ``not_found``, ``permission_denied``, ``precondition_failed``,
 ``idempotency_key_reused``, a service's refusal code, …), ``message`` is a sentence for a person and ``fields``
-maps a request field to its messages.
+maps a request field to its messages. ``page_not_found`` and ``server_error`` are Django's 404 and 500 handlers
+(see ``harborconsole/urls.py``): under /api/ they answer the same shape, elsewhere the console's pages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -112,3 +114,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = " ".join(_flatten(detail))
         response.data = error_body(code if isinstance(code, str) else "error", message)
     return response
+
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 handler: the JSON error under /api/ (any path, any credentials), the page elsewhere."""
+    if _is_api(request):
+        message = "No such API path: see /api/schema/ or /api/docs/ for the paths there are."
+        return JsonResponse(error_body("not_found", message), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler: the JSON error under /api/ (the cause is logged, never shown), the page elsewhere."""
+    if _is_api(request):
+        message = "The server failed to answer this request; it was logged. Retry later or report it."
+        return JsonResponse(error_body("server_error", message), status=500)
+    return defaults.server_error(request)

@@ -1,4 +1,5 @@
-"""Optimistic concurrency on registries: an ETag on reads, ``If-Match`` honoured on every write.
+"""Optimistic concurrency on registries: an ETag on reads, ``If-Match`` honoured on every write, and conditional
+reads (``If-None-Match`` answered 304 when the registry did not change).
 
 The ETag names one version of a registry as people changed it: its id, its spec generation (bumped by every
 change of spec or desired state) and the time of its last save. ``If-Match`` is optional; when given and no tag
@@ -53,3 +54,15 @@ def check_if_match(request: Any, registry: Registry) -> None:
             f"{registry} changed since you read it (its ETag is now {registry_etag(registry)}): "
             "read it again, check your change still makes sense, and retry with the new ETag."
         )
+
+
+def not_modified(request: Any, etag: str) -> bool:
+    """True when the request's ``If-None-Match`` names ``etag`` (or is ``*``): answer 304 with no body."""
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return False
+    try:
+        wanted = parse_if_match(header)
+    except PreconditionFailed:
+        return False  # a malformed tag matches nothing: the full answer follows
+    return wanted is None or etag.strip('"') in wanted

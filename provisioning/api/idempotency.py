@@ -4,13 +4,15 @@ The key row is inserted in the same transaction as the object it guards. Postgre
 the same (user, key) wait for that transaction: if it commits, the second request replays the stored response; if
 it rolls back (the request failed), the second request runs afresh. Only successful responses are stored, so a
 client may fix a refused request and retry with the same key. A key reused with a different body or endpoint is
-refused with 422. Keys are kept for ``KEY_TTL``; after that the key may be used again.
+refused with 422. Keys are kept for ``KEY_TTL``; after that the key may be used again. A replay answers the first
+response's body, status, ``ETag`` and ``Location`` (with ``Idempotent-Replayed: true``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -27,8 +29,10 @@ from provisioning.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+REPLAYED_HEADERS = ("ETag", "Location")
 KEY_TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 200
+KEY_PATTERN = re.compile(r"^[\x21-\x7e][\x20-\x7e]*$")
 
 
 def request_digest(request: Request) -> str:
@@ -42,11 +46,11 @@ def _key_of(request: Request) -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if len(key) > MAX_KEY_LENGTH or not KEY_PATTERN.match(key):
         raise exceptions.ValidationError(
             {
                 HEADER: [
-                    f"Give 1 to {MAX_KEY_LENGTH} printable characters, e.g. a UUID you generate per operation."
+                    f"Give 1 to {MAX_KEY_LENGTH} printable ASCII characters, e.g. a UUID you generate per operation."
                 ]
             }
         )
@@ -63,9 +67,9 @@ def _replay(stored: IdempotencyKey, digest: str, request: Request) -> Response:
             f"The Idempotency-Key {stored.key!r} was first used for a different request "
             f"({stored.method} {stored.path}, another body): use a new key for a new operation."
         )
-    headers = {REPLAYED_HEADER: "true"}
+    headers = {REPLAYED_HEADER: "true", **(stored.response_headers or {})}
     if isinstance(stored.response_body, dict) and isinstance(stored.response_body.get("url"), str):
-        headers["Location"] = str(stored.response_body["url"])
+        headers.setdefault("Location", str(stored.response_body["url"]))
     return Response(stored.response_body, status=stored.status_code, headers=headers)
 
 
@@ -104,7 +108,10 @@ def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
                 raise _Failed(response)
             row.status_code = response.status_code
             row.response_body = _jsonable(response.data)
-            row.save(update_fields=["status_code", "response_body"])
+            row.response_headers = {
+                name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)
+            }
+            row.save(update_fields=["status_code", "response_body", "response_headers"])
             return response
     except _Failed as failed:
         return failed.response

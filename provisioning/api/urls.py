@@ -15,6 +15,7 @@ from provisioning.api.views.root import ConsoleRootView
 from provisioning.api.views.runs import ReconcileRunViewSet
 from provisioning.api.views.tenants import TenantViewSet
 from provisioning.api.views.tokens import ApiTokenViewSet
+from provisioning.api.views.upgrades import UpgradeViewSet, WaveViewSet
 from provisioning.api.views.webhooks import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -30,6 +31,8 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("tokens", ApiTokenViewSet, basename="apitoken")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhooksubscription")
 router.register("bulk-operations", BulkOperationViewSet, basename="bulkoperation")
+router.register("upgrades", UpgradeViewSet, basename="upgrade")
+router.register("waves", WaveViewSet, basename="wave")
 
 cache_endpoint = CacheEndpointViewSet.as_view({"get": "retrieve", "put": "update", "patch": "partial_update"})
 

@@ -21,6 +21,8 @@ from provisioning.models.resources import ManagedResource
 from provisioning.models.runs import PrunedRuns, ReconcileRun
 from provisioning.models.tenants import Tenant
 from provisioning.models.tokens import ApiToken
+from provisioning.models.upgrades import StepStatus, Upgrade, UpgradeStatus
+from provisioning.models.waves import BatchStatus, Wave, WaveBatch, WaveMember, WaveStatus
 from provisioning.models.webhooks import (
     DeliveryAttempt,
     DeliveryState,
@@ -34,6 +36,7 @@ __all__ = [
     "BINDING_MODELS",
     "ApiToken",
     "AuditEvent",
+    "BatchStatus",
     "Binding",
     "BulkOperation",
     "CacheBinding",
@@ -57,8 +60,15 @@ __all__ = [
     "Registry",
     "RegistrySecret",
     "SecretName",
+    "StepStatus",
     "StorageBinding",
     "Tenant",
+    "Upgrade",
+    "UpgradeStatus",
+    "Wave",
+    "WaveBatch",
+    "WaveMember",
+    "WaveStatus",
     "WebhookDelivery",
     "WebhookSubscription",
     "installation_id",

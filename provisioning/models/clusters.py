@@ -116,6 +116,12 @@ class Cluster(models.Model):
         help_text="The S3 provider serves the IAM API on the same endpoint: give each tenant its own user, "
         "access key and bucket policy instead of the shared keys.",
     )
+    backup_marker = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="How the region's PostgreSQL is backed up before an upgrade migrates a schema (e.g. the "
+        "provider's point-in-time recovery and its retention). Upgrades on this cluster are refused while empty.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,6 +14,7 @@ class IdempotencyKey(models.Model):
     request_digest = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
     response_body = models.JSONField(default=dict)
+    response_headers = models.JSONField(default=dict, help_text="ETag and Location of the first answer.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

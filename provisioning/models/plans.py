@@ -162,8 +162,36 @@ class Plan(models.Model):
                 )
         if not errors:
             errors.update(self.ceiling_errors())
+            errors.update(self.claim_errors())
         if errors:
             raise ValidationError(errors)
+
+    def claim_errors(self) -> dict[str, str]:
+        """A managed Redis keeps its data on a claim that only grows: a smaller size is refused while registries on
+        the plan run one (their StatefulSet would ask for a claim their data no longer fits in)."""
+        if self.pk is None:
+            return {}
+        stored = Plan.objects.filter(pk=self.pk).values_list("redis_persistence_gib", flat=True).first()
+        if stored is None or self.redis_persistence_gib >= stored:
+            return {}
+        from provisioning.choices import CacheMode, DesiredState
+        from provisioning.models.registries import Registry
+
+        running = (
+            Registry.objects.filter(plan_id=self.pk, cache__mode=CacheMode.MANAGED)
+            .live()
+            .exclude(desired_state=DesiredState.DELETED)
+            .count()
+        )
+        if not running:
+            return {}
+        return {
+            "redis_persistence_gib": (
+                f"{running} registries on this plan keep their managed Redis data on {stored} GiB claims, and a "
+                f"claim cannot shrink: {self.redis_persistence_gib} GiB would not hold it. Keep {stored} GiB or "
+                "more, or move those registries to another plan first."
+            )
+        }
 
     def effective_settings(
         self,

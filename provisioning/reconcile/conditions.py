@@ -23,6 +23,8 @@ from provisioning.reconcile.readiness import CertificateState, WorkloadState
 
 TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 QUOTA_EXCEEDED = "QuotaExceeded"
+NOT_READ_ON_PURPOSE = frozenset({ErrorClass.PREREQUISITE_MISSING, ErrorClass.NAMESPACE_TAKEN})
+"""Failures that stop a run before it reads the stack although the cluster answers."""
 _MOVE_ORDER = (WhoseMove.PROVIDER, WhoseMove.CUSTOMER, WhoseMove.TRANSIENT)
 
 
@@ -68,10 +70,21 @@ class Observation:
             "The cluster was not read.",
         )
 
+    @property
+    def stopped_before_reading(self) -> bool:
+        """The run chose not to read the stack (a prerequisite is missing), rather than failing to."""
+        return self.unread_cause.error_class in NOT_READ_ON_PURPOSE
+
+    @property
+    def unread_phrase(self) -> str:
+        if self.stopped_before_reading:
+            return "the stack was not read"
+        return "the cluster could not be read"
+
     def not_known(self, what: str) -> str:
         """``<what> is not known: the cluster could not be read (<cause>).``"""
         cause = self.unread_cause.message.rstrip(".")
-        return _sentence(f"{what} is not known: the cluster could not be read ({cause})")
+        return _sentence(f"{what} is not known: {self.unread_phrase} ({cause})")
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,8 @@ def dependencies_condition(obs: Observation) -> Condition:
         if redis is not None and not redis.available:
             move = WhoseMove.PROVIDER if redis.stalled else WhoseMove.TRANSIENT
             problems.append((f"cache: the managed Redis is not available ({redis.describe()})", move))
+    if obs.failure is not None and obs.failure.error_class == ErrorClass.PREREQUISITE_MISSING:
+        problems.append((obs.failure.message.rstrip("."), WhoseMove.PROVIDER))
     certificate = obs.certificate
     unseen = [] if obs.cluster_read else _unseen_dependencies(obs)
     if certificate is not None and not certificate.ready:
@@ -151,7 +166,7 @@ def dependencies_condition(obs: Observation) -> Condition:
         move = worst_move(m for _, m in problems)
         reason = "DependenciesFailing" if move != WhoseMove.TRANSIENT else "DependenciesPending"
         if unseen:
-            problems.append((f"{' and '.join(unseen)} not seen: the cluster could not be read", move))
+            problems.append((f"{' and '.join(unseen)} not seen: {obs.unread_phrase}", move))
         return Condition(
             ConditionType.DEPENDENCIES_READY, FALSE, reason, _sentence(_join([p for p, _ in problems])), move
         )
@@ -163,7 +178,7 @@ def dependencies_condition(obs: Observation) -> Condition:
             cause.reason,
             _sentence(
                 f"The database, cache and object storage are ready, but {' and '.join(unseen)} could not be seen: "
-                f"the cluster could not be read ({cause.message.rstrip('.')})"
+                f"{obs.unread_phrase} ({cause.message.rstrip('.')})"
             ),
             cause.whose_move,
         )
@@ -197,6 +212,11 @@ def _unknown(obs: Observation, type_: str, what: str) -> Condition:
 
 
 def resources_condition(obs: Observation) -> Condition:
+    if not obs.cluster_read and obs.stopped_before_reading:
+        failure = obs.unread_cause
+        return Condition(
+            ConditionType.RESOURCES_APPLIED, FALSE, failure.reason, failure.message, failure.whose_move
+        )
     if not obs.cluster_read:
         return _unknown(obs, ConditionType.RESOURCES_APPLIED, "Whether the stack's objects are applied")
     if obs.failure is not None and not obs.held:
@@ -348,8 +368,13 @@ def degraded_condition(obs: Observation, others: Sequence[Condition]) -> Conditi
             TRUE,
             cause.reason,
             _sentence(
-                "The console cannot read the cluster, so it can neither see how the registry serves nor apply a "
-                f"change ({cause.message.rstrip('.')})"
+                (
+                    "The console does not apply the stack, nor see how the registry serves"
+                    if obs.stopped_before_reading
+                    else "The console cannot read the cluster, so it can neither see how the registry serves nor "
+                    "apply a change"
+                )
+                + f" ({cause.message.rstrip('.')})"
             ),
             cause.whose_move,
         )

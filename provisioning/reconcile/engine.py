@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from provisioning import external
 from provisioning.choices import CacheMode, DesiredState, ErrorClass, RunStatus, RunTrigger, WhoseMove
 from provisioning.events import hooks as event_hooks
-from provisioning.kube import ClusterAccess, KubeError, KubeGateway, gateway_for, object_key
+from provisioning.kube import ClusterAccess, KubeApiError, KubeError, KubeGateway, gateway_for, object_key
 from provisioning.kube.resources import ObjectKey
 from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry, installation_id
 from provisioning.reconcile import conditions as cond
@@ -36,6 +36,8 @@ from provisioning.reconcile.compare import ForeignChange, compare, with_spec_has
 from provisioning.reconcile.contact import contact_of, record_contact
 from provisioning.reconcile.errors import DependenciesNotReady, Failure, LockLost, classify
 from provisioning.reconcile.lock import Heartbeat, heartbeat, registry_lock
+from provisioning.reconcile.namespace_step import check_namespace, legacy_leftovers
+from provisioning.reconcile.prerequisite_step import ensure_prerequisites
 from provisioning.reconcile.quota import failed_create_event
 from provisioning.reconcile.readiness import (
     WORKLOAD_KINDS,
@@ -48,9 +50,11 @@ from provisioning.reconcile.readiness import (
     record_unseen,
     workload_state,
 )
+from provisioning.reconcile.recreate import LastApplied, recreate, recreation
 from provisioning.reconcile.resources import record_resources
 from provisioning.reconcile.spec import desired_objects, load_registry
 from provisioning.rendering import RENDERED_KINDS, object_apply_order, ownership_selector
+from provisioning.upgrades.stage import upgrade_stage
 
 logger = logging.getLogger("provisioning.reconcile")
 
@@ -258,16 +262,21 @@ class Reconciler:
         try:
             gateway = cluster_gateway(registry.cluster)
             dependencies = self._prepare_dependencies(registry)
-            live = self._list_owned(gateway, registry)
+            live = self._list_checked(gateway, registry)
             listed = True
+            ensure_prerequisites(gateway, registry.cluster, self.now)
+            adopting = check_namespace(gateway, registry, live, installation_id())
             if not dependencies.ready:
                 held = True
                 raise DependenciesNotReady(
                     dependencies.message, dependencies.whose_move, dependencies.error_class
                 )
-            desired = [with_spec_hash(obj)[0] for obj in desired_objects(registry)]
+            stage = upgrade_stage(registry)  # an upgrade under way decides which components move now
+            desired = [with_spec_hash(obj)[0] for obj in desired_objects(registry, stage=stage)]
             written = self._apply(gateway, desired, live)
             self._prune(gateway, desired, live)
+            if adopting:
+                self._prune_legacy(gateway, registry, desired)
             if written & STATUS_KINDS:
                 self._refresh_status(gateway, registry, live, written & STATUS_KINDS)
         except Exception as error:
@@ -347,6 +356,15 @@ class Reconciler:
         registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
         return cond.DependencyView(report.ready, report.message, report.whose_move, report.error_class)
 
+    def _list_checked(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
+        """``_list_owned``; a kind the API server does not serve is explained by the prerequisite it lacks."""
+        try:
+            return self._list_owned(gateway, registry)
+        except KubeApiError as error:
+            if error.status == 404:
+                ensure_prerequisites(gateway, registry.cluster, self.now, force=True)
+            raise
+
     def _list_owned(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
         """Every object the console owns for the registry: one LIST per kind (none in a missing namespace)."""
         selector = ownership_selector(registry.pk, installation_id())
@@ -370,6 +388,7 @@ class Reconciler:
     ) -> set[str]:
         """Create what is missing and apply what differs, in order; returns the kinds written."""
         written: set[str] = set()
+        last_applied = LastApplied(self.registry_id)
         for obj in desired:
             key = object_key(obj)
             current = live.get(key)
@@ -387,7 +406,18 @@ class Reconciler:
             if not comparison.to_apply:
                 self.tally.unchanged += 1
                 continue
+            needed = recreation(key, obj, last_applied)
             self._still_holding()
+            if needed is not None:
+                policy, paths = needed
+                live[key] = recreate(gateway, key, obj, current, policy)
+                self.tally.written.add(key)
+                self.tally.updated += 1
+                self.tally.note(
+                    "recreate", key, f"{', '.join(paths)} changed: deleted ({policy}) and applied again"
+                )
+                written.add(key[1])
+                continue
             live[key] = gateway.apply(obj)
             self.tally.written.add(key)
             self.tally.updated += 1
@@ -417,6 +447,15 @@ class Reconciler:
             del live[key]
             self.tally.deleted += 1
             self.tally.note("delete", key, "no longer desired")
+
+    def _prune_legacy(self, gateway: KubeGateway, registry: Registry, desired: list[dict[str, Any]]) -> None:
+        """Delete what an older console left for this registry in the namespace just adopted."""
+        for obj in legacy_leftovers(gateway, registry, (object_key(o) for o in desired)):
+            key = object_key(obj)
+            self._still_holding()
+            gateway.delete(key[0], key[1], key[3], key[2])
+            self.tally.deleted += 1
+            self.tally.note("delete", key, "left by an older console, no longer desired")
 
     def _refresh_status(
         self, gateway: KubeGateway, registry: Registry, live: dict[ObjectKey, dict[str, Any]], kinds: set[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError
 from redis.exceptions import RedisError
@@ -24,6 +25,52 @@ class UnresolvedHost(InvalidSpec):
 
 class LockLost(Exception):
     """The run's lock lapsed while it worked (its heartbeat found it taken): it stops before writing more."""
+
+
+class PrerequisiteMissing(Exception):
+    """Something the stack needs is absent from the cluster (a CRD, the ClusterIssuer, an IngressClass, a
+    StorageClass): the provider's move; retrying before it is installed changes nothing."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+        names = ", ".join(f"{item['kind']} {item['name']}".strip() for item in items)
+        reasons = " ".join(str(item.get("message") or "") for item in items)
+        super().__init__(f"Missing on the cluster: {names}. {reasons}".strip())
+
+
+class ImmutableFieldChange(Exception):
+    """The desired object changes a field the API server refuses to change, and no safe way to carry it out
+    exists (a selector): the provider's move; the object is left as it is."""
+
+    def __init__(self, kind: str, namespace: str, name: str, paths: list[str]) -> None:
+        self.paths = paths
+        super().__init__(
+            f"{kind} {namespace}/{name} would change {', '.join(paths)}, which the API server does not allow "
+            "to change; the console left it as it is. Restore the previous setting, or delete the object by hand "
+            "once its data is safe"
+        )
+
+
+class StillDeleting(Exception):
+    """An object deleted to be re-created is not gone yet (its finalizers run): the run stops and is retried."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is being deleted to be re-created; it is applied again once it is gone")
+
+
+class NamespaceTerminating(Exception):
+    """The registry's namespace is still being deleted: nothing can be created in it until it is gone."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        super().__init__(
+            f"Waiting for namespace {namespace} to finish terminating: the registry's objects are created once "
+            "it is gone"
+        )
+
+
+class NamespaceTaken(Exception):
+    """The registry's namespace exists but is not this installation's for this registry: it is never touched."""
 
 
 class DependenciesNotReady(Exception):
@@ -107,6 +154,16 @@ def classify(error: BaseException) -> Failure:
             "This run lost its registry's lock (it could not renew it in time) and stopped before writing more; "
             "it is retried",
         )
+    if isinstance(error, PrerequisiteMissing):
+        return _failure(ErrorClass.PREREQUISITE_MISSING, False, WhoseMove.PROVIDER, str(error))
+    if isinstance(error, ImmutableFieldChange):
+        return _failure(ErrorClass.IMMUTABLE_FIELD, False, WhoseMove.PROVIDER, str(error))
+    if isinstance(error, StillDeleting):
+        return _failure(ErrorClass.API_CONFLICT, True, WhoseMove.TRANSIENT, str(error))
+    if isinstance(error, NamespaceTerminating):
+        return _failure(ErrorClass.NAMESPACE_TERMINATING, True, WhoseMove.TRANSIENT, str(error))
+    if isinstance(error, NamespaceTaken):
+        return _failure(ErrorClass.NAMESPACE_TAKEN, False, WhoseMove.PROVIDER, str(error))
     if isinstance(error, InvalidSpec):
         return _failure(
             ErrorClass.INVALID_SPEC, False, WhoseMove.PROVIDER, f"The stack cannot be rendered: {error}"

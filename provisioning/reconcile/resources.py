@@ -103,7 +103,9 @@ def record_resources(
         row.foreign_changes = changes
         if key in written:
             row.applied_at = now
-        if desired is not None and (row.pk is None or row.spec_hash != digest):
+        # the manifest last applied: a run that stopped before applying this object leaves it as it was
+        fresh = applied or key in written or row.pk is None
+        if desired is not None and fresh and (row.pk is None or row.spec_hash != digest):
             row.apply_order = _order(obj)
             row.spec_hash = digest
             row.manifest = redact(obj)

@@ -25,6 +25,7 @@ from provisioning.rendering import (
     StorageSpec,
     render_stack,
 )
+from provisioning.rendering.upgrade import UpgradeStage, render_upgrade_stack
 from provisioning.services.secrets import ensure_registry_secrets
 from provisioning.sizing import component_set, database_pool, managed_cache
 
@@ -153,14 +154,20 @@ def build_spec(
 
 
 def desired_objects(
-    registry: Registry, secrets: Mapping[str, str] | None = None, resolver: Resolver = system_resolver
+    registry: Registry,
+    secrets: Mapping[str, str] | None = None,
+    resolver: Resolver = system_resolver,
+    stage: UpgradeStage | None = None,
 ) -> list[dict[str, Any]]:
-    """Every object the registry's stack should have, in apply order (a suspended one runs no pod).
+    """Every object the registry's stack should have, in apply order (a suspended one runs no pod); ``stage``:
+    where an upgrade stands (``provisioning.upgrades``), which components already run the new version.
 
     Raises ``InvalidSpec`` when the rows cannot be rendered.
     """
     spec = build_spec(registry, secrets, resolver)
     try:
+        if stage is not None:
+            return render_upgrade_stack(spec, stage)
         return render_stack(spec)
     except ValueError as error:
         raise InvalidSpec(str(error)) from None

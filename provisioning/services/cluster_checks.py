@@ -5,6 +5,9 @@
 * The API server, asked once for ``/version`` and once for an authenticated read, through the one gateway with a
   short timeout and no retries, so a save never hangs; a TLS failure (e.g. the CA does not match) is reported as
   such, on the CA field. What was observed is returned for the cluster's observation fields.
+* The prerequisites a stack needs (``provisioning.reconcile.prerequisite_step``): cert-manager's CRDs, the
+  ClusterIssuer, IngressClass and StorageClass it names. An absent one refuses the save on its field; one that
+  could not be checked is a warning; what was found is returned for ``Cluster.prerequisites``.
 * The Celery queue named by the cluster: a queue with no live worker is a *warning* (the worker may start later),
   never a refusal.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from celery import current_app
 from cryptography import x509
@@ -27,8 +31,17 @@ from provisioning.kube.errors import KubeApiError, KubeConfigError, KubeError, K
 from provisioning.kube.kubeconfig import check_kubeconfig
 from provisioning.models import Cluster
 from provisioning.reconcile.engine import cluster_access
+from provisioning.reconcile.prerequisite_step import absent, cluster_prerequisites
 
 ACCESS_FIELDS = ("in_cluster", "api_url", "token", "ca_certificate", "kubeconfig")
+PREREQUISITE_FIELDS = ("ingress_class", "storage_class", "cert_issuer", "dns_namespace")
+"""Settings naming something the cluster must have: a change is checked on the cluster."""
+PREREQUISITE_FIELD = {
+    "CustomResourceDefinition": "cert_issuer",
+    "ClusterIssuer": "cert_issuer",
+    "IngressClass": "ingress_class",
+    "StorageClass": "storage_class",
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,8 @@ class ApiObservation:
     version: str
     latency_ms: float
     at: datetime
+    prerequisites: list[dict[str, Any]] = field(default_factory=list)
+    """What the prerequisite check found, as ``Cluster.prerequisites`` stores it."""
 
 
 @dataclass
@@ -93,8 +108,7 @@ def access_field(cluster: Cluster) -> str:
 def probe_api(cluster: Cluster, timeout: float) -> ClusterCheck:
     """Ask the API server its version, then read one object to prove the credentials are accepted.
 
-    The cluster's prerequisites (CRDs, ClusterIssuer, IngressClass, StorageClass: ``provisioning.kube.prerequisites``)
-    belong right after the read, with the same gateway, their absences added to ``problems`` on their fields.
+    Then the cluster's prerequisites, with the same gateway: an absent one is a problem on its field.
     """
     where = access_field(cluster)
     try:
@@ -108,6 +122,7 @@ def probe_api(cluster: Cluster, timeout: float) -> ClusterCheck:
         version = gateway.server_version()
         latency_ms = (time.monotonic() - started) * 1000
         gateway.get("v1", "Namespace", "default")
+        items = cluster_prerequisites(gateway, cluster).items
     except KubeUnreachable as error:
         if error.tls:
             target = "ca_certificate" if where == "api_url" else where
@@ -133,7 +148,20 @@ def probe_api(cluster: Cluster, timeout: float) -> ClusterCheck:
         return ClusterCheck(problems={where: str(error)})
     finally:
         gateway.close()
-    return ClusterCheck(observation=ApiObservation(version, round(latency_ms, 1), timezone.now()))
+    problems, warnings = prerequisite_problems(items)
+    observation = ApiObservation(version, round(latency_ms, 1), timezone.now(), items)
+    return ClusterCheck(problems=problems, warnings=warnings, observation=observation)
+
+
+def prerequisite_problems(items: list[dict[str, Any]]) -> tuple[dict[str, str], list[str]]:
+    """Absent prerequisites by field (sentences joined), and those that could not be checked as warnings."""
+    problems: dict[str, str] = {}
+    for item in absent(items):
+        where = PREREQUISITE_FIELD[item["kind"]]
+        problems[where] = " ".join(part for part in (problems.get(where), item["message"]) if part)
+    blocking = absent(items)
+    warnings = [item["message"] for item in items if item.get("present") is not True and item not in blocking]
+    return problems, warnings
 
 
 def _sentence(error: KubeUnreachable) -> str:

@@ -118,12 +118,18 @@ def save_cluster(cluster: Cluster, *, actor: Any, via: str) -> SavedCluster:
         cluster.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
-    if not set(cluster_checks.ACCESS_FIELDS) & set(errors) and _changed(
-        cluster, cluster_checks.ACCESS_FIELDS
+    access_changed = _changed(cluster, cluster_checks.ACCESS_FIELDS)
+    if not set(cluster_checks.ACCESS_FIELDS) & set(errors) and (
+        access_changed or _changed(cluster, cluster_checks.PREREQUISITE_FIELDS)
     ):
         check = cluster_checks.check_access(cluster, settings.CLUSTER_CHECK_TIMEOUT_SECONDS)
         for name, message in check.problems.items():
-            errors.setdefault(name, []).append(message)
+            if access_changed or name in cluster_checks.PREREQUISITE_FIELDS:
+                errors.setdefault(name, []).append(message)
+            else:  # an outage does not block a prerequisite edit: the next reconcile checks it again
+                warnings.append(f"The cluster's prerequisites could not be checked: {message}")
+                cluster.prerequisites_checked_at = None
+        warnings += check.warnings
         if check.observation is not None:
             _observed(cluster, check.observation)
     if not {"database_admin_url", "s3_endpoint"} & set(errors):
@@ -159,3 +165,4 @@ def _observed(cluster: Cluster, observation: cluster_checks.ApiObservation) -> N
     cluster.api_version = observation.version[:32]
     cluster.api_latency_ms = observation.latency_ms
     cluster.last_contact_at = observation.at
+    cluster.prerequisites, cluster.prerequisites_checked_at = observation.prerequisites, observation.at

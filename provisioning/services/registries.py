@@ -25,6 +25,7 @@ from provisioning.models import (
     ReconcileRun,
     Registry,
     StorageBinding,
+    Upgrade,
     installation_id,
 )
 from provisioning.naming import ServiceNames
@@ -192,6 +193,12 @@ def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) ->
     refusal = catalogue.upgrade_refusal(registry.harbor_version, target_version)
     if refusal:
         raise ActionRefused(refusal, code="upgrade_not_allowed", field="target_version", status=400)
+    if Upgrade.objects.open().filter(registry_id=registry.pk).exists():
+        raise ActionRefused(
+            f"{registry} is being upgraded step by step: follow that upgrade (its page, or /api/v1/upgrades/), "
+            "roll it back, or wait until it ends.",
+            code="upgrade_under_way",
+        )
     return _change_state(registry, actor=actor, via=via, action="upgrade", harbor_version=target_version)
 
 

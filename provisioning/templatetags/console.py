@@ -287,6 +287,7 @@ NAV = (
     ("/", "Fleet"),
     ("/tenants/", "Tenants"),
     ("/registries/", "Registries"),
+    ("/waves/", "Waves"),
     ("/monitoring/business/", "Business"),
     ("/clusters/", "Clusters"),
     ("/plans/", "Plans"),

@@ -27,11 +27,14 @@ from tests.engine.helpers import condition, run_of, someone_else
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def kubectl(kube_emulator) -> Any:
+    """The core API as another actor sees it (plain dictionaries in and out of its calls)."""
+    return client.CoreV1Api(someone_else(kube_emulator))
+
+
 def headroom(kube_emulator, namespace: str, quota: str) -> dict[str, str]:
     """What is left of ``quota``'s limits, as the quota's status says."""
-    status = (
-        client.CoreV1Api(someone_else(kube_emulator)).read_namespaced_resource_quota(quota, namespace).status
-    )
+    status = kubectl(kube_emulator).read_namespaced_resource_quota(quota, namespace).status
     return {
         resource: format_quantity(parse(status.hard[resource]) - parse(status.used.get(resource, "0")))
         for resource in ("limits.cpu", "limits.memory")
@@ -70,12 +73,12 @@ def eat_the_room(kube_emulator, namespace: str, room: dict[str, str]) -> None:
         "metadata": {"name": "debug-shell", "namespace": namespace},
         "spec": {"containers": containers},
     }
-    client.CoreV1Api(someone_else(kube_emulator)).create_namespaced_pod(namespace, pod)
+    kubectl(kube_emulator).create_namespaced_pod(namespace, pod)
 
 
 def delete_pods(kube_emulator, namespace: str, component: str) -> None:
     """Pods go away (a node drained): their controllers must create them again, through admission."""
-    core = client.CoreV1Api(someone_else(kube_emulator))
+    core: Any = kubectl(kube_emulator)
     for pod in kube_emulator.objects("Pod", namespace):
         if pod["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component:
             core.delete_namespaced_pod(pod["metadata"]["name"], namespace)
@@ -120,7 +123,7 @@ def test_pods_refused_by_the_consoles_quota_are_quota_exceeded_the_providers_mov
     assert components["core"].message.startswith(f"Cannot create its pods: quota {quota} exceeded")
     assert "Event" not in kube_emulator.stats()["by_kind"]  # a Deployment says it in its conditions
 
-    client.CoreV1Api(someone_else(kube_emulator)).delete_namespaced_pod("debug-shell", registry.namespace)
+    kubectl(kube_emulator).delete_namespaced_pod("debug-shell", registry.namespace)
     assert reconcile(registry.pk).phase == Phase.READY
 
 
@@ -142,9 +145,7 @@ def test_a_quota_the_console_does_not_own_is_the_customers_move(make_emulated_cl
         "metadata": {"name": "tenant-contract-limit", "namespace": registry.namespace},
         "spec": {"hard": {"pods": str(running - 1)}},
     }
-    client.CoreV1Api(someone_else(kube_emulator)).create_namespaced_resource_quota(
-        registry.namespace, contract
-    )
+    kubectl(kube_emulator).create_namespaced_resource_quota(registry.namespace, contract)
     delete_pods(kube_emulator, registry.namespace, "core")
 
     run = run_of(reconcile(registry.pk))

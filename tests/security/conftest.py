@@ -56,10 +56,50 @@ class TlsApiServer:
     other_ca_pem: str
 
 
+def _resource(name: str, kind: str, namespaced: bool) -> dict[str, Any]:
+    return {"name": name, "kind": kind, "namespaced": namespaced, "verbs": ["get", "list"]}
+
+
+INSTALLED: dict[str, dict[str, Any]] = {
+    "/version": {"major": "1", "minor": "31", "gitVersion": "v1.31.4"},
+    "/apis/cert-manager.io/v1": {
+        "kind": "APIResourceList",
+        "groupVersion": "cert-manager.io/v1",
+        "resources": [
+            _resource("certificates", "Certificate", True),
+            _resource("clusterissuers", "ClusterIssuer", False),
+        ],
+    },
+    "/apis/cert-manager.io/v1/clusterissuers/letsencrypt": {
+        "kind": "ClusterIssuer",
+        "metadata": {"name": "letsencrypt"},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    },
+    "/apis/networking.k8s.io/v1/ingressclasses/nginx": {
+        "kind": "IngressClass",
+        "metadata": {"name": "nginx"},
+    },
+    "/apis/storage.k8s.io/v1/storageclasses": {
+        "kind": "StorageClassList",
+        "metadata": {},
+        "items": [
+            {
+                "metadata": {
+                    "name": "standard",
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                }
+            }
+        ],
+    },
+}
+"""What the stand-in API server answers: its version and the prerequisites of an installed cluster."""
+
+
 class VersionHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        if self.path == "/version":
-            code, body = 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.4"}
+        path = self.path.partition("?")[0]
+        if path in INSTALLED:
+            code, body = 200, INSTALLED[path]
         else:
             code, body = 404, {"kind": "Status", "reason": "NotFound", "message": "not found"}
         data = json.dumps(body).encode()

@@ -20,7 +20,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.test import APIClient
 
 from provisioning.api.permissions import required_action
-from provisioning.choices import ErrorClass, Phase, RunStatus, RunTrigger, WhoseMove
+from provisioning.choices import ErrorClass, Phase, RunStatus, RunTrigger, Via, WhoseMove
 from provisioning.models import (
     ApiToken,
     AuditEvent,
@@ -30,9 +30,13 @@ from provisioning.models import (
     ReconcileRun,
     Registry,
     Tenant,
+    Upgrade,
+    Wave,
     WebhookSubscription,
 )
 from provisioning.permissions import can
+from provisioning.upgrades.operation import start_upgrade
+from provisioning.upgrades.waves import plan_wave
 from provisioning.views.operations import OPERATIONS
 from tests import factories
 from tests.api.conftest import deleted_registry, provisioned, suspended_registry
@@ -148,6 +152,10 @@ def seed_fleet(admin: Any, viewer: Any) -> None:
         runs=[{"registry": run.registry_id, "run": run.pk}],
         refusals=[{"registry": run.registry_id, "code": "registry_purged", "reason": "purged"}],
     )
+    some = Registry.objects.order_by("pk").first()
+    assert some is not None
+    start_upgrade(some, "2.15.2", actor=admin, via=Via.UI, drive=False)  # halts at its pre-flight
+    plan_wave(Wave(name="crawl", target_version="2.15.2", batch_size=2), actor=admin, via=Via.UI)
     assert AuditEvent.objects.exists()
 
 
@@ -274,6 +282,8 @@ def api_paths() -> list[tuple[str, set[int]]]:
         "tokens": ApiToken.objects.values_list("pk", flat=True),
         "webhooks": WebhookSubscription.objects.values_list("pk", flat=True),
         "bulk-operations": BulkOperation.objects.values_list("pk", flat=True),
+        "upgrades": Upgrade.objects.values_list("pk", flat=True),
+        "waves": Wave.objects.values_list("pk", flat=True),
     }
     paths = []
     for template, documented in published_gets().items():

@@ -137,6 +137,7 @@ class ClusterSerializer(CleanedModelSerializer):
             "s3_endpoint",
             "s3_region",
             "s3_iam",
+            "backup_marker",
             *SECRET_FIELDS,
             "credentials",
             "warnings",

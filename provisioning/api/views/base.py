@@ -6,21 +6,26 @@ import builtins
 from typing import Any, ClassVar
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, viewsets
 from rest_framework.filters import OrderingFilter
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from provisioning import audit
 from provisioning.api.idempotency import idempotent
 from provisioning.api.pagination import ApiPagination
+from provisioning.api.parameters import refuse_unknown, view_parameters
+from provisioning.api.parsers import LimitedJSONParser
 from provisioning.api.schema import ApiAutoSchema
 from provisioning.api.serializers.base import model_snapshot
+from provisioning.api.serializers.brief import brief_serializer
 from provisioning.choices import Via
+from provisioning.filtersets import TrueFalseField
 
 
 class ApiFilterBackend(DjangoFilterBackend):
@@ -90,10 +95,12 @@ class ApiViewSet(viewsets.GenericViewSet):
     ``action_permissions`` maps every DRF action of the viewset to a permission action of
     :mod:`provisioning.permissions` (checked by :class:`provisioning.api.permissions.RolePermission`);
     ``error_codes`` lists, per action, the error statuses the schema documents beyond the common ones.
+    Query parameters other than a list's filters, ordering and paging (or ``query_parameters`` of the action)
+    are refused with 400 (:mod:`provisioning.api.parameters`).
     """
 
     schema = ApiAutoSchema()
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
     lookup_value_regex = "[0-9]+"
     pagination_class = ApiPagination
     filter_backends = [ApiFilterBackend, StrictOrderingFilter]
@@ -103,6 +110,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     if_match_actions: ClassVar[tuple[str, ...]] = ()
     etag_actions: ClassVar[tuple[str, ...]] = ()
     location_actions: ClassVar[tuple[str, ...]] = ()
+    query_parameters: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if self.action is None and request.method not in ("OPTIONS", "HEAD"):
@@ -110,6 +118,25 @@ class ApiViewSet(viewsets.GenericViewSet):
         if self.action and self.action != "metadata" and self.action not in self.action_permissions:
             raise exceptions.PermissionDenied("This action has no permission rule; it is refused.")
         super().initial(request, *args, **kwargs)
+        refuse_unknown(request, view_parameters(self))
+
+    def brief(self) -> bool:
+        """Whether a list asks for the brief representation (``?brief=true``: id, url and display only)."""
+        raw = self.request.query_params.get("brief") if self.action == "list" else None
+        try:
+            return bool(TrueFalseField(required=False).clean(raw))
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError({"brief": list(error.messages)}) from None
+
+    def brief_serializer_class(self) -> type[BaseSerializer[Any]]:
+        return brief_serializer(self.get_queryset().model, f"api:{self.basename}-detail")
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[Any]:
+        if self.brief():
+            kwargs.setdefault("context", self.get_serializer_context())
+            return self.brief_serializer_class()(*args, **kwargs)
+        serializer: BaseSerializer[Any] = super().get_serializer(*args, **kwargs)
+        return serializer
 
     def audit(self, action: str, target: Model, changes: dict[str, Any] | None = None, **kwargs: Any) -> None:
         audit.record(self.request.user, Via.API, action, target, changes=changes, **kwargs)

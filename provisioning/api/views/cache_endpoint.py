@@ -28,6 +28,10 @@ class CacheEndpointViewSet(ApiViewSet):
     if_match_actions = ("update", "partial_update")
     error_codes = dict.fromkeys(("update", "partial_update"), (409,))
 
+    def get_object(self) -> CacheBinding:
+        """The binding of the registry in the URL (also what OPTIONS inspects), or 404."""
+        return self.binding()
+
     def binding(self) -> CacheBinding:
         return get_object_or_404(
             CacheBinding.objects.select_related("registry__tenant"), registry_id=self.kwargs["pk"]

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from provisioning.api.etag import check_if_match, registry_etag
+from provisioning.api.etag import check_if_match, not_modified, registry_etag
 from provisioning.api.idempotency import idempotent
 from provisioning.api.serializers.registries import (
     ManagedResourceSerializer,
@@ -133,7 +133,8 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
     }
     idempotent_actions = ("create",)
     if_match_actions = ("partial_update", *OPERATIONS)
-    etag_actions = ("retrieve", "partial_update")
+    etag_actions = ("create", "retrieve", "partial_update")
+    conditional_actions = ("retrieve",)
     location_actions = ("create", *OPERATIONS)
     error_codes = dict.fromkeys(("create", "partial_update", "manifests", "helm_values", *OPERATIONS), (409,))
 
@@ -145,7 +146,7 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[Any]:
         """A page of registries gets every health verdict at once: one reading of the metrics for the page."""
-        if kwargs.get("many") and args and isinstance(args[0], list):
+        if kwargs.get("many") and args and isinstance(args[0], list) and not self.brief():
             kwargs.setdefault("context", self.get_serializer_context())["verdicts"] = verdicts(args[0])
         return super().get_serializer(*args, **kwargs)
 
@@ -179,8 +180,13 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
 
     @extend_schema(responses={200: RegistryDetailSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
-        """A registry with its components, bindings, resources, conditions and ETag."""
-        return self.detail_response(self.get_object())
+        """A registry with its components, bindings, resources, conditions and ETag; 304 with no body when
+        ``If-None-Match`` names its current ETag."""
+        registry = self.get_object()
+        etag = registry_etag(registry)
+        if not_modified(request, etag):
+            return Response(status=304, headers={"ETag": etag})
+        return self.detail_response(registry)
 
     @extend_schema(request=RegistryCreateSerializer, responses={201: RegistryDetailSerializer})
     def create(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provisioning', '0011_f_pruned_runs'),
+        ('provisioning', '0014_i2_upgrades_and_waves'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

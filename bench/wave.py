@@ -1,0 +1,232 @@
+"""A wave of ``--registries`` registries (1,000) in batches of ``--batch`` (50) on the emulator: time to plan, then
+per batch the wall time and SQL queries of the wave's steps (its upgrades' reconciles, migration Jobs and
+readiness reads included) and of the gate.
+
+Real parts: the console's PostgreSQL database, the Kubernetes API emulator (its own process), a real Prometheus
+loaded by promtool backfill with flat traffic for every namespace (every batch passes its gate). Left out: the
+shared services. Each registry's bindings are written as provisioned and checked, and the reconciles' dependency
+step answers "ready" at once (``bench/dependencies.py`` measures that part), so the figures are the wave's and the
+engine's own. The wave's clock is moved by the benchmark (the gate window and pauses are not waited for in real
+time). Prints figures; asserts nothing on time.
+
+Run: ``.venv/bin/python bench/wave.py [--registries 1000] [--batch 50] [--batches N]``: the wave is planned over all
+the registries; ``--batches`` runs only its first N batches (only their registries are rolled out first) and aborts
+the rest, for a shared machine where a full run takes an hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.setdefault("TEST_DATABASE_NAME", "test_hc_bench_wave")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from engine_support import running_emulator  # noqa: E402
+
+from monitoring.localprom import LocalPrometheus, binary  # noqa: E402
+from monitoring.prometheus import PrometheusSource  # noqa: E402
+from provisioning import external  # noqa: E402
+from provisioning.choices import BindingStatus, Phase, Via  # noqa: E402
+from provisioning.external.dependencies import DependencyReport  # noqa: E402
+from provisioning.models import (  # noqa: E402
+    BatchStatus,
+    CacheBinding,
+    DatabaseBinding,
+    Registry,
+    StorageBinding,
+    Wave,
+    WaveMember,
+    WaveStatus,
+)
+from provisioning.reconcile import reconcile  # noqa: E402
+from provisioning.upgrades import waves  # noqa: E402
+from tests import factories  # noqa: E402
+
+WINDOW = 60
+STEP = 15
+
+
+class QueryCount:
+    """SQL statements run inside ``with connection.execute_wrapper(counter)`` (no cap, unlike the query log)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: Any, params: Any, many: Any, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def checked_bindings(now: datetime) -> None:
+    """Every binding as the external services leave a provisioned, checked one."""
+    common = {"status": BindingStatus.OK, "last_checked_at": now, "provisioned_at": now}
+    DatabaseBinding.objects.update(
+        host="127.0.0.1", username="harbor", password="bench-db-password", **common
+    )
+    CacheBinding.objects.update(password="bench-cache-password", **common)
+    StorageBinding.objects.update(
+        endpoint="http://127.0.0.1:9000", access_key="AKIABENCH", secret_key="bench-s3-secret", **common
+    )
+
+
+def history(path: Path, namespaces: list[str], start: int, end: int) -> None:
+    """Flat traffic: 1 % 5xx and an unchanging latency histogram for every namespace, every 15 s."""
+    with path.open("w") as out:
+        for namespace in namespaces:
+            labels = f'namespace="{namespace}",operation="v2_manifest",method="GET"'
+            for code, share in (("200", 0.99), ("500", 0.01)):
+                for i, t in enumerate(range(start, end + 1, STEP)):
+                    out.write(
+                        f'harbor_core_http_request_total{{{labels},code="{code}"}} {(i + 1) * 1500 * share:.0f} {t}\n'
+                    )
+            for le, share in (("0.1", 0.5), ("0.5", 0.97), ("+Inf", 1.0)):
+                for i, t in enumerate(range(start, end + 1, STEP)):
+                    out.write(
+                        f'registry_http_request_duration_seconds_bucket{{namespace="{namespace}",le="{le}"}} '
+                        f"{(i + 1) * 750 * share:.0f} {t}\n"
+                    )
+        out.write("# EOF\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--registries", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=0, help="run only the first N batches (0: all)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="hc-bench-wave-"))
+    external.prepare_dependencies = lambda registry: DependencyReport([])
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        with running_emulator() as emulator:
+            cluster = factories.cluster(
+                api_url=emulator.url, backup_marker="bench: PITR", egress_cidrs=["127.0.0.1/32"]
+            )
+            plan = factories.plan("s")
+            print(f"wave: {args.registries} registries in batches of {args.batch}, on the emulator")
+            started = time.monotonic()
+            for _ in range(args.registries):
+                factories.registry(cluster=cluster, plan=plan, harbor_version="2.14.4", trivy_enabled=False)
+            checked_bindings(timezone.now())
+            print(f"  created {args.registries} registry rows in {time.monotonic() - started:.1f} s")
+            batches = -(-args.registries // args.batch)
+            now = datetime.now(UTC).replace(microsecond=0)
+            clock = now - timedelta(seconds=(batches + 2) * WINDOW)
+            namespaces = list(Registry.objects.values_list("namespace", flat=True))
+            started = time.monotonic()
+            history(
+                work / "history.om", namespaces, int(clock.timestamp()) - 2 * WINDOW, int(now.timestamp())
+            )
+            subprocess.run(
+                [binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", "--quiet",
+                 str(work / "history.om"), str(work / "tsdb")],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            print(f"  Prometheus history backfilled in {time.monotonic() - started:.1f} s")
+            server = LocalPrometheus(work / "tsdb", work)
+            server.start()
+            try:
+                queries = QueryCount()
+                with connection.execute_wrapper(queries):
+                    started = time.monotonic()
+                    wave = waves.plan_wave(
+                        Wave(
+                            name="bench", target_version="2.15.2", from_version="2.14.4",
+                            batch_size=args.batch, pause_seconds=0, window_seconds=WINDOW,
+                        ),
+                        actor="bench", via=Via.CLI,
+                    )  # fmt: skip
+                    planned = time.monotonic() - started
+                print(
+                    f"  plan: {planned * 1000:.0f} ms, {queries.count} SQL queries, {wave.batches.count()} batches"
+                )
+                run = args.batches or batches
+                members = WaveMember.objects.filter(batch__wave=wave, batch__index__lt=run)
+                ids = Registry.objects.filter(pk__in=members.values("registry_id"))
+                started = time.monotonic()
+                for pk in ids.values_list("pk", flat=True):
+                    reconcile(pk)
+                ready = ids.filter(phase=Phase.READY).count()
+                print(
+                    f"  first rollout of the {ready} registries of the first {run} batches, in process: "
+                    f"{time.monotonic() - started:.1f} s"
+                )
+                waves.start_wave(wave, actor="bench", via=Via.CLI, drive=False)
+                Wave.objects.filter(pk=wave.pk).update(next_step_at=clock)
+                source = PrometheusSource(server.url, cache_seconds=0, timeout=30)
+                seconds: dict[int, float] = defaultdict(float)
+                sql: dict[int, int] = defaultdict(int)
+                gate_seconds: list[float] = []
+                emulator.reset_stats()
+                advanced: Wave | None = None
+                while True:
+                    current = wave.batches.exclude(
+                        status__in=[BatchStatus.PASSED, BatchStatus.FAILED]
+                    ).first()
+                    index = current.index if current else -1
+                    gating = current is not None and current.status == BatchStatus.GATING
+                    if index >= run:
+                        advanced = waves.abort_wave(wave, actor="bench", via=Via.CLI)
+                        break
+                    counted = QueryCount()
+                    with connection.execute_wrapper(counted):
+                        started = time.monotonic()
+                        advanced = waves.advance_wave(wave.pk, now=clock, source=lambda: source)
+                        took = time.monotonic() - started
+                    seconds[index] += took
+                    sql[index] += counted.count
+                    if gating:
+                        gate_seconds.append(took)
+                    assert advanced is not None
+                    if advanced.status != WaveStatus.RUNNING:
+                        break
+                    if advanced.next_step_at and advanced.next_step_at > clock:
+                        clock = advanced.next_step_at
+                stats = emulator.stats()
+            finally:
+                server.stop()
+            per_batch = [seconds[i] for i in sorted(seconds) if i >= 0]
+            queries_per_batch = [sql[i] for i in sorted(sql) if i >= 0]
+            print(
+                f"  wave ended {advanced.get_status_display()}{': ' + advanced.reason if advanced.reason else ''}"
+            )
+            print(
+                f"  per batch of {args.batch}: median {statistics.median(per_batch):.1f} s, max {max(per_batch):.1f} s "
+                f"({statistics.median(per_batch) / args.batch * 1000:.0f} ms per registry); "
+                f"total {sum(per_batch):.0f} s for {len(per_batch)} batches"
+            )
+            print(
+                f"  SQL per batch: median {statistics.median(queries_per_batch):.0f}, max {max(queries_per_batch)} "
+                f"({statistics.median(queries_per_batch) / args.batch:.0f} per registry: upgrade steps and reconciles)"
+            )
+            print(
+                f"  gate (Prometheus, 3 queries twice): median {statistics.median(gate_seconds) * 1000:.0f} ms"
+            )
+            print(
+                f"  emulator during the wave: {stats['writes']} writes, {stats['reads']} reads "
+                f"({stats['reads'] / (run * args.batch):.0f} per registry upgraded)"
+            )
+    finally:
+        teardown_databases(old_config, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
