@@ -22,7 +22,7 @@ from provisioning import catalogue
 from provisioning.audit import record
 from provisioning.choices import DesiredState, Phase, RunStatus, RunTrigger, Via
 from provisioning.events import hooks
-from provisioning.models import AuditEvent, BulkOperation, ReconcileRun, Registry
+from provisioning.models import AuditEvent, BulkOperation, ReconcileRun, Registry, Upgrade
 from provisioning.models.bulk import BulkAction
 
 STATE_CHANGES: dict[str, dict[str, Any]] = {
@@ -44,8 +44,9 @@ class Row:
     generation: int
 
 
-def refusal(row: Row, action: str, target_version: str) -> tuple[str, str] | None:
-    """(code, reason) when the action may not run on this registry, as the single-registry services say."""
+def refusal(row: Row, action: str, target_version: str, stepwise: bool = False) -> tuple[str, str] | None:
+    """(code, reason) when the action may not run on this registry, as the single-registry services say;
+    ``stepwise``: a step-by-step upgrade of the registry is running (see :mod:`provisioning.upgrades`)."""
     if action == BulkAction.RECONCILE:
         if row.phase == Phase.PURGED:
             return "registry_purged", f"{row.label} is purged: nothing is left to reconcile."
@@ -56,7 +57,7 @@ def refusal(row: Row, action: str, target_version: str) -> tuple[str, str] | Non
         if row.desired_state == DesiredState.SUSPENDED:
             return "already_suspended", f"{row.label} is already suspended."
         upgrading = bool(row.deployed_version) and row.deployed_version != row.harbor_version
-        if row.phase == Phase.UPGRADING or upgrading:
+        if row.phase == Phase.UPGRADING or upgrading or stepwise:
             return (
                 "upgrade_in_progress",
                 f"{row.label} is being upgraded to {row.harbor_version}: suspend it once the upgrade is done.",
@@ -67,6 +68,11 @@ def refusal(row: Row, action: str, target_version: str) -> tuple[str, str] | Non
         reason = catalogue.upgrade_refusal(row.harbor_version, target_version)
         if reason:
             return "upgrade_not_allowed", f"{row.label}: {reason}"
+        if stepwise:
+            return (
+                "upgrade_under_way",
+                f"{row.label} is being upgraded step by step: follow or roll back that upgrade.",
+            )
     return None
 
 
@@ -87,7 +93,14 @@ def run_bulk(
     described: dict[str, Any] | None = None,
 ) -> BulkOperation:
     rows = _rows(selection)
-    refused = {row.id: reason for row in rows if (reason := refusal(row, action, target_version))}
+    stepwise = set(
+        Upgrade.objects.open()
+        .filter(registry_id__in=[r.id for r in rows])
+        .values_list("registry_id", flat=True)
+    )
+    refused = {
+        row.id: reason for row in rows if (reason := refusal(row, action, target_version, row.id in stepwise))
+    }
     accepted = [row for row in rows if row.id not in refused]
     ids = [row.id for row in accepted]
     now = timezone.now()

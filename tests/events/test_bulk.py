@@ -192,3 +192,20 @@ def test_the_request_sends_one_message_and_the_fan_out_enqueues_each_queued_run(
     assert bulk.fan_out_bulk(data["id"]) == 2
     queue = registries[0].cluster.queue
     assert sorted(enqueued) == sorted((item["run"], item["registry"], queue) for item in data["runs"][1:])
+
+
+def test_a_registry_in_a_step_by_step_upgrade_is_refused_an_upgrade_and_a_suspend(operator):
+    from provisioning.models import Upgrade
+
+    registries = fleet(2)
+    Upgrade.objects.create(registry=registries[0], from_version="2.14.4", to_version="2.15.2")
+    api = token_client(operator)
+    for payload, code in (
+        ({"action": "upgrade", "target_version": "2.15.2"}, "upgrade_under_way"),
+        ({"action": "suspend"}, "upgrade_in_progress"),
+    ):
+        data = api.post(URL, {**payload, "ids": [r.pk for r in registries]}, format="json").json()
+        assert [(r["registry"], r["code"]) for r in data["refusals"]] == [(registries[0].pk, code)]
+        assert [item["registry"] for item in data["runs"]] == [registries[1].pk]
+        settle(*registries)
+    assert Registry.objects.get(pk=registries[0].pk).harbor_version == "2.14.4"
