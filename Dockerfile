@@ -19,4 +19,4 @@ RUN HARBORCONSOLE_ENV=production SECRET_KEY=collectstatic-build-step-only ALLOWE
     python manage.py collectstatic --noinput
 USER 10001
 EXPOSE 8000
-CMD ["gunicorn", "harborconsole.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "harborconsole.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-"]

@@ -3,7 +3,8 @@
 Builds a throw-away PostgreSQL database with N tenants (one registry each, with components, bindings, runs and
 audit events), then calls the API's lists, a registry's detail and exports, and its writes through Django's test
 client (no network: the server's share only). Writes run in a transaction that is rolled back, so nothing is
-enqueued and every sample starts from the same state.
+enqueued and every sample starts from the same state. The bulk operation over the whole fleet is timed the same
+way (one request, its SQL queries), and the enqueue of its runs separately, to a throw-away Redis queue.
 
 Run: ``.venv/bin/python bench/api.py [--tenants 1000] [--iterations 30]``. Prints medians and p95; asserts
 nothing on time.
@@ -51,6 +52,7 @@ from provisioning.models import (  # noqa: E402
     Registry,
     StorageBinding,
     Tenant,
+    WebhookSubscription,
 )
 
 PHASES = (Phase.READY,) * 7 + (Phase.DEGRADED, Phase.FAILED, Phase.PROVISIONING)
@@ -136,6 +138,44 @@ def measure(
     )
 
 
+def bench_bulk(client: APIClient, count: int, iterations: int) -> None:
+    """One bulk request over the whole fleet (with a webhook subscribed, so events and deliveries are written),
+    then the enqueue of its runs over one broker connection to a throw-away queue."""
+    import redis
+
+    from provisioning.services.bulk import enqueue
+
+    WebhookSubscription.objects.create(name="bench", target_url="http://127.0.0.1:9/", secret="s" * 16)
+    bulks = {
+        f"bulk reconcile, {count} registries (1 request)": {
+            "action": "reconcile",
+            "filters": {"cluster": "bench"},
+        },
+        f"bulk suspend, {count} registries (1 request)": {
+            "action": "suspend",
+            "filters": {"cluster": "bench"},
+        },
+    }
+    for label, payload in bulks.items():
+        measure(
+            label,
+            lambda payload=payload: client.post("/api/v1/registries/bulk/", payload, format="json"),  # type: ignore[misc]
+            202,
+            iterations,
+            rollback=True,
+        )
+    queue = f"bench-bulk-{os.getpid()}"
+    runs = [(n, n, queue) for n in range(1, count + 1)]
+    samples = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        enqueue(runs)
+        samples.append((time.perf_counter() - started) * 1000)
+    redis.Redis.from_url(str(settings.CELERY_BROKER_URL)).delete(queue)
+    label = f"fan-out: enqueue {count} reconcile tasks"
+    print(f"{label:<44} median {statistics.median(samples):7.1f} ms   (in a worker, 1 broker connection)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--tenants", type=int, default=1000)
@@ -196,6 +236,7 @@ def main() -> None:
         }
         for label, (call, expected) in writes.items():
             measure(label, call, expected, args.iterations, rollback=True)
+        bench_bulk(client, args.tenants, max(3, args.iterations // 5))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -248,7 +248,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", 300, minimum=10)
 DEPENDENCY_CHECK_INTERVAL_SECONDS = env.int("DEPENDENCY_CHECK_INTERVAL_SECONDS", 600, minimum=30)
-CELERY_IMPORTS = ["provisioning.external.tasks"]
+CELERY_IMPORTS = ["provisioning.external.tasks", "provisioning.events.tasks", "provisioning.services.bulk"]
 CELERY_BEAT_SCHEDULE = {
     "fleet-sweep": {
         "task": "provisioning.tasks.sweep_fleet",
@@ -326,3 +326,15 @@ if API_TOKEN_DEFAULT_DAYS > API_TOKEN_MAX_DAYS:
     raise ImproperlyConfigured(
         f"API_TOKEN_DEFAULT_DAYS={API_TOKEN_DEFAULT_DAYS} is above API_TOKEN_MAX_DAYS={API_TOKEN_MAX_DAYS}."
     )
+
+# Events (issue #13): webhooks and the server-sent-events stream (see provisioning/events/).
+CONSOLE_URL = env.url("CONSOLE_URL", schemes=("http", "https"))
+"""The console's public URL: the ``source`` of its CloudEvents (with the installation id)."""
+WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", "default")
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+EVENT_STREAM_MAXLEN = env.int("EVENT_STREAM_MAXLEN", 10_000, minimum=100)
+EVENT_STREAM_HEARTBEAT_SECONDS = env.int("EVENT_STREAM_HEARTBEAT_SECONDS", 15, minimum=1)
+EVENT_STREAM_LIFETIME_SECONDS = env.int("EVENT_STREAM_LIFETIME_SECONDS", 300, minimum=5)
+EVENT_STREAM_RETRY_MS = env.int("EVENT_STREAM_RETRY_MS", 2000, minimum=100)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import models
 
 from provisioning.choices import Via
+from provisioning.events import hooks
 from provisioning.models import AuditEvent, Cluster, Plan, Registry
 
 SENSITIVE_WORDS = ("password", "secret", "token", "key", "kubeconfig", "database_admin_url", "htpasswd")
@@ -57,7 +58,7 @@ def record(
         target_repr = target_repr or str(target)
         if registry is None and isinstance(target, Registry):
             registry = target
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=user,
         actor_name=getattr(user, "username", "") or (actor if isinstance(actor, str) else "system"),
         via=via,
@@ -68,6 +69,9 @@ def record(
         registry=registry,
         changes=_jsonable(mask(changes or {})),
     )
+    if isinstance(target, Registry):  # every audited change of a registry is also an event for automation
+        hooks.registry_action(target.pk, action, actor=event.actor_name, via=via, changes=event.changes)
+    return event
 
 
 def _jsonable(value: Any) -> Any:

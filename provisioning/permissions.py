@@ -41,6 +41,9 @@ ACTIONS: dict[str, Role] = {
     "purge": Role.ADMIN,
     "manage_plans": Role.ADMIN,
     "manage_clusters": Role.ADMIN,
+    "manage_webhooks": Role.ADMIN,
+    "stream_events": Role.VIEWER,
+    "bulk_operate": Role.OPERATOR,
     "view_secrets_metadata": Role.ADMIN,
 }
 

@@ -17,11 +17,14 @@ from typing import Any
 from celery import shared_task
 from celery.signals import task_revoked
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from provisioning import external
 from provisioning.choices import Phase, RunStatus, RunTrigger, WhoseMove
+from provisioning.events import hooks as event_hooks
+from provisioning.events.retention import prune_events
 from provisioning.models import ReconcileRun, Registry
 from provisioning.reconcile import Outcome, reconcile
 from provisioning.reconcile.lock import holding, lock_holder, registry_lock
@@ -216,9 +219,10 @@ def sweep_fleet() -> int:
 
 @shared_task(name="provisioning.tasks.prune_history", ignore_result=True)
 def prune_history() -> dict[str, int]:
-    """Daily: forget idempotency keys past 24 hours and reconcile runs past ``RUN_RETENTION_DAYS``."""
+    """Daily: forget idempotency keys past 24 hours, reconcile runs and events past ``RUN_RETENTION_DAYS``."""
     pruned = history.prune_history()
-    return {"idempotency_keys": pruned.idempotency_keys, "runs": pruned.runs}
+    events = prune_events()
+    return {"idempotency_keys": pruned.idempotency_keys, "runs": pruned.runs, "events": events}
 
 
 @shared_task(name="provisioning.tasks.purge_registry", acks_late=True, ignore_result=True)
@@ -297,7 +301,9 @@ def _purge(registry: Registry, run: ReconcileRun, attempt: int, force: bool) -> 
             "since": now.isoformat(),
         }
     ]
-    registry.save(update_fields=["phase", "phase_since", "purged_at", "conditions"])
+    with transaction.atomic():
+        registry.save(update_fields=["phase", "phase_since", "purged_at", "conditions"])
+        event_hooks.phase_changed(registry.pk, Phase.DELETED, Phase.PURGED, run_id=run.pk)
     return _finish_purge_run(run, RunStatus.SUCCEEDED, "")
 
 
@@ -313,6 +319,7 @@ def _finish_purge_run(
     run.whose_move = whose_move
     run.actions = [{"action": "purge", "detail": message or "database, cache and bucket removed"}]
     run.save()
+    event_hooks.run_finished(run)
     return status
 
 

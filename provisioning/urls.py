@@ -12,6 +12,7 @@ from provisioning.views import (
     registries,
     tenants,
     upgrades,
+    webhooks,
 )
 
 app_name = "provisioning"
@@ -48,6 +49,11 @@ urlpatterns = [
     path("plans/<int:pk>/", plans.plan_detail, name="plan-detail"),
     path("plans/<int:pk>/edit/", plans.plan_edit, name="plan-edit"),
     path("audit/", audit.audit_list, name="audit"),
+    path("webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("webhooks/new/", webhooks.webhook_create, name="webhook-create"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook-detail"),
+    path("webhooks/<int:pk>/edit/", webhooks.webhook_edit, name="webhook-edit"),
+    path("webhooks/<int:pk>/delete/", webhooks.webhook_delete, name="webhook-delete"),
     path("account/", account.account, name="account"),
     path("account/tokens/", account.token_create, name="token-create"),
     path("account/tokens/<int:pk>/revoke/", account.token_revoke, name="token-revoke"),

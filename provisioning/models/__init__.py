@@ -9,6 +9,7 @@ from provisioning.models.bindings import (
     IngressBinding,
     StorageBinding,
 )
+from provisioning.models.bulk import BulkOperation
 from provisioning.models.clusters import Cluster
 from provisioning.models.idempotency import IdempotencyKey
 from provisioning.models.installation import Installation, installation_id
@@ -22,6 +23,14 @@ from provisioning.models.tenants import Tenant
 from provisioning.models.tokens import ApiToken
 from provisioning.models.upgrades import StepStatus, Upgrade, UpgradeStatus
 from provisioning.models.waves import BatchStatus, Wave, WaveBatch, WaveMember, WaveStatus
+from provisioning.models.webhooks import (
+    DeliveryAttempt,
+    DeliveryState,
+    Event,
+    EventSequence,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "BINDING_MODELS",
@@ -29,11 +38,16 @@ __all__ = [
     "AuditEvent",
     "BatchStatus",
     "Binding",
+    "BulkOperation",
     "CacheBinding",
     "Cluster",
     "Component",
     "DatabaseBinding",
+    "DeliveryAttempt",
+    "DeliveryState",
     "EffectiveSettings",
+    "Event",
+    "EventSequence",
     "IdempotencyKey",
     "IngressBinding",
     "Installation",
@@ -55,5 +69,7 @@ __all__ = [
     "WaveBatch",
     "WaveMember",
     "WaveStatus",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "installation_id",
 ]

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from provisioning import external
 from provisioning.choices import CacheMode, DesiredState, ErrorClass, RunStatus, RunTrigger, WhoseMove
+from provisioning.events import hooks as event_hooks
 from provisioning.kube import ClusterAccess, KubeApiError, KubeError, KubeGateway, gateway_for, object_key
 from provisioning.kube.resources import ObjectKey
 from provisioning.models import Cluster, ManagedResource, ReconcileRun, Registry, installation_id
@@ -622,6 +623,7 @@ class Reconciler:
         if observed is not None:
             values["observed_generation"] = observed
         Registry.objects.filter(pk=registry.pk).update(**values)
+        event_hooks.phase_changed(registry.pk, registry.phase, derived.phase, run_id=self.run_row.pk)
 
     def _record_run(self, generation: int, failure: Failure | None) -> None:
         run, tally = self.run_row, self.tally
@@ -640,6 +642,7 @@ class Reconciler:
         run.error_message = failure.message if failure else ""
         run.whose_move = failure.whose_move if failure else ""
         run.save()
+        event_hooks.run_finished(run)
 
     def _changed_since(self, generation: int) -> bool:
         """Did the registry change while this run was working on ``generation``?"""

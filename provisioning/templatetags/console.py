@@ -296,6 +296,8 @@ NAV = (
     ("/api/docs/", "API"),
 )
 """The main navigation: each entry's address and label."""
+ADMIN_NAV = (("/webhooks/", "Webhooks"),)
+"""Entries shown only to administrators, before Account."""
 
 
 def current_section(path: str) -> str:
@@ -303,8 +305,15 @@ def current_section(path: str) -> str:
     answers at ``/monitoring/`` and owns the per-registry monitoring pages."""
     if path.startswith("/monitoring/") and not path.startswith("/monitoring/business/"):
         return "/"
-    matches = [href for href, _ in NAV if href != "/" and path.startswith(href)]
+    matches = [href for href, _ in (*NAV, *ADMIN_NAV) if href != "/" and path.startswith(href)]
     return max(matches, key=len) if matches else ("/" if path == "/" else "")
+
+
+def nav_for(context: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    if "manage_webhooks" not in context.get("user_can", ()):
+        return NAV
+    at = [href for href, _ in NAV].index("/account/")
+    return (*NAV[:at], *ADMIN_NAV, *NAV[at:])
 
 
 @register.simple_tag(takes_context=True)
@@ -319,6 +328,6 @@ def main_nav(context: dict[str, Any]) -> SafeString:
             mark_safe(' aria-current="page"') if href == current else "",
             label,
         )
-        for href, label in NAV
+        for href, label in nav_for(context)
     ]
     return mark_safe("".join(items))  # noqa: S308 - every item above is built by format_html

@@ -59,7 +59,7 @@ def registry():
 def test_old_runs_go_but_each_registry_keeps_its_latest_twenty(registry):
     old = runs(registry, *range(40, 65))  # 25 runs, all past the retention period, newest first
 
-    assert prune_history() == {"idempotency_keys": 0, "runs": 5}
+    assert prune_history() == {"idempotency_keys": 0, "runs": 5, "events": 0}
 
     assert remaining(registry) == set(old[:20])
 

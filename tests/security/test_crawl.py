@@ -24,6 +24,7 @@ from provisioning.choices import ErrorClass, Phase, RunStatus, RunTrigger, Via, 
 from provisioning.models import (
     ApiToken,
     AuditEvent,
+    BulkOperation,
     Cluster,
     Plan,
     ReconcileRun,
@@ -31,6 +32,7 @@ from provisioning.models import (
     Tenant,
     Upgrade,
     Wave,
+    WebhookSubscription,
 )
 from provisioning.permissions import can
 from provisioning.upgrades.operation import start_upgrade
@@ -56,8 +58,17 @@ ADMIN_PAGES = {
     "provisioning:cluster-edit",
     "provisioning:plan-create",
     "provisioning:plan-edit",
+    "provisioning:webhook-list",
+    "provisioning:webhook-create",
+    "provisioning:webhook-detail",
+    "provisioning:webhook-edit",
 }
-POST_ONLY = {"provisioning:token-create", "provisioning:token-revoke", "logout"}
+POST_ONLY = {
+    "provisioning:token-create",
+    "provisioning:token-revoke",
+    "provisioning:webhook-delete",
+    "logout",
+}
 
 
 def recorded_actions(namespace: str) -> list[dict[str, str]]:
@@ -133,6 +144,14 @@ def seed_fleet(admin: Any, viewer: Any) -> None:
         revoked.revoke()
         expired, _ = ApiToken.issue(owner, "expired", scope="read-only")
         ApiToken.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(days=1))
+    WebhookSubscription.objects.create(name="crawl", target_url="http://127.0.0.1:9/", secret="s" * 16)
+    run = ReconcileRun.objects.order_by("id").first()
+    assert run is not None
+    BulkOperation.objects.create(
+        action="reconcile",
+        runs=[{"registry": run.registry_id, "run": run.pk}],
+        refusals=[{"registry": run.registry_id, "code": "registry_purged", "reason": "purged"}],
+    )
     some = Registry.objects.order_by("pk").first()
     assert some is not None
     start_upgrade(some, "2.15.2", actor=admin, via=Via.UI, drive=False)  # halts at its pre-flight
@@ -261,6 +280,8 @@ def api_paths() -> list[tuple[str, set[int]]]:
         "runs": ReconcileRun.objects.values_list("pk", flat=True),
         "audit-events": AuditEvent.objects.values_list("pk", flat=True),
         "tokens": ApiToken.objects.values_list("pk", flat=True),
+        "webhooks": WebhookSubscription.objects.values_list("pk", flat=True),
+        "bulk-operations": BulkOperation.objects.values_list("pk", flat=True),
         "upgrades": Upgrade.objects.values_list("pk", flat=True),
         "waves": Wave.objects.values_list("pk", flat=True),
     }

@@ -1,0 +1,122 @@
+"""Bulk operations: the request (action and selection) and the summary resource."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from provisioning.api.serializers.base import StrictFieldsMixin
+from provisioning.filtersets import RegistryFilterSet
+from provisioning.models import BulkOperation
+from provisioning.models.bulk import BulkAction
+
+MAX_IDS = 10_000
+
+
+class BulkRequestSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=BulkAction.choices)
+    target_version = serializers.CharField(
+        required=False,
+        max_length=16,
+        help_text="For upgrade (required there): the Harbor version to move to.",
+    )
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=MAX_IDS,
+        help_text="The registries to act on, by id. Give ids or filters.",
+    )
+    filters = serializers.DictField(
+        required=False,
+        help_text='The same filters as GET /api/v1/registries/ (e.g. {"tenant": "acme", "phase": '
+        '["Ready"]}); at least one. Give ids or filters.',
+    )
+
+    def validate_filters(self, value: dict[str, Any]) -> dict[str, Any]:
+        known = set(RegistryFilterSet.base_filters)
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown filters: {', '.join(unknown)}. Use: {', '.join(sorted(known))}."
+            )
+        if not value:
+            raise serializers.ValidationError(
+                "Give at least one filter (a bulk operation never means 'all')."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("ids" in attrs) == ("filters" in attrs):
+            raise serializers.ValidationError({"ids": ["Give either ids or filters (one of them)."]})
+        if "ids" in attrs and not attrs["ids"]:
+            raise serializers.ValidationError({"ids": ["Give at least one id."]})
+        if attrs["action"] == BulkAction.UPGRADE and not attrs.get("target_version"):
+            raise serializers.ValidationError({"target_version": ["An upgrade needs the target version."]})
+        if attrs["action"] != BulkAction.UPGRADE and attrs.get("target_version"):
+            raise serializers.ValidationError({"target_version": ["Only an upgrade takes a target version."]})
+        return attrs
+
+
+class BulkRunSerializer(serializers.Serializer[Any]):
+    registry = serializers.IntegerField()
+    run = serializers.IntegerField()
+    status = serializers.CharField(help_text="The run's status now; 'unknown' once its record was pruned.")
+
+
+class BulkRefusalSerializer(serializers.Serializer[Any]):
+    registry = serializers.IntegerField()
+    code = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
+    url = serializers.HyperlinkedIdentityField(view_name="api:bulkoperation-detail")
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    counts = serializers.SerializerMethodField(
+        help_text="selected, accepted, refused, and accepted runs per status (queued, running, succeeded, "
+        "failed, skipped, unknown)."
+    )
+    runs = serializers.SerializerMethodField()
+    refusals = BulkRefusalSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = BulkOperation
+        fields = [
+            "id",
+            "url",
+            "action",
+            "target_version",
+            "selection",
+            "requested_by",
+            "requested_at",
+            "counts",
+            "runs",
+            "refusals",
+        ]
+        read_only_fields = fields
+
+    def _statuses(self, operation: BulkOperation) -> dict[int, str]:
+        return dict(self.context.get("run_statuses", {}))
+
+    @extend_schema_field(BulkRunSerializer(many=True))
+    def get_runs(self, operation: BulkOperation) -> list[dict[str, Any]]:
+        statuses = self._statuses(operation)
+        return [{**item, "status": statuses.get(item["run"], "unknown")} for item in operation.runs]
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_counts(self, operation: BulkOperation) -> dict[str, int]:
+        statuses = self._statuses(operation)
+        per_status = Counter(statuses.get(item["run"], "unknown") for item in operation.runs)
+        counts = {
+            "selected": len(operation.runs) + len(operation.refusals),
+            "accepted": len(operation.runs),
+            "refused": len(operation.refusals),
+        }
+        for status in ("queued", "running", "succeeded", "failed", "skipped", "unknown"):
+            counts[status] = per_status.get(status, 0)
+        return counts
