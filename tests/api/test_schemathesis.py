@@ -46,7 +46,10 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
-from provisioning.models import ApiToken, AuditEvent, BulkOperation, Plan, WebhookSubscription
+from provisioning.choices import Via
+from provisioning.models import ApiToken, AuditEvent, BulkOperation, Plan, Wave, WebhookSubscription
+from provisioning.upgrades.operation import start_upgrade
+from provisioning.upgrades.waves import plan_wave
 from tests import factories
 from tests.api.conftest import provisioned
 
@@ -113,6 +116,11 @@ def known_ids(admin_user) -> dict[str, int]:
             name="st", target_url="http://127.0.0.1:1/", secret="s" * 16
         ).pk,
         "bulk-operations": BulkOperation.objects.create(action="reconcile").pk,
+        # an upgrade halted at its pre-flight, and a wave planned over the registry
+        "upgrades": start_upgrade(registry, "2.15.2", actor=admin_user, via=Via.API, drive=False).pk,
+        "waves": plan_wave(
+            Wave(name="st", target_version="2.15.2", batch_size=2), actor=admin_user, via=Via.API
+        ).pk,
     }
 
 
