@@ -28,6 +28,7 @@ from provisioning.models import (
     installation_id,
 )
 from provisioning.naming import ServiceNames
+from provisioning.services import placement
 from provisioning.services.errors import ActionRefused
 
 EDITABLE_FIELDS = (
@@ -37,6 +38,7 @@ EDITABLE_FIELDS = (
     "trivy_enabled",
     "parallel_request_limit",
     "hostname",
+    "cluster",
 )
 
 
@@ -46,12 +48,29 @@ def service_names(registry: Registry) -> ServiceNames:
 
 
 @transaction.atomic
-def create_registry(*, actor: Any, via: str, cache_mode: str = CacheMode.MANAGED, **fields: Any) -> Registry:
-    """Validate and create a registry with its components and bindings; enqueue its first reconciliation."""
+def create_registry(
+    *, actor: Any, via: str, cache_mode: str = CacheMode.MANAGED, region: str = "", **fields: Any
+) -> Registry:
+    """Validate and create a registry with its components and bindings; enqueue its first reconciliation.
+
+    Without a ``cluster`` it is placed in ``region`` (see :mod:`provisioning.services.placement`)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        fields["cluster"] = placement.choose_cluster(
+            plan=fields.get("plan"), region=region or "", cluster=fields.get("cluster")
+        )
+    except ValidationError as error:
+        errors.update(error.message_dict)
     registry = Registry(**fields)
     if registry.tenant_id and registry.name:
         registry.namespace = registry.default_namespace()
-    registry.full_clean()
+    try:
+        registry.full_clean(exclude=["cluster"] if errors else None)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
     registry.save()
     names = service_names(registry)
     DatabaseBinding.objects.create(registry=registry, name=names.database, owner_role=names.owner_role)
@@ -107,6 +126,8 @@ def update_registry(registry: Registry, changes: dict[str, Any], *, actor: Any, 
             status=400,
         )
     locked = Registry.objects.select_for_update().get(pk=registry.pk)
+    if "cluster" in changes:
+        placement.refuse_move(locked, changes["cluster"])
     before = locked.spec_snapshot()
     for name, value in changes.items():
         setattr(locked, name, value)
