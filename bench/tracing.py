@@ -1,9 +1,9 @@
 """What tracing costs per traced call: off (no endpoint), and on with spans made and handed to a batch processor
 whose exporter drops them (the export itself runs in the processor's thread).
 
-Measures, in CPU time of the calling thread, the wrappers the console puts around each Kubernetes request, each external-service call and each
-reconcile, around a function that does nothing, so the figure is the wrapper's own cost. Prints medians of
-``--repeat`` rounds of ``--calls`` calls; asserts nothing on time.
+Measures, in CPU time of the calling thread, the wrappers the console puts around each Kubernetes request, each
+external-service call and each reconcile, around a function that does nothing: the figure is the wrapper's own cost.
+Prints medians of ``--repeat`` rounds of ``--calls`` calls; asserts nothing on time.
 
 Run: ``.venv/bin/python bench/tracing.py [--calls N] [--repeat N]``.
 """
@@ -20,10 +20,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from opentelemetry.sdk.trace import ReadableSpan  # noqa: E402
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from harborconsole import tracing  # noqa: E402
+from harborconsole import tracing
 
 
 class Dropping(SpanExporter):

@@ -189,3 +189,13 @@ def test_cluster_use_is_shown_on_the_clusters_page_the_cluster_page_and_the_flee
         assert "1 / 7" in body, url
         assert cpu in body, (url, cpu)
         assert "256 GiB" in body, url
+    fleet = token_client(viewer).get("/api/v1/monitoring/fleet/").json()
+    [row] = [c for c in fleet["clusters"] if c["name"] == cluster.name]
+    assert row["use"] == {
+        "registries": 1,
+        "capacity": 7,
+        "cpu_reserved_millicores": needs.cpu,
+        "cpu_allocatable_millicores": 64_000,
+        "memory_reserved_bytes": needs.memory,
+        "memory_allocatable_bytes": 256 * 2**30,
+    }
