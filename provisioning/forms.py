@@ -146,6 +146,12 @@ class RegistryCreateForm(RegistrySettingsForm):
         empty_label="Place it automatically in the region",
         help_text="Name a cluster only to override placement.",
     )
+    cluster_labels = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Cluster labels",
+        help_text="Only clusters carrying all of these, e.g. tier=gold, zone=a. Empty: any cluster of the region.",
+    )
     harbor_version = forms.ChoiceField(
         choices=[(v, f"Harbor {v}") for v in reversed(catalogue.SUPPORTED_VERSIONS)],
         initial=catalogue.DEFAULT_VERSION,
@@ -164,6 +170,7 @@ class RegistryCreateForm(RegistrySettingsForm):
         "plan",
         "region",
         "cluster",
+        "cluster_labels",
         "harbor_version",
         "hostname",
         "cache_mode",
@@ -179,13 +186,31 @@ class RegistryCreateForm(RegistrySettingsForm):
             (r, r) for r in regions
         ]
 
+    def clean_cluster_labels(self) -> dict[str, str]:
+        """``key=value, key=value`` as a dict; a part without ``=`` is refused."""
+        labels: dict[str, str] = {}
+        for part in str(self.cleaned_data.get("cluster_labels") or "").split(","):
+            if not part.strip():
+                continue
+            key, equals, value = part.partition("=")
+            if not equals or not key.strip():
+                raise ValidationError(
+                    f"{part.strip()!r} is not key=value: write labels as tier=gold, zone=a."
+                )
+            labels[key.strip()] = value.strip()
+        return labels
+
     def service_fields(self) -> dict[str, Any]:
         """Keyword arguments of ``create_registry``."""
         return dict(self.cleaned_data)
 
     def candidate(self, data: dict[str, Any]) -> Registry:
         registry = Registry(
-            **{name: value for name, value in data.items() if name not in ("cache_mode", "region")}
+            **{
+                name: value
+                for name, value in data.items()
+                if name not in ("cache_mode", "region", "cluster_labels")
+            }
         )
         if registry.tenant_id and registry.name:
             registry.namespace = registry.default_namespace()

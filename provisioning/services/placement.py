@@ -4,7 +4,8 @@ A cluster offers three limits: how many registries it may host (``capacity``), a
 nodes offer (``allocatable_cpu``/``allocatable_memory``, recorded by an administrator; empty is no limit). Each live
 registry reserves its plan's namespace ceilings (``namespace_cpu_limit``/``namespace_memory_limit``), the most its
 namespace's quota may ever admit. A new registry goes to the cluster it names, or to the freest cluster of its region
-with room for its plan (the one whose tightest limit keeps the largest share free); with no room, nothing is stored
+with room for its plan (the one whose tightest limit keeps the largest share free), among those carrying the
+labels asked for (``cluster_labels``); with no room, nothing is stored
 and the error names the region and what each cluster lacks. The UI form and the API both go through
 :func:`choose_cluster` (from ``create_registry``) and :func:`move_refusal` (from ``update_registry``).
 """
@@ -155,12 +156,34 @@ def _or_zero(parse: Callable[[str], int], text: str) -> int:
         return 0  # a plan's wrong figure is the plan form's to report
 
 
-def choose_cluster(*, plan: Plan | None, region: str = "", cluster: Cluster | None = None) -> Cluster:
-    """The cluster a new registry of ``plan`` goes to; ``ValidationError`` on ``cluster`` or ``region`` when
-    none has room. Locks the candidate clusters' rows until the transaction ends, so two creates cannot both take
-    the last place."""
+def labels_text(labels: dict[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items())) or "none"
+
+
+def carries(cluster: Cluster, labels: dict[str, str] | None) -> bool:
+    return all((cluster.labels or {}).get(key) == value for key, value in (labels or {}).items())
+
+
+def choose_cluster(
+    *,
+    plan: Plan | None,
+    region: str = "",
+    cluster: Cluster | None = None,
+    labels: dict[str, str] | None = None,
+) -> Cluster:
+    """The cluster a new registry of ``plan`` goes to: ``cluster`` if named, else the freest cluster of ``region``
+    carrying every one of ``labels`` with room for the plan. ``ValidationError`` on ``cluster``, ``region`` or
+    ``cluster_labels`` when there is none. Locks the candidate clusters' rows until the transaction ends, so two
+    creates cannot both take the last place."""
     if cluster is None and not region:
         raise ValidationError({"region": "Give a region to place the registry in, or name a cluster."})
+    if cluster is not None and not carries(cluster, labels):
+        raise ValidationError(
+            {
+                "cluster_labels": f"Cluster {cluster.name} does not carry {labels_text(labels or {})} (its labels: "
+                f"{labels_text(cluster.labels or {})}): name another cluster, or change the labels asked for."
+            }
+        )
     needs = Reservation.of(plan) if plan is not None else Reservation(0, 0)
     plan_name = f"the {plan} plan" if plan is not None else "this plan"
     if cluster is not None:
@@ -181,11 +204,20 @@ def choose_cluster(*, plan: Plan | None, region: str = "", cluster: Cluster | No
                 }
             )
         return locked
-    candidates = list(Cluster.objects.select_for_update().filter(region=region).order_by("pk"))
-    if not candidates:
+    in_region = list(Cluster.objects.select_for_update().filter(region=region).order_by("pk"))
+    if not in_region:
         regions = sorted({r for r in Cluster.objects.values_list("region", flat=True) if r})
         known = f"the regions are {', '.join(regions)}" if regions else "no cluster has a region yet"
         raise ValidationError({"region": f"No cluster is in region {region}: {known}. Choose one of them."})
+    candidates = [candidate for candidate in in_region if carries(candidate, labels)]
+    if not candidates:
+        seen = "; ".join(f"{c.name}: {labels_text(c.labels or {})}" for c in in_region)
+        raise ValidationError(
+            {
+                "cluster_labels": f"No cluster in region {region} carries {labels_text(labels or {})} (their labels: "
+                f"{seen}): ask for other labels, or label a cluster."
+            }
+        )
     uses = cluster_uses(candidates)
     fitting = [use for use in uses.values() if not use.shortfalls(needs)]
     if not fitting:

@@ -49,15 +49,25 @@ def service_names(registry: Registry) -> ServiceNames:
 
 @transaction.atomic
 def create_registry(
-    *, actor: Any, via: str, cache_mode: str = CacheMode.MANAGED, region: str = "", **fields: Any
+    *,
+    actor: Any,
+    via: str,
+    cache_mode: str = CacheMode.MANAGED,
+    region: str = "",
+    cluster_labels: dict[str, str] | None = None,
+    **fields: Any,
 ) -> Registry:
     """Validate and create a registry with its components and bindings; enqueue its first reconciliation.
 
-    Without a ``cluster`` it is placed in ``region`` (see :mod:`provisioning.services.placement`)."""
+    Without a ``cluster`` it is placed in ``region`` on a cluster carrying ``cluster_labels`` (see
+    :mod:`provisioning.services.placement`)."""
     errors: dict[str, list[str]] = {}
     try:
         fields["cluster"] = placement.choose_cluster(
-            plan=fields.get("plan"), region=region or "", cluster=fields.get("cluster")
+            plan=fields.get("plan"),
+            region=region or "",
+            cluster=fields.get("cluster"),
+            labels=cluster_labels,
         )
     except ValidationError as error:
         errors.update(error.message_dict)

@@ -199,3 +199,39 @@ def test_cluster_use_is_shown_on_the_clusters_page_the_cluster_page_and_the_flee
         "memory_reserved_bytes": needs.memory,
         "memory_allocatable_bytes": 256 * 2**30,
     }
+
+
+def test_cluster_labels_narrow_placement_and_a_mismatch_says_which_labels_exist(operator):
+    api = token_client(operator)
+    tenant = factories.tenant()
+    factories.cluster(region="lab", capacity=50, labels={"tier": "bronze"})
+    gold = factories.cluster(region="lab", capacity=2, labels={"tier": "gold", "zone": "a"})
+    placed = api_create(api, tenant, "g1", region="lab", cluster_labels={"tier": "gold"})
+    assert placed.status_code == 201 and placed.json()["cluster"] == gold.name
+
+    refused = api_create(api, tenant, "g2", region="lab", cluster_labels={"tier": "platinum"})
+    assert refused.status_code == 400
+    message = " ".join(refused.json()["error"]["fields"]["cluster_labels"])
+    assert "tier=platinum" in message and "tier=gold, zone=a" in message
+    assert not Registry.objects.filter(tenant=tenant, name="g2").exists()
+
+    form = logged_in(operator).post(
+        reverse("provisioning:registry-create"),
+        {
+            "tenant": tenant.pk,
+            "name": "g3",
+            "plan": Plan.objects.get(name="m").pk,
+            "region": "lab",
+            "cluster_labels": "tier=gold, zone=a",
+            "harbor_version": "2.14.4",
+            "hostname": "g3.example.com",
+            "cache_mode": "managed",
+        },
+    )
+    assert form.status_code == 302
+    assert Registry.objects.get(tenant=tenant, name="g3").cluster == gold
+    bad = logged_in(operator).post(
+        reverse("provisioning:registry-create"),
+        {"tenant": tenant.pk, "name": "g4", "region": "lab", "cluster_labels": "gold"},
+    )
+    assert "is not key=value" in field_error(bad.content.decode(), "cluster_labels")

@@ -320,6 +320,11 @@ class RegistryCreateSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
         allow_null=True,
         help_text="Cluster name, to override placement.",
     )
+    cluster_labels = serializers.DictField(
+        child=serializers.CharField(max_length=63, allow_blank=True),
+        required=False,
+        help_text='Place only on a cluster carrying every one of these labels, e.g. {"tier": "gold"}.',
+    )
     harbor_version = serializers.ChoiceField(
         choices=list(catalogue.SUPPORTED_VERSIONS), default=catalogue.DEFAULT_VERSION
     )
