@@ -296,11 +296,13 @@ class TracingMiddleware:
                     route = str(match.route)
                     current.update_name(f"HTTP {request.method} /{route}")
                     current.set_attribute("http.route", route)
-                    pk = match.kwargs.get("pk")
-                    if pk is not None and "registries" in route:
+                    pk = str(match.kwargs.get("pk", ""))
+                    if pk.isdigit() and "registries" in route:
                         current.set_attribute(REGISTRY_ID, int(pk))
-                    run_pk = match.kwargs.get("run_pk")
-                    if run_pk is not None:
+                    elif pk.isdigit() and "runs" in route:
+                        current.set_attribute(RUN_ID, int(pk))
+                    run_pk = str(match.kwargs.get("run_pk", ""))
+                    if run_pk.isdigit():
                         current.set_attribute(RUN_ID, int(run_pk))
                 if response.status_code >= 500:
                     current.set_status(Status(StatusCode.ERROR))

@@ -135,6 +135,18 @@ def test_a_collector_receives_one_reconcile_with_its_kube_and_service_calls_as_c
     run_page = next(span for span in requests if attributes(span)["url.path"].endswith(f"/runs/{run.pk}/"))
     assert attributes(run_page)["harborconsole.registry_id"] == registry.pk
     assert attributes(run_page)["http.response.status_code"] == 200
+    assert attributes(run_page)["harborconsole.run_id"] == run.pk
+    run_api = next(span for span in requests if attributes(span)["url.path"] == f"/api/v1/runs/{run.pk}/")
+    assert attributes(run_api)["harborconsole.run_id"] == run.pk
+
+
+def test_a_request_with_a_non_numeric_id_is_traced_and_answered_as_without_tracing(collector, admin_user):
+    answer = token_client(admin_user).get("/api/v1/registries/not-a-number/")
+    assert answer.status_code == 404
+    assert tracing.flush()
+    [request] = [span for span in collector.spans if span.name.startswith("HTTP GET")]
+    assert attributes(request)["http.response.status_code"] == 404
+    assert "harborconsole.registry_id" not in attributes(request)
 
 
 def test_without_an_endpoint_nothing_is_traced_and_runs_carry_no_trace_id(emulated_cluster, settings):
