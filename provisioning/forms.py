@@ -231,6 +231,8 @@ class RegistryCreateForm(RegistrySettingsForm):
 class RegistryEditForm(RegistrySettingsForm):
     cluster = forms.ModelChoiceField(
         queryset=Cluster.objects.all(),
+        required=False,
+        empty_label="Keep its cluster",
         help_text="Moving to another cluster is refused once the registry holds data (database, objects, Redis).",
     )
 
@@ -246,7 +248,9 @@ class RegistryEditForm(RegistrySettingsForm):
         return {
             name: value
             for name, value in data.items()
-            if name in EDITABLE_FIELDS and value != getattr(self.registry, name)
+            if name in EDITABLE_FIELDS
+            and value != getattr(self.registry, name)
+            and not (name == "cluster" and value is None)
         }
 
     def candidate(self, data: dict[str, Any]) -> Registry:
