@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "harborconsole.tracing.TracingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "provisioning.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -300,6 +301,11 @@ METRICS_TOKEN = env.str("METRICS_TOKEN")
 HEALTH_METRICS_READER = "monitoring.health.read_signals"
 """How provisioning's health verdict reads Prometheus (see provisioning.health): the monitoring app's reader."""
 LIVE_REFRESH_SECONDS = env.int("LIVE_REFRESH_SECONDS", 5, minimum=1)
+
+# Tracing (harborconsole.tracing): OTLP/HTTP export only when an endpoint is given.
+TRACING_OTLP_ENDPOINT = env.url("OTEL_EXPORTER_OTLP_ENDPOINT", schemes=("http", "https"))
+TRACING_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", "harbor-console")
+TRACING_TRACE_URL = env.url("TRACING_TRACE_URL", schemes=("http", "https"))
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,7 @@ from monitoring.health import NEAR_QUOTA, SIGNAL_COLUMNS, STRIP, reading, signal
 from monitoring.prometheus import Batch, PrometheusSource, Result
 from monitoring.units import Unit
 from provisioning.health import (
+    OBSERVATION_FIELDS,
     ClusterView,
     Health,
     MetricsReading,
@@ -32,6 +33,7 @@ from provisioning.health import (
     observed_clusters,
 )
 from provisioning.models import Cluster, IngressBinding, ReconcileRun, Registry
+from provisioning.services.placement import PLACEMENT_FIELDS, ClusterUse, cluster_uses
 
 GiB = 1024**3
 PAGE_SIZE = 50
@@ -175,6 +177,7 @@ class ClusterRow:
     cluster: Cluster
     view: ClusterView
     registries: int
+    use: ClusterUse | None = None
 
     @property
     def state(self) -> str:
@@ -390,7 +393,8 @@ def build_overview(filters: FleetFilter, source: PrometheusSource | None = None)
         else None
     )
     registries = list(registry_rows())
-    clusters = list(observed_clusters())
+    clusters = list(observed_clusters().only(*OBSERVATION_FIELDS, *PLACEMENT_FIELDS))
+    uses = cluster_uses(clusters)
     views = {c.pk: ClusterView(c.name, c.health()) for c in clusters}
     rows, metrics = build_rows(registries, batch, views, young)
     counts: dict[Health, int] = {}
@@ -409,7 +413,7 @@ def build_overview(filters: FleetFilter, source: PrometheusSource | None = None)
         error_classes=error_class_counts(),
         certificates=expiring_certificates(),
         clusters=sorted(
-            (ClusterRow(c, views[c.pk], per_cluster.get(c.pk, 0)) for c in clusters),
+            (ClusterRow(c, views[c.pk], per_cluster.get(c.pk, 0), uses[c.pk]) for c in clusters),
             key=lambda r: (CLUSTER_ORDER.get(r.state, len(CLUSTER_ORDER)), r.cluster.name),
         ),
         filters=filters,

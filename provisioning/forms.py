@@ -21,6 +21,7 @@ from provisioning.models.tokens import TokenScope
 from provisioning.permissions import held_role, scopes_within
 from provisioning.services import logins
 from provisioning.services.errors import ActionRefused
+from provisioning.services.placement import move_refusal
 from provisioning.services.registries import EDITABLE_FIELDS, validation_messages
 from provisioning.services.rotation import ROTATABLE_KINDS, not_rotatable_reason
 from provisioning.validators import validate_hostname
@@ -135,7 +136,22 @@ class RegistryCreateForm(RegistrySettingsForm):
     name = forms.CharField(
         max_length=30, help_text="DNS-safe, unique within the tenant; it cannot change later."
     )
-    cluster = forms.ModelChoiceField(queryset=Cluster.objects.all(), empty_label="Choose a cluster")
+    region = forms.ChoiceField(
+        required=False,
+        help_text="Placed on the freest cluster of the region with room for the plan, unless a cluster is named.",
+    )
+    cluster = forms.ModelChoiceField(
+        queryset=Cluster.objects.all(),
+        required=False,
+        empty_label="Place it automatically in the region",
+        help_text="Name a cluster only to override placement.",
+    )
+    cluster_labels = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Cluster labels",
+        help_text="Only clusters carrying all of these, e.g. tier=gold, zone=a. Empty: any cluster of the region.",
+    )
     harbor_version = forms.ChoiceField(
         choices=[(v, f"Harbor {v}") for v in reversed(catalogue.SUPPORTED_VERSIONS)],
         initial=catalogue.DEFAULT_VERSION,
@@ -152,25 +168,74 @@ class RegistryCreateForm(RegistrySettingsForm):
         "tenant",
         "name",
         "plan",
+        "region",
         "cluster",
+        "cluster_labels",
         "harbor_version",
         "hostname",
         "cache_mode",
         *OVERRIDE_FIELDS,
     ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        region = self.fields["region"]
+        assert isinstance(region, forms.ChoiceField)
+        regions = sorted({r for r in Cluster.objects.values_list("region", flat=True) if r})
+        region.choices = [("", "Choose a region" if regions else "No cluster has a region")] + [
+            (r, r) for r in regions
+        ]
+
+    def clean_cluster_labels(self) -> dict[str, str]:
+        """``key=value, key=value`` as a dict; a part without ``=`` is refused."""
+        labels: dict[str, str] = {}
+        for part in str(self.cleaned_data.get("cluster_labels") or "").split(","):
+            if not part.strip():
+                continue
+            key, equals, value = part.partition("=")
+            if not equals or not key.strip():
+                raise ValidationError(
+                    f"{part.strip()!r} is not key=value: write labels as tier=gold, zone=a."
+                )
+            labels[key.strip()] = value.strip()
+        return labels
+
     def service_fields(self) -> dict[str, Any]:
         """Keyword arguments of ``create_registry``."""
         return dict(self.cleaned_data)
 
     def candidate(self, data: dict[str, Any]) -> Registry:
-        registry = Registry(**{name: value for name, value in data.items() if name != "cache_mode"})
+        registry = Registry(
+            **{
+                name: value
+                for name, value in data.items()
+                if name not in ("cache_mode", "region", "cluster_labels")
+            }
+        )
         if registry.tenant_id and registry.name:
             registry.namespace = registry.default_namespace()
         return registry
 
+    def clean(self) -> dict[str, Any]:
+        data = forms.Form.clean(self) or {}
+        if not data.get("cluster") and not data.get("region") and "region" not in self.errors:
+            self.add_error("region", "Choose a region to place the registry in, or name a cluster.")
+        exclude = [*self.errors, *(() if data.get("cluster") else ("cluster",))]
+        try:
+            self.candidate(data).full_clean(exclude=exclude)
+        except (ValidationError, ActionRefused) as exc:
+            self.add_service_error(exc)
+        return data
+
 
 class RegistryEditForm(RegistrySettingsForm):
+    cluster = forms.ModelChoiceField(
+        queryset=Cluster.objects.all(),
+        required=False,
+        empty_label="Keep its cluster",
+        help_text="Moving to another cluster is refused once the registry holds data (database, objects, Redis).",
+    )
+
     def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
         self.registry = registry
         kwargs.setdefault("initial", {name: getattr(registry, name) for name in EDITABLE_FIELDS})
@@ -183,7 +248,9 @@ class RegistryEditForm(RegistrySettingsForm):
         return {
             name: value
             for name, value in data.items()
-            if name in EDITABLE_FIELDS and value != getattr(self.registry, name)
+            if name in EDITABLE_FIELDS
+            and value != getattr(self.registry, name)
+            and not (name == "cluster" and value is None)
         }
 
     def candidate(self, data: dict[str, Any]) -> Registry:
@@ -191,6 +258,15 @@ class RegistryEditForm(RegistrySettingsForm):
         for name, value in self.changes(data).items():
             setattr(candidate, name, value)
         return candidate
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        target = data.get("cluster")
+        if target is not None and target.pk != self.registry.cluster_id:
+            refusal = move_refusal(self.registry, target)
+            if refusal:
+                self.add_error("cluster", refusal)
+        return data
 
 
 class UpgradeForm(forms.Form):
@@ -348,6 +424,9 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
             "ca_certificate",
             "kubeconfig",
             "capacity",
+            "allocatable_cpu",
+            "allocatable_memory",
+            "labels",
             "queue",
             "ingress_class",
             "ingress_namespace",
@@ -377,6 +456,7 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
             "tolerations": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
             "egress_cidrs": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
             "dns_pod_labels": forms.Textarea(attrs={"rows": 1, "spellcheck": "false"}),
+            "labels": forms.Textarea(attrs={"rows": 1, "spellcheck": "false"}),
             "upstream_egress_cidrs": forms.Textarea(attrs={"rows": 1, "spellcheck": "false"}),
             "upstream_egress_ports": forms.Textarea(attrs={"rows": 1, "spellcheck": "false"}),
         }
@@ -386,6 +466,9 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
             "token": "Service account token",
             "ca_certificate": "CA certificate (PEM)",
             "queue": "Reconcile queue",
+            "capacity": "Capacity (registries)",
+            "allocatable_cpu": "Allocatable CPU",
+            "allocatable_memory": "Allocatable memory",
             "cert_issuer": "cert-manager ClusterIssuer",
             "egress_cidrs": "Egress CIDRs",
             "dns_namespace": "Cluster DNS namespace",
@@ -413,7 +496,8 @@ class ClusterForm(ServiceErrorsMixin, forms.ModelForm):
     )
 
     fieldsets = (
-        ("The cluster", ("name", "display_name", "region", "simulated", "capacity", "queue")),
+        ("The cluster", ("name", "display_name", "region", "simulated", "labels", "queue")),
+        ("Capacity", ("capacity", "allocatable_cpu", "allocatable_memory")),
         ("Kubernetes access", ("in_cluster", "api_url", "token", "ca_certificate", "kubeconfig")),
         (
             "Placement and ingress",

@@ -178,3 +178,17 @@ def validate_queue_name(value: str) -> None:
             code="invalid_queue",
             params={"value": value[:60]},
         )
+
+
+def validate_quantity(value: str) -> None:
+    """A Kubernetes quantity above zero (``64``, ``500m``, ``256Gi``)."""
+    from provisioning.rendering.quantities import quantity
+
+    try:
+        amount = quantity(value)
+    except ValueError as error:
+        raise ValidationError(str(error), code="invalid_quantity") from error
+    if amount <= 0:
+        raise ValidationError(
+            f"{value!r} is not above zero: give the amount, or leave it empty.", code="invalid_quantity"
+        )

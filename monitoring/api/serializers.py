@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from monitoring.prometheus import Batch
+from provisioning.api.serializers.clusters import USE_SCHEMA
 from provisioning.api.serializers.health import ReasonSerializer, VerdictSerializer
 from provisioning.health import HEALTH_CHOICES
 
@@ -64,6 +66,14 @@ class ClusterStateSerializer(serializers.Serializer):
     state = serializers.CharField(help_text="Healthy, Degraded, Unknown or Unreachable.")
     reasons = serializers.ListField(child=serializers.CharField(), source="view.health.reasons")
     registries = serializers.IntegerField()
+    use = serializers.SerializerMethodField(
+        help_text="Registries against capacity, CPU (millicores) and memory (bytes) reserved against allocatable "
+        "(null: not recorded)."
+    )
+
+    @extend_schema_field(USE_SCHEMA)
+    def get_use(self, row: Any) -> dict[str, int | None] | None:
+        return row.use.as_dict() if row.use is not None else None
 
 
 class FleetSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from harborconsole import tracing
 from provisioning import audit
 from provisioning.choices import BindingStatus, CacheMode, ErrorClass, RunTrigger, Via, WhoseMove
 from provisioning.external import connections, tls
@@ -164,7 +165,7 @@ def provider_for(binding: Binding) -> ServiceProvider[Binding]:
         provider = S3Storage(connections.s3_admin(cluster), timeout)
     else:
         raise TypeError(f"no provider for {type(binding).__name__}")
-    return provider  # type: ignore[return-value]
+    return tracing.traced_provider(provider, binding.KIND)
 
 
 def _save_provisioning(binding: Binding, *, rotation: bool = False) -> None:

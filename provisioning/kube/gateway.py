@@ -20,6 +20,7 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from harborconsole import tracing
 from provisioning.kube.access import ClusterAccess, build_configuration
 from provisioning.kube.errors import KubeApiError, KubeError, KubeUnreachable, KubeWatchExpired
 from provisioning.kube.resources import WELL_KNOWN, Resource, resources_from_discovery
@@ -281,6 +282,7 @@ class KubeGateway:
 
     # ---- transport ---------------------------------------------------------------------------------------
 
+    @tracing.traced_kube_request
     def _request(
         self,
         verb: str,

@@ -20,6 +20,7 @@ from provisioning.validators import (
     validate_node_selector,
     validate_object_name,
     validate_ports,
+    validate_quantity,
     validate_queue_name,
     validate_tolerations,
 )
@@ -66,6 +67,23 @@ class Cluster(models.Model):
     node_selector = models.JSONField(default=dict, blank=True)
     tolerations = models.JSONField(default=list, blank=True)
     capacity = models.PositiveIntegerField(default=500, help_text="How many registries the cluster may host.")
+    allocatable_cpu = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="CPU the cluster's registry nodes offer (e.g. 64): the plans' namespace CPU limits of the "
+        "registries placed on it must fit under it. Empty: CPU is not a placement limit.",
+    )
+    allocatable_memory = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Memory the cluster's registry nodes offer (e.g. 256Gi): the plans' namespace memory limits of "
+        "the registries placed on it must fit under it. Empty: memory is not a placement limit.",
+    )
+    labels = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Labels for choosing clusters, e.g. {"tier": "gold", "zone": "a"}.',
+    )
     queue = models.CharField(
         max_length=63, default="default", help_text="Celery queue for this cluster's reconciliations."
     )
@@ -197,7 +215,7 @@ class Cluster(models.Model):
             raise ValidationError(errors)
 
 
-OPTIONAL_NAMES = {"storage_class"}  # empty: the cluster's default StorageClass
+OPTIONAL_NAMES = {"storage_class", "allocatable_cpu", "allocatable_memory"}  # empty: no value, by default
 CLUSTER_FIELD_CHECKS: dict[str, Callable[[Any], None]] = {
     "ingress_class": validate_object_name,
     "storage_class": validate_object_name,
@@ -212,6 +230,9 @@ CLUSTER_FIELD_CHECKS: dict[str, Callable[[Any], None]] = {
     "upstream_egress_ports": validate_ports,
     "dns_namespace": validate_dns_label,
     "dns_pod_labels": validate_node_selector,
+    "labels": validate_node_selector,
+    "allocatable_cpu": validate_quantity,
+    "allocatable_memory": validate_quantity,
 }
 
 

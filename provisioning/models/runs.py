@@ -37,6 +37,12 @@ class ReconcileRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
+    trace_id = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="OpenTelemetry trace id of the run (32 hex digits); empty when tracing is off.",
+    )
     error_class = models.CharField(max_length=32, choices=ErrorClass.choices, blank=True)
     error_message = models.TextField(blank=True)
     whose_move = models.CharField(max_length=16, choices=WhoseMove.choices, blank=True)

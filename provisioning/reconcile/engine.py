@@ -25,6 +25,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from harborconsole import tracing
 from provisioning import external
 from provisioning.choices import CacheMode, DesiredState, ErrorClass, RunStatus, RunTrigger, WhoseMove
 from provisioning.events import hooks as event_hooks
@@ -130,6 +131,7 @@ def cluster_gateway(cluster: Cluster) -> KubeGateway:
     )
 
 
+@tracing.traced_reconcile
 def reconcile(
     registry_id: int, run_id: int | None = None, *, trigger: str = RunTrigger.MANUAL, attempt: int = 1
 ) -> Outcome:
@@ -143,6 +145,7 @@ def reconcile(
         return Outcome(registry_id, run_id, RunStatus.SKIPPED, message="The registry no longer exists.")
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return Outcome(registry_id, run.pk, run.status, message="This run has already finished.")
+    tracing.note_run(run)
     lock = registry_lock(registry_id, holder=f"run-{run.pk}")
     check_after: float | None = None
     try:

@@ -29,6 +29,7 @@ from provisioning.models import (
     installation_id,
 )
 from provisioning.naming import ServiceNames
+from provisioning.services import placement
 from provisioning.services.errors import ActionRefused
 
 EDITABLE_FIELDS = (
@@ -38,6 +39,7 @@ EDITABLE_FIELDS = (
     "trivy_enabled",
     "parallel_request_limit",
     "hostname",
+    "cluster",
 )
 
 
@@ -47,12 +49,39 @@ def service_names(registry: Registry) -> ServiceNames:
 
 
 @transaction.atomic
-def create_registry(*, actor: Any, via: str, cache_mode: str = CacheMode.MANAGED, **fields: Any) -> Registry:
-    """Validate and create a registry with its components and bindings; enqueue its first reconciliation."""
+def create_registry(
+    *,
+    actor: Any,
+    via: str,
+    cache_mode: str = CacheMode.MANAGED,
+    region: str = "",
+    cluster_labels: dict[str, str] | None = None,
+    **fields: Any,
+) -> Registry:
+    """Validate and create a registry with its components and bindings; enqueue its first reconciliation.
+
+    Without a ``cluster`` it is placed in ``region`` on a cluster carrying ``cluster_labels`` (see
+    :mod:`provisioning.services.placement`)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        fields["cluster"] = placement.choose_cluster(
+            plan=fields.get("plan"),
+            region=region or "",
+            cluster=fields.get("cluster"),
+            labels=cluster_labels,
+        )
+    except ValidationError as error:
+        errors.update(error.message_dict)
     registry = Registry(**fields)
     if registry.tenant_id and registry.name:
         registry.namespace = registry.default_namespace()
-    registry.full_clean()
+    try:
+        registry.full_clean(exclude=["cluster"] if errors else None)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
     registry.save()
     names = service_names(registry)
     DatabaseBinding.objects.create(registry=registry, name=names.database, owner_role=names.owner_role)
@@ -108,6 +137,8 @@ def update_registry(registry: Registry, changes: dict[str, Any], *, actor: Any, 
             status=400,
         )
     locked = Registry.objects.select_for_update().get(pk=registry.pk)
+    if "cluster" in changes:
+        placement.refuse_move(locked, changes["cluster"])
     before = locked.spec_snapshot()
     for name, value in changes.items():
         setattr(locked, name, value)

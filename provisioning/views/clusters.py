@@ -19,6 +19,7 @@ from provisioning.forms import CLUSTER_SECRET_FIELDS, ClusterForm
 from provisioning.models import Cluster, Registry
 from provisioning.services.clusters import save_cluster
 from provisioning.services.errors import ActionRefused
+from provisioning.services.placement import cluster_uses
 from provisioning.tables import ClusterTable, RegistryTable
 from provisioning.views.access import requires
 from provisioning.views.listing import render_list
@@ -50,7 +51,13 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "provisioning/clusters/detail.html",
-        {"cluster": cluster, "table": registries, "secrets": secrets, "health": cluster.health()},
+        {
+            "cluster": cluster,
+            "table": registries,
+            "secrets": secrets,
+            "health": cluster.health(),
+            "use": cluster_uses([cluster])[cluster.pk],
+        },
     )
 
 

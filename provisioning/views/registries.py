@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from harborconsole import tracing
 from provisioning.choices import Via
 from provisioning.filtersets import RegistryFilterSet
 from provisioning.forms import RegistryCreateForm, RegistryEditForm, plan_default_hints
@@ -87,7 +88,8 @@ def run_status(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
 @requires("view")
 def run_detail(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
     run = run_for_status(pk, run_pk)
-    return render(request, "provisioning/registries/run_detail.html", {"run": run, "registry": run.registry})
+    context = {"run": run, "registry": run.registry, "trace_url": tracing.trace_url(run.trace_id)}
+    return render(request, "provisioning/registries/run_detail.html", context)
 
 
 @requires("view")

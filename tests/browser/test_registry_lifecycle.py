@@ -56,7 +56,7 @@ def test_registry_lifecycle_in_the_browser(console, celery_worker, make_emulated
     page.get_by_role("link", name="New registry").click()
     expect(page.get_by_label("Tenant", exact=True)).to_have_value(str(tenant.pk))
     page.get_by_label("Name", exact=True).fill("main")
-    page.get_by_label("Cluster", exact=True).select_option(label=str(cluster))
+    page.get_by_label("Cluster (optional)", exact=True).select_option(label=str(cluster))
     page.get_by_label("Hostname").fill(f"main.{slug}.registry.example.com")
     page.get_by_label("Harbor version").select_option("2.14.4")
     page.get_by_label("Plan", exact=True).select_option(label="Small")

@@ -11,12 +11,24 @@ from rest_framework import serializers
 from provisioning.api.serializers.base import CleanedModelSerializer, StrictFieldsMixin
 from provisioning.choices import ClusterHealth
 from provisioning.models import Cluster
+from provisioning.services.placement import reserved_by_cluster, use_of
 from provisioning.validators import MAX_CIDRS, MAX_TOLERATIONS, validate_cidr, validate_label_keys
 
 SECRET_FIELDS = ("token", "kubeconfig", "database_admin_url", "s3_access_key", "s3_secret_key")
 SECRET_HELP = (
     "Write-only: stored encrypted and never returned. Omit it to keep the stored value; '' clears it."
 )
+USE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "registries": {"type": "integer"},
+        "capacity": {"type": "integer"},
+        "cpu_reserved_millicores": {"type": "integer"},
+        "cpu_allocatable_millicores": {"type": "integer", "nullable": True},
+        "memory_reserved_bytes": {"type": "integer"},
+        "memory_allocatable_bytes": {"type": "integer", "nullable": True},
+    },
+}
 LABEL_KEY_MAX = 317  # an optional 253-character prefix, '/', and a 63-character name
 
 
@@ -101,6 +113,16 @@ class ClusterSerializer(CleanedModelSerializer):
         max_length=20,
         required=False,
     )
+    labels = serializers.DictField(
+        child=serializers.CharField(max_length=63, allow_blank=True),
+        validators=[validate_label_keys],
+        required=False,
+        help_text="Labels for choosing clusters (key: value).",
+    )
+    use = serializers.SerializerMethodField(
+        help_text="Registries placed (not purged) against capacity, and the CPU (millicores) and memory (bytes) "
+        "their plans' namespace ceilings reserve against what the cluster offers (null: not recorded)."
+    )
     dns_pod_labels = serializers.DictField(
         child=serializers.CharField(max_length=63, allow_blank=True),
         validators=[validate_label_keys],
@@ -127,6 +149,10 @@ class ClusterSerializer(CleanedModelSerializer):
             "node_selector",
             "tolerations",
             "capacity",
+            "allocatable_cpu",
+            "allocatable_memory",
+            "labels",
+            "use",
             "queue",
             "egress_cidrs",
             "dns_namespace",
@@ -154,6 +180,14 @@ class ClusterSerializer(CleanedModelSerializer):
             "capacity": {"max_value": 1_000_000},
             **{name: {"read_only": True} for name in OBSERVED_FIELDS},
         }
+
+    @extend_schema_field(USE_SCHEMA)
+    def get_use(self, cluster: Cluster) -> dict[str, int | None]:
+        """Every cluster's reservations are read once per response (one query), kept in the context."""
+        if "reserved_by_cluster" not in self.context:
+            self.context["reserved_by_cluster"] = reserved_by_cluster()
+        totals = self.context["reserved_by_cluster"]
+        return use_of(cluster, totals).as_dict()
 
     def get_warnings(self, cluster: Cluster) -> list[str]:
         return list(self.context.get("save_warnings", []))

@@ -306,8 +306,24 @@ class RegistryCreateSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     plan = serializers.SlugRelatedField(
         slug_field="name", queryset=Plan.objects.all(), help_text="Plan name."
     )
+    region = serializers.CharField(
+        max_length=63,
+        required=False,
+        allow_blank=True,
+        help_text="Region to place the registry in: the freest cluster there with room for the plan. Required "
+        "unless a cluster is named.",
+    )
     cluster = serializers.SlugRelatedField(
-        slug_field="name", queryset=Cluster.objects.all(), help_text="Cluster name."
+        slug_field="name",
+        queryset=Cluster.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Cluster name, to override placement.",
+    )
+    cluster_labels = serializers.DictField(
+        child=serializers.CharField(max_length=63, allow_blank=True),
+        required=False,
+        help_text='Place only on a cluster carrying every one of these labels, e.g. {"tier": "gold"}.',
     )
     harbor_version = serializers.ChoiceField(
         choices=list(catalogue.SUPPORTED_VERSIONS), default=catalogue.DEFAULT_VERSION
@@ -331,6 +347,12 @@ class RegistryUpdateSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
 
     plan = serializers.SlugRelatedField(
         slug_field="name", queryset=Plan.objects.all(), help_text="Plan name."
+    )
+    cluster = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Cluster.objects.all(),
+        help_text="Move to another cluster: refused (409) once the registry holds data, with what a migration "
+        "would need.",
     )
     hostname = serializers.CharField(max_length=253)
     storage_quota_gib = serializers.IntegerField(

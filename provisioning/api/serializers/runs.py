@@ -42,6 +42,7 @@ class ReconcileRunSerializer(serializers.ModelSerializer[ReconcileRun]):
             "duration_ms",
             "generation",
             "attempt",
+            "trace_id",
             "created",
             "updated",
             "unchanged",
