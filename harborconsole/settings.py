@@ -235,6 +235,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", 300, minimum=10)
+SWEEP_BATCH_SIZE = env.int(
+    "SWEEP_BATCH_SIZE", 20, minimum=1
+)  # registries per sweep task (provisioning.tasks)
 DEPENDENCY_CHECK_INTERVAL_SECONDS = env.int("DEPENDENCY_CHECK_INTERVAL_SECONDS", 600, minimum=30)
 CELERY_IMPORTS = ["provisioning.external.tasks"]
 CELERY_BEAT_SCHEDULE = {

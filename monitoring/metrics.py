@@ -12,7 +12,8 @@ Exported (every family prefixed ``harborconsole_``):
   pages and the API show: :func:`provisioning.health.assess`), and ``registries_by_health{health}`` — how many
   registries have each verdict (every verdict listed, 0 included);
 - ``reconcile_runs_finished_total{status, error_class}`` — a real counter of finished runs (succeeded, failed,
-  skipped): the runs recorded plus those the daily history pruning deleted (:class:`PrunedRuns`), so it never falls;
+  skipped): the runs recorded plus those the daily history pruning deleted (:class:`PrunedRuns`) plus the quiet
+  sweep runs counted on each registry (``Registry.quiet_runs``), so it never falls;
 - ``reconcile_duration_seconds{status}`` — a histogram of the durations of the finished runs recorded;
 - ``reconcile_queue_depth{queue, status}`` — a gauge of the runs queued or running now, per cluster queue;
 - ``broker_queue_length{queue}`` — messages waiting in each cluster queue of a Redis broker.
@@ -167,7 +168,9 @@ class ConsoleCollector(Collector):
             .order_by()
         )
         pruned = PrunedRuns.objects.values("status", "error_class", n=F("count"))
-        for row in [*recorded, *pruned]:
+        quiet = Registry.objects.aggregate(n=Sum("quiet_runs"))["n"] or 0  # sweep runs kept as a count only
+        counted = [{"status": RunStatus.SUCCEEDED, "error_class": "", "n": quiet}] if quiet else []
+        for row in [*recorded, *pruned, *counted]:
             key = (row["status"], row["error_class"] or "")
             totals[key] = totals.get(key, 0) + row["n"]
         for (status, error_class), n in sorted(totals.items()):

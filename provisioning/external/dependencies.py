@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from provisioning import audit
 from provisioning.choices import BindingStatus, CacheMode, ErrorClass, RunTrigger, Via, WhoseMove
-from provisioning.external import connections, tls
+from provisioning.external import connections, desired, tls
 from provisioning.external.base import CheckResult, DependencyError, RotationNotSupported, ServiceProvider
 from provisioning.external.postgres import PostgresProvider
 from provisioning.external.redis import redis_provider
@@ -224,6 +224,25 @@ def prepare_dependencies(registry: Registry) -> DependencyReport:
     return DependencyReport(items)
 
 
+def prepare_changed_dependencies(registry: Registry) -> DependencyReport:
+    """What a reconcile calls: provision and check only the dependencies whose desired state changed, or whose last
+    check was not OK or is stale (:func:`provisioning.external.desired.settled`); read the others' last check from
+    their binding rows without calling the service."""
+    now = timezone.now()
+    items = []
+    for kind, binding in service_bindings(registry).items():
+        if binding is None:
+            items.append(_missing(kind))
+        elif desired.settled(binding, now):
+            items.append(DependencyItem(kind, binding.status, binding.status_message, binding.whose_move))
+        else:
+            items.append(_prepare_one(registry, binding))
+    certificate = _certificate_item(registry)
+    if certificate is not None:
+        items.append(certificate)
+    return DependencyReport(items)
+
+
 def _prepare_one(registry: Registry, binding: Binding) -> DependencyItem:
     provider = provider_for(binding)
     try:
@@ -244,7 +263,17 @@ def _prepare_one(registry: Registry, binding: Binding) -> DependencyItem:
     except DependencyError as error:
         result = error.as_result()
     _record(binding, result)
+    if result.ok:
+        _remember_provisioned(binding)
     return _item(binding.KIND, result)
+
+
+def _remember_provisioned(binding: Binding) -> None:
+    """Store what the binding was provisioned from, once provisioning and its check succeeded."""
+    digest = desired.desired_hash(binding)
+    if binding.provisioned_hash != digest:
+        binding.provisioned_hash = digest
+        binding.save(update_fields=["provisioned_hash"])
 
 
 def _start_rotation(registry: Registry, binding: Binding, provider: ServiceProvider[Binding]) -> None:
