@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from provisioning import audit
@@ -89,6 +90,8 @@ class DependencyReport:
     """
 
     items: list[DependencyItem] = field(default_factory=list)
+    provisioned: tuple[str, ...] = ()
+    """The kinds provisioned (and checked) by this call; the others were read from their binding rows."""
 
     @property
     def holding(self) -> list[DependencyItem]:
@@ -194,8 +197,8 @@ def _item(kind: str, result: CheckResult, *, blocking: bool = True) -> Dependenc
     return DependencyItem(kind, result.status, result.message, result.whose_move, blocking)
 
 
-def _certificate_item(registry: Registry) -> DependencyItem | None:
-    ingress = (
+def _certificate_item(registry: Registry, ingress: IngressBinding | None = None) -> DependencyItem | None:
+    ingress = ingress or (
         IngressBinding.objects.select_related("registry", "registry__cluster")
         .filter(registry=registry)
         .first()
@@ -227,20 +230,36 @@ def prepare_dependencies(registry: Registry) -> DependencyReport:
 def prepare_changed_dependencies(registry: Registry) -> DependencyReport:
     """What a reconcile calls: provision and check only the dependencies whose desired state changed, or whose last
     check was not OK or is stale (:func:`provisioning.external.desired.settled`); read the others' last check from
-    their binding rows without calling the service."""
+    the bindings loaded with ``registry`` without calling the service. ``report.provisioned`` names the kinds that
+    went through provisioning (their rows changed: read them again)."""
     now = timezone.now()
+    admin = desired.admin_cluster(registry)
     items = []
-    for kind, binding in service_bindings(registry).items():
-        if binding is None:
-            items.append(_missing(kind))
-        elif desired.settled(binding, now):
+    provisioned = []
+    fresh: dict[str, Binding | None] | None = None
+    for kind in SERVICE_KINDS:
+        binding = _loaded(registry, kind)
+        if binding is not None and desired.settled(binding, now, admin):
             items.append(DependencyItem(kind, binding.status, binding.status_message, binding.whose_move))
-        else:
-            items.append(_prepare_one(registry, binding))
-    certificate = _certificate_item(registry)
+            continue
+        fresh = fresh if fresh is not None else service_bindings(registry)
+        current = fresh[kind]
+        items.append(_prepare_one(registry, current) if current is not None else _missing(kind))
+        provisioned.append(kind)
+    ingress = _loaded(registry, "ingress")
+    certificate = _certificate_item(registry, ingress if isinstance(ingress, IngressBinding) else None)
     if certificate is not None:
         items.append(certificate)
-    return DependencyReport(items)
+    return DependencyReport(items, tuple(provisioned))
+
+
+def _loaded(registry: Registry, relation: str) -> Binding | None:
+    """The binding ``registry`` holds for ``relation`` (loaded with it, or read now); None when it has none."""
+    try:
+        binding: Binding = getattr(registry, relation)
+    except ObjectDoesNotExist:
+        return None
+    return binding
 
 
 def _prepare_one(registry: Registry, binding: Binding) -> DependencyItem:

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import models
 
 from provisioning.external import connections
-from provisioning.models import Binding, CacheBinding, DatabaseBinding, StorageBinding
+from provisioning.models import Binding, CacheBinding, Cluster, DatabaseBinding, Registry, StorageBinding
 
 VERSION = 1
 """Bump when provisioning itself changes what it does, so every binding is provisioned once more."""
@@ -54,9 +54,17 @@ def _values(instance: models.Model, leave_out: frozenset[str] = frozenset()) -> 
     }
 
 
-def _admin(binding: Binding) -> Any:
+def admin_cluster(registry: Registry) -> Cluster:
+    """The registry's cluster with the shared services' admin connection (which reconciliation leaves deferred)."""
+    return Cluster.objects.only(*ADMIN_FIELDS).get(pk=registry.cluster_id)
+
+
+ADMIN_FIELDS = ("database_admin_url", "s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key", "s3_iam")
+
+
+def _admin(binding: Binding, cluster: Cluster | None) -> Any:
     """How the console reaches the binding's service as administrator (None for a managed Redis)."""
-    cluster = binding.registry.cluster  # type: ignore[attr-defined]
+    cluster = cluster or binding.registry.cluster  # type: ignore[attr-defined]
     if isinstance(binding, DatabaseBinding):
         return connections.database_admin_url(cluster)
     if isinstance(binding, StorageBinding):
@@ -77,8 +85,9 @@ def _default(value: Any) -> str:
     return str(value)
 
 
-def desired_hash(binding: Binding) -> str:
-    """SHA-256 of everything ``binding`` is provisioned from (see the module's docstring)."""
+def desired_hash(binding: Binding, cluster: Cluster | None = None) -> str:
+    """SHA-256 of everything ``binding`` is provisioned from (see the module's docstring); ``cluster`` holds the
+    admin connection when given (else the binding's registry's cluster is read)."""
     registry = binding.registry  # type: ignore[attr-defined]
     document = {
         "version": VERSION,
@@ -86,18 +95,18 @@ def desired_hash(binding: Binding) -> str:
         "binding": _values(binding, RECORDED_FIELDS),
         "plan": _values(registry.plan, frozenset({"description", "display_name"})),
         "registry": [registry.pk, registry.name, registry.namespace],
-        "admin": _admin(binding),
+        "admin": _admin(binding, cluster),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=_default)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def settled(binding: Binding, now: datetime | None = None) -> bool:
+def settled(binding: Binding, now: datetime | None = None, cluster: Cluster | None = None) -> bool:
     """May a reconcile take the binding's last check as it is, without calling the service?"""
     return (
         bool(binding.provisioned_hash)
         and binding.is_ok
         and binding.rotation_requested_at is None
         and not binding.check_is_stale(now)
-        and binding.provisioned_hash == desired_hash(binding)
+        and binding.provisioned_hash == desired_hash(binding, cluster)
     )

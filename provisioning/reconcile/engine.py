@@ -356,8 +356,9 @@ class Reconciler:
                 WhoseMove.PROVIDER,
                 ErrorClass.DEPENDENCY_UNREACHABLE,
             )
-        fresh = Registry.objects.select_related("database", "cache", "storage").get(pk=registry.pk)
-        registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
+        if report.provisioned:
+            fresh = Registry.objects.select_related("database", "cache", "storage").get(pk=registry.pk)
+            registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
         return cond.DependencyView(report.ready, report.message, report.whose_move, report.error_class)
 
     def _list_owned(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
