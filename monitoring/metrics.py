@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, Sum, Value
 from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -168,9 +168,15 @@ class ConsoleCollector(Collector):
             .order_by()
         )
         pruned = PrunedRuns.objects.values("status", "error_class", n=F("count"))
-        quiet = Registry.objects.aggregate(n=Sum("quiet_runs"))["n"] or 0  # sweep runs kept as a count only
-        counted = [{"status": RunStatus.SUCCEEDED, "error_class": "", "n": quiet}] if quiet else []
-        for row in [*recorded, *pruned, *counted]:
+        quiet = (  # sweep runs that changed nothing are counted on their registry, not kept as rows
+            Registry.objects.filter(quiet_runs__gt=0)
+            .values(status=Value(RunStatus.SUCCEEDED), error_class=Value(""))
+            .annotate(n=Sum("quiet_runs"))
+            .order_by()
+        )
+        for row in [*recorded, *pruned.union(quiet, all=True)]:
+            if not row["n"]:
+                continue  # no quiet run yet (the sum over no registry)
             key = (row["status"], row["error_class"] or "")
             totals[key] = totals.get(key, 0) + row["n"]
         for (status, error_class), n in sorted(totals.items()):
