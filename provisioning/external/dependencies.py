@@ -92,6 +92,8 @@ class DependencyReport:
     items: list[DependencyItem] = field(default_factory=list)
     provisioned: tuple[str, ...] = ()
     """The kinds provisioned (and checked) by this call; the others were read from their binding rows."""
+    called: tuple[str, ...] = ()
+    """Of those, the ones whose provisioning talked to a shared service (a managed Redis is only rendered)."""
 
     @property
     def holding(self) -> list[DependencyItem]:
@@ -235,7 +237,8 @@ def prepare_changed_dependencies(registry: Registry) -> DependencyReport:
     now = timezone.now()
     admin = desired.admin_cluster(registry)
     items = []
-    provisioned = []
+    provisioned: list[str] = []
+    called: list[str] = []
     fresh: dict[str, Binding | None] | None = None
     for kind in SERVICE_KINDS:
         binding = _loaded(registry, kind)
@@ -246,11 +249,15 @@ def prepare_changed_dependencies(registry: Registry) -> DependencyReport:
         current = fresh[kind]
         items.append(_prepare_one(registry, current) if current is not None else _missing(kind))
         provisioned.append(kind)
+        if current is not None and not (
+            isinstance(current, CacheBinding) and current.mode == CacheMode.MANAGED
+        ):
+            called.append(kind)
     ingress = _loaded(registry, "ingress")
     certificate = _certificate_item(registry, ingress if isinstance(ingress, IngressBinding) else None)
     if certificate is not None:
         items.append(certificate)
-    return DependencyReport(items, tuple(provisioned))
+    return DependencyReport(items, tuple(provisioned), tuple(called))
 
 
 def _loaded(registry: Registry, relation: str) -> Binding | None:

@@ -356,6 +356,11 @@ class Reconciler:
                 WhoseMove.PROVIDER,
                 ErrorClass.DEPENDENCY_UNREACHABLE,
             )
+        if report.called:
+            kinds = ", ".join(report.called)
+            self.tally.actions.append(
+                {"action": "dependencies", "detail": f"provisioned and checked: {kinds}"}
+            )
         if report.provisioned:
             fresh = Registry.objects.select_related("database", "cache", "storage").get(pk=registry.pk)
             registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
