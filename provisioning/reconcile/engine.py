@@ -237,6 +237,8 @@ class Reconciler:
         """How long the run's first LIST took: the API server's latency as this run saw it."""
         self.quiet = False
         """A sweep's run that changed nothing and found nothing new: counted on the registry, no run row."""
+        self.called_services: tuple[str, ...] = ()
+        """The dependencies this run provisioned on a shared service (then the run is kept in the history)."""
 
     def run(self) -> Outcome:
         registry = load_registry(self.registry_id)
@@ -356,11 +358,7 @@ class Reconciler:
                 WhoseMove.PROVIDER,
                 ErrorClass.DEPENDENCY_UNREACHABLE,
             )
-        if report.called:
-            kinds = ", ".join(report.called)
-            self.tally.actions.append(
-                {"action": "dependencies", "detail": f"provisioned and checked: {kinds}"}
-            )
+        self.called_services = report.called
         if report.provisioned:
             fresh = Registry.objects.select_related("database", "cache", "storage").get(pk=registry.pk)
             registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
@@ -607,13 +605,15 @@ class Reconciler:
         Registry.objects.filter(pk=registry.pk).update(**values)
 
     def _is_quiet(self, failure: Failure | None, phase_changed: bool) -> bool:
-        """Nothing to keep in the history: an unrecorded (sweep) run that failed at nothing, wrote nothing and
-        found the phase as it was. Its time is the registry's ``last_reconciled_at``, its count ``quiet_runs``."""
+        """Nothing to keep in the history: an unrecorded (sweep) run that failed at nothing, wrote nothing (to the
+        cluster or a shared service) and found the phase as it was. Its time is the registry's
+        ``last_reconciled_at``, its count ``quiet_runs``."""
         tally = self.tally
         return (
             self.run_row.pk is None
             and failure is None
             and not phase_changed
+            and not self.called_services
             and not (tally.created or tally.updated or tally.deleted or tally.actions)
         )
 

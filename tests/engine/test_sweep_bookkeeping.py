@@ -66,3 +66,14 @@ def test_a_failing_sweep_run_is_recorded(registry, kube_emulator):
 def test_a_batch_reconciles_each_registry_even_when_one_is_gone(registry, kube_emulator):
     assert reconcile_batch([987654, registry.pk]) == 2
     assert Registry.objects.get(pk=registry.pk).quiet_runs == 1
+
+
+def test_a_sweep_run_that_provisions_a_dependency_again_is_recorded(registry, kube_emulator):
+    from provisioning.models import DatabaseBinding
+
+    DatabaseBinding.objects.filter(registry=registry).update(provisioned_hash="")  # as after the upgrade
+
+    outcome = reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+
+    assert run_of(outcome).status == RunStatus.SUCCEEDED
+    assert DatabaseBinding.objects.get(registry=registry).provisioned_hash
