@@ -248,6 +248,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", 300, minimum=10)
+SWEEP_BATCH_SIZE = env.int(
+    "SWEEP_BATCH_SIZE", 20, minimum=1
+)  # registries per sweep task (provisioning.tasks)
 DEPENDENCY_CHECK_INTERVAL_SECONDS = env.int("DEPENDENCY_CHECK_INTERVAL_SECONDS", 600, minimum=30)
 CELERY_IMPORTS = ["provisioning.external.tasks", "provisioning.events.tasks", "provisioning.services.bulk"]
 CELERY_BEAT_SCHEDULE = {
@@ -296,7 +299,14 @@ PROMETHEUS_URL = env.url("PROMETHEUS_URL", schemes=("http", "https"))
 PROMETHEUS_TOKEN = env.str("PROMETHEUS_TOKEN")
 PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", 3.0)
 PROMETHEUS_CACHE_SECONDS = env.int("PROMETHEUS_CACHE_SECONDS", 30, minimum=0)
-PROMETHEUS_RECORDING_RULES = env.bool("PROMETHEUS_RECORDING_RULES", False)
+PROMETHEUS_RECORDING_RULES = (
+    env.str("PROMETHEUS_RECORDING_RULES", "auto").strip().lower()
+)  # see monitoring.rules
+if PROMETHEUS_RECORDING_RULES not in {"auto", "true", "false", "on", "off", "yes", "no", "1", "0"}:
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_RECORDING_RULES={PROMETHEUS_RECORDING_RULES!r} is not understood: use auto (read the recording "
+        "rules once Prometheus holds them), true or false."
+    )
 METRICS_TOKEN = env.str("METRICS_TOKEN")
 HEALTH_METRICS_READER = "monitoring.health.read_signals"
 """How provisioning's health verdict reads Prometheus (see provisioning.health): the monitoring app's reader."""

@@ -161,6 +161,9 @@ def note_run(run: Any) -> None:
     trace_id = trace_id_of(current)
     if not trace_id:
         return
+    if run.pk is None:  # a sweep's run, saved only if it does something: it keeps the id when it is
+        run.trace_id = trace_id
+        return
     current.set_attribute(RUN_ID, run.pk)
     if run.trace_id != trace_id:
         run.trace_id = trace_id

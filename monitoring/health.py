@@ -32,9 +32,9 @@ SIGNAL_COLUMNS: dict[str, tuple[str, str | None]] = {
 }
 RULES_CHECK = "rules_missing"
 RULES_MISSING = (
-    "PROMETHEUS_RECORDING_RULES is on but Prometheus holds no series of the console's recording rules: load "
-    "the output of `manage.py monitoring_rules` into Prometheus (or turn the setting off). Until then the 5xx and "
-    "latency figures are unknown and no registry is called Healthy."
+    "The console reads its recording rules (PROMETHEUS_RECORDING_RULES) but Prometheus holds no series of the "
+    "console's recording rules: load the output of `manage.py monitoring_rules` into Prometheus (or turn the "
+    "setting off). Until then the 5xx and latency figures are unknown and no registry is called Healthy."
 )
 
 
@@ -82,6 +82,7 @@ def reading(batch: Batch) -> MetricsReading:
     missing_rules = ""
     if RULES_CHECK in batch.results and batch[RULES_CHECK].ok and batch[RULES_CHECK].samples:
         missing_rules = RULES_MISSING
+        rules.forget()  # in auto mode the next page asks again, and reads the raw counters if they are gone
     return MetricsReading(
         str(batch.status),
         batch.message or missing_rules,

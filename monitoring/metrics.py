@@ -12,7 +12,8 @@ Exported (every family prefixed ``harborconsole_``):
   pages and the API show: :func:`provisioning.health.assess`), and ``registries_by_health{health}`` — how many
   registries have each verdict (every verdict listed, 0 included);
 - ``reconcile_runs_finished_total{status, error_class}`` — a real counter of finished runs (succeeded, failed,
-  skipped): the runs recorded plus those the daily history pruning deleted (:class:`PrunedRuns`), so it never falls;
+  skipped): the runs recorded plus those the daily history pruning deleted (:class:`PrunedRuns`) plus the quiet
+  sweep runs counted on each registry (``Registry.quiet_runs``), so it never falls;
 - ``reconcile_duration_seconds{status}`` — a histogram of the durations of the finished runs recorded;
 - ``reconcile_queue_depth{queue, status}`` — a gauge of the runs queued or running now, per cluster queue;
 - ``broker_queue_length{queue}`` — messages waiting in each cluster queue of a Redis broker.
@@ -33,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, Sum, Value
 from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -167,7 +168,15 @@ class ConsoleCollector(Collector):
             .order_by()
         )
         pruned = PrunedRuns.objects.values("status", "error_class", n=F("count"))
-        for row in [*recorded, *pruned]:
+        quiet = (  # sweep runs that changed nothing are counted on their registry, not kept as rows
+            Registry.objects.filter(quiet_runs__gt=0)
+            .values(status=Value(RunStatus.SUCCEEDED), error_class=Value(""))
+            .annotate(n=Sum("quiet_runs"))
+            .order_by()
+        )
+        for row in [*recorded, *pruned.union(quiet, all=True)]:
+            if not row["n"]:
+                continue  # no quiet run yet (the sum over no registry)
             key = (row["status"], row["error_class"] or "")
             totals[key] = totals.get(key, 0) + row["n"]
         for (status, error_class), n in sorted(totals.items()):

@@ -186,35 +186,50 @@ def close_stale_runs(now: Any = None) -> tuple[int, int]:
     return expired, lost
 
 
+SWEEP_BATCH_TASK = "provisioning.tasks.reconcile_batch"
+
+
 @shared_task(name="provisioning.tasks.sweep_fleet", acks_late=True, ignore_result=True)
 def sweep_fleet() -> int:
-    """Fan out one reconcile per live registry onto its cluster's queue; each expires before the next sweep."""
+    """Fan out the live registries onto their clusters' queues in batches of ``SWEEP_BATCH_SIZE``; each batch
+    expires before the next sweep. No run row is written up front: a sweep's run is recorded only when it does
+    something (a quiet one is counted on its registry). Returns how many registries were sent."""
     close_stale_runs()
     queued = ReconcileRun.objects.filter(registry=OuterRef("pk"), status=RunStatus.QUEUED)
     targets = list(
-        Registry.objects.live()
-        .filter(~Exists(queued))
-        .order_by("pk")
-        .values_list("pk", "generation", "cluster__queue")
+        Registry.objects.live().filter(~Exists(queued)).order_by("pk").values_list("pk", "cluster__queue")
     )
-    runs = ReconcileRun.objects.bulk_create(
-        [ReconcileRun(registry_id=pk, trigger=RunTrigger.SWEEP, generation=gen) for pk, gen, _ in targets],
-        batch_size=500,
-    )
+    by_queue: dict[str, list[int]] = {}
+    for pk, queue in targets:
+        by_queue.setdefault(queue, []).append(pk)
+    size = settings.SWEEP_BATCH_SIZE
     expires = settings.SWEEP_INTERVAL_SECONDS * 0.9
     from harborconsole.celery import app
 
+    batches = 0
     with app.producer_or_acquire() as producer:
-        for run, (pk, _, queue) in zip(runs, targets, strict=True):
-            reconcile_registry.apply_async(
-                args=(pk,),
-                kwargs={"run_id": run.pk, "trigger": RunTrigger.SWEEP, "attempt": 1},
-                queue=queue,
-                expires=expires,
-                producer=producer,
-            )
-    logger.info("fleet sweep: %d registries queued", len(targets))
+        for queue, ids in by_queue.items():
+            for start in range(0, len(ids), size):
+                reconcile_batch.apply_async(
+                    args=(ids[start : start + size],), queue=queue, expires=expires, producer=producer
+                )
+                batches += 1
+    logger.info("fleet sweep: %d registries queued in %d batches", len(targets), batches)
     return len(targets)
+
+
+@shared_task(name=SWEEP_BATCH_TASK, acks_late=True, ignore_result=True)
+def reconcile_batch(registry_ids: list[int]) -> int:
+    """Reconcile each registry of a sweep's batch in turn, as ``reconcile_registry`` would; one that breaks does not
+    stop the others. Returns how many were reconciled."""
+    done = 0
+    for registry_id in registry_ids:
+        try:
+            reconcile_registry(registry_id, trigger=RunTrigger.SWEEP)
+            done += 1
+        except Exception:
+            logger.exception("sweep of registry %s failed", registry_id)
+    return done
 
 
 @shared_task(name="provisioning.tasks.prune_history", ignore_result=True)

@@ -36,3 +36,6 @@ if "pytest" in sys.modules:
         **DATABASES["default"],  # noqa: F405
         "TEST": {"NAME": f"test_{DATABASES['default']['NAME']}_second"},  # noqa: F405
     }
+PROMETHEUS_RECORDING_RULES = (
+    "false"  # the suite's Prometheus holds no rules; tests of "auto" set it themselves
+)

@@ -1,8 +1,8 @@
 """Adapters to the provider's shared services (PostgreSQL, Redis, object storage); no Kubernetes in here.
 
-The reconciler calls the four functions exported here. Each takes a registry row, reads and writes its binding rows,
-and talks to the services through the providers of ``postgres``, ``redis`` and ``s3``; ``tls`` covers hostnames and
-certificates.
+The reconciler calls the functions exported here (``prepare_changed_dependencies`` on every pass). Each takes a
+registry row, reads and writes its binding rows, and talks to the services through the providers of ``postgres``,
+``redis`` and ``s3``; ``tls`` covers hostnames and certificates.
 """
 
 from provisioning.external.base import (
@@ -18,6 +18,7 @@ from provisioning.external.dependencies import (
     DependencyReport,
     check_dependencies,
     complete_rotations,
+    prepare_changed_dependencies,
     prepare_dependencies,
     purge_dependencies,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "RotationNotSupported",
     "check_dependencies",
     "complete_rotations",
+    "prepare_changed_dependencies",
     "prepare_dependencies",
     "purge_dependencies",
 ]

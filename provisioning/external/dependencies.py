@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from harborconsole import tracing
 from provisioning import audit
 from provisioning.choices import BindingStatus, CacheMode, ErrorClass, RunTrigger, Via, WhoseMove
-from provisioning.external import connections, tls
+from provisioning.external import connections, desired, tls
 from provisioning.external.base import CheckResult, DependencyError, RotationNotSupported, ServiceProvider
 from provisioning.external.postgres import PostgresProvider
 from provisioning.external.redis import redis_provider
@@ -90,6 +91,10 @@ class DependencyReport:
     """
 
     items: list[DependencyItem] = field(default_factory=list)
+    provisioned: tuple[str, ...] = ()
+    """The kinds provisioned (and checked) by this call; the others were read from their binding rows."""
+    called: tuple[str, ...] = ()
+    """Of those, the ones whose provisioning talked to a shared service (a managed Redis is only rendered)."""
 
     @property
     def holding(self) -> list[DependencyItem]:
@@ -195,8 +200,8 @@ def _item(kind: str, result: CheckResult, *, blocking: bool = True) -> Dependenc
     return DependencyItem(kind, result.status, result.message, result.whose_move, blocking)
 
 
-def _certificate_item(registry: Registry) -> DependencyItem | None:
-    ingress = (
+def _certificate_item(registry: Registry, ingress: IngressBinding | None = None) -> DependencyItem | None:
+    ingress = ingress or (
         IngressBinding.objects.select_related("registry", "registry__cluster")
         .filter(registry=registry)
         .first()
@@ -225,6 +230,46 @@ def prepare_dependencies(registry: Registry) -> DependencyReport:
     return DependencyReport(items)
 
 
+def prepare_changed_dependencies(registry: Registry) -> DependencyReport:
+    """What a reconcile calls: provision and check only the dependencies whose desired state changed, or whose last
+    check was not OK or is stale (:func:`provisioning.external.desired.settled`); read the others' last check from
+    the bindings loaded with ``registry`` without calling the service. ``report.provisioned`` names the kinds that
+    went through provisioning (their rows changed: read them again)."""
+    now = timezone.now()
+    admin = desired.admin_cluster(registry)
+    items = []
+    provisioned: list[str] = []
+    called: list[str] = []
+    fresh: dict[str, Binding | None] | None = None
+    for kind in SERVICE_KINDS:
+        binding = _loaded(registry, kind)
+        if binding is not None and desired.settled(binding, now, admin):
+            items.append(DependencyItem(kind, binding.status, binding.status_message, binding.whose_move))
+            continue
+        fresh = fresh if fresh is not None else service_bindings(registry)
+        current = fresh[kind]
+        items.append(_prepare_one(registry, current) if current is not None else _missing(kind))
+        provisioned.append(kind)
+        if current is not None and not (
+            isinstance(current, CacheBinding) and current.mode == CacheMode.MANAGED
+        ):
+            called.append(kind)
+    ingress = _loaded(registry, "ingress")
+    certificate = _certificate_item(registry, ingress if isinstance(ingress, IngressBinding) else None)
+    if certificate is not None:
+        items.append(certificate)
+    return DependencyReport(items, tuple(provisioned), tuple(called))
+
+
+def _loaded(registry: Registry, relation: str) -> Binding | None:
+    """The binding ``registry`` holds for ``relation`` (loaded with it, or read now); None when it has none."""
+    try:
+        binding: Binding = getattr(registry, relation)
+    except ObjectDoesNotExist:
+        return None
+    return binding
+
+
 def _prepare_one(registry: Registry, binding: Binding) -> DependencyItem:
     provider = provider_for(binding)
     try:
@@ -245,7 +290,17 @@ def _prepare_one(registry: Registry, binding: Binding) -> DependencyItem:
     except DependencyError as error:
         result = error.as_result()
     _record(binding, result)
+    if result.ok:
+        _remember_provisioned(binding)
     return _item(binding.KIND, result)
+
+
+def _remember_provisioned(binding: Binding) -> None:
+    """Store what the binding was provisioned from, once provisioning and its check succeeded."""
+    digest = desired.desired_hash(binding)
+    if binding.provisioned_hash != digest:
+        binding.provisioned_hash = digest
+        binding.save(update_fields=["provisioned_hash"])
 
 
 def _start_rotation(registry: Registry, binding: Binding, provider: ServiceProvider[Binding]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -19,6 +22,12 @@ class Binding(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     provisioned_at = models.DateTimeField(null=True, blank=True)
+    provisioned_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hash of the desired state last provisioned and found OK; a reconcile provisions again only when "
+        "it changes (provisioning.external.desired).",
+    )
     check_details = models.JSONField(
         default=dict, blank=True, help_text="Figures of the last check (server version, memory, isolation)."
     )
@@ -53,6 +62,21 @@ class Binding(models.Model):
     @property
     def is_ok(self) -> bool:
         return self.status == BindingStatus.OK
+
+    def check_age_seconds(self, now: datetime | None = None) -> float | None:
+        """Seconds since the last check; None when it was never checked."""
+        if self.last_checked_at is None:
+            return None
+        return max(((now or timezone.now()) - self.last_checked_at).total_seconds(), 0.0)
+
+    def check_is_stale(self, now: datetime | None = None) -> bool:
+        """Never checked, or checked longer ago than two periodic dependency checks: the result says nothing now."""
+        age = self.check_age_seconds(now)
+        return age is None or age > 2 * settings.DEPENDENCY_CHECK_INTERVAL_SECONDS
+
+    def observed_status(self, now: datetime | None = None) -> str:
+        """The last check's status while it is recent; Unknown once it is stale (never shown as fine then)."""
+        return BindingStatus.UNKNOWN if self.check_is_stale(now) else self.status
 
 
 class DatabaseBinding(Binding):

@@ -81,6 +81,11 @@ class Registry(models.Model):
     phase_since = models.DateTimeField(default=timezone.now, editable=False)
     conditions = models.JSONField(default=list, blank=True, editable=False)
     last_reconciled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    quiet_runs = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Sweep runs that found nothing to do and changed nothing: counted here, not kept as run rows.",
+    )
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     purged_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

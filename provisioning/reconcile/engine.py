@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -146,7 +148,8 @@ def reconcile(
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return Outcome(registry_id, run.pk, run.status, message="This run has already finished.")
     tracing.note_run(run)
-    lock = registry_lock(registry_id, holder=f"run-{run.pk}")
+    holder = f"run-{run.pk}" if run.pk is not None else f"sweep-{uuid.uuid4().hex[:12]}"
+    lock = registry_lock(registry_id, holder=holder)
     check_after: float | None = None
     try:
         acquired = lock.acquire()
@@ -174,7 +177,8 @@ def reconcile(
         )
     try:
         run.status, run.started_at = RunStatus.RUNNING, timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        if run.pk is not None:
+            run.save(update_fields=["status", "started_at"])
         with heartbeat(lock) as beat:
             outcome = Reconciler(registry_id, run, beat).run()
     finally:
@@ -197,6 +201,9 @@ def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int)
     )
     if generation is None:
         return None
+    if trigger == RunTrigger.SWEEP and run_id is None:
+        # A sweep's run is written only when it does something (``Reconciler.quiet``); a quiet one is counted.
+        return ReconcileRun(registry_id=registry_id, trigger=trigger, attempt=attempt, generation=generation)
     return ReconcileRun.objects.create(
         registry_id=registry_id, trigger=trigger, attempt=attempt, generation=generation
     )
@@ -214,6 +221,8 @@ def _finish_failed(run: ReconcileRun, failure: Failure) -> None:
 
 
 def _finish_skipped(run: ReconcileRun, message: str) -> None:
+    if run.pk is None:
+        return  # a sweep's run that found the lock held: the holder runs once more, nothing to record
     now = timezone.now()
     run.status, run.error_message = RunStatus.SKIPPED, message
     run.started_at = run.started_at or now
@@ -234,6 +243,10 @@ class Reconciler:
         self.now = timezone.now()
         self.latency_ms: float | None = None
         """How long the run's first LIST took: the API server's latency as this run saw it."""
+        self.quiet = False
+        """A sweep's run that changed nothing and found nothing new: counted on the registry, no run row."""
+        self.called_services: tuple[str, ...] = ()
+        """The dependencies this run provisioned on a shared service (then the run is kept in the history)."""
 
     def run(self) -> Outcome:
         registry = load_registry(self.registry_id)
@@ -248,6 +261,7 @@ class Reconciler:
             # Recording must not be lost: say what happened on the run, whatever broke while recording.
             logger.exception("reconcile of registry %s failed while recording its outcome", self.registry_id)
             failure = classify(error)
+            self.quiet = False
             self._record_run(registry.generation, failure)
             return Outcome(self.registry_id, self.run_row.pk, RunStatus.FAILED, registry.phase, failure)
 
@@ -329,6 +343,7 @@ class Reconciler:
             deployed = registry.harbor_version
             self._complete_rotations(registry)
         outcome_failure = failure or cond.quota_failure(observation)
+        self.quiet = self._is_quiet(outcome_failure, derived.phase != registry.phase)
         with transaction.atomic():  # the phase and the run that found it are seen together
             self._save_registry(registry, derived, generation if applied else None, deployed)
             self._record_run(generation, outcome_failure)
@@ -344,9 +359,10 @@ class Reconciler:
         )
 
     def _prepare_dependencies(self, registry: Registry) -> cond.DependencyView:
-        """Provision and check database, cache and storage; the binding rows are read again afterwards."""
+        """Database, cache and storage: provisioned and checked when their desired state changed (or their last
+        check is not OK or stale), read from the binding rows otherwise; the rows are read again afterwards."""
         try:
-            report = external.prepare_dependencies(registry)
+            report = external.prepare_changed_dependencies(registry)
         except Exception as error:
             logger.exception("preparing the dependencies of %s failed", registry)
             return cond.DependencyView(
@@ -355,8 +371,10 @@ class Reconciler:
                 WhoseMove.PROVIDER,
                 ErrorClass.DEPENDENCY_UNREACHABLE,
             )
-        fresh = Registry.objects.select_related("database", "cache", "storage").get(pk=registry.pk)
-        registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
+        self.called_services = report.called
+        if report.provisioned:
+            fresh = Registry.objects.select_related("database", "cache", "storage").get(pk=registry.pk)
+            registry.database, registry.cache, registry.storage = fresh.database, fresh.cache, fresh.storage
         return cond.DependencyView(report.ready, report.message, report.whose_move, report.error_class)
 
     def _list_checked(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
@@ -623,12 +641,29 @@ class Reconciler:
         }
         if derived.phase != registry.phase:
             values["phase_since"] = self.now
+        if self.quiet:
+            values["quiet_runs"] = F("quiet_runs") + 1
         if observed is not None:
             values["observed_generation"] = observed
         Registry.objects.filter(pk=registry.pk).update(**values)
         event_hooks.phase_changed(registry.pk, registry.phase, derived.phase, run_id=self.run_row.pk)
 
+    def _is_quiet(self, failure: Failure | None, phase_changed: bool) -> bool:
+        """Nothing to keep in the history: an unrecorded (sweep) run that failed at nothing, wrote nothing (to the
+        cluster or a shared service) and found the phase as it was. Its time is the registry's
+        ``last_reconciled_at``, its count ``quiet_runs``."""
+        tally = self.tally
+        return (
+            self.run_row.pk is None
+            and failure is None
+            and not phase_changed
+            and not self.called_services
+            and not (tally.created or tally.updated or tally.deleted or tally.actions)
+        )
+
     def _record_run(self, generation: int, failure: Failure | None) -> None:
+        if self.quiet:
+            return
         run, tally = self.run_row, self.tally
         run.finished_at = timezone.now()
         run.duration_ms = round((time.perf_counter() - self.started) * 1000, 1)

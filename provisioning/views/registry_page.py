@@ -177,8 +177,29 @@ def standing(registry: Registry, key: str, cache: Any) -> Standing | None:
             )
         return None
     if key == "cache" and managed_cache:
-        return _managed_redis(registry, cache)
+        seen = _managed_redis(registry, cache)
+        if seen is not None:
+            return seen
+    binding = cache if key == "cache" else _binding(registry, key)
+    if key in SERVICE_KEYS and binding is not None and binding.check_is_stale():
+        return stale_check(binding)
     return None
+
+
+SERVICE_KEYS = frozenset({"database", "cache", "storage"})
+
+
+def stale_check(binding: Any) -> Standing:
+    """A last check too old (or missing) to say anything now: Unknown, never the OK it may have found."""
+    if binding.last_checked_at is None:
+        note = "Not checked yet: the next dependency check or reconciliation looks at it."
+    else:
+        note = (
+            f"Unknown: the last check ({binding.get_status_display()}: {binding.status_message or 'no message'}) "
+            "is older than two periodic dependency checks, so it may no longer be true; the next check or "
+            "reconciliation looks again."
+        )
+    return Standing(BindingStatus.UNKNOWN, "Unknown", note)
 
 
 def _certificate(registry: Registry, ingress: Any) -> str:

@@ -79,24 +79,25 @@ UNAVAILABLE = Failure(
 FORBIDDEN = Failure(ErrorClass.API_FORBIDDEN, False, WhoseMove.PROVIDER, "ApiForbidden", "403.")
 
 
-def test_the_sweep_sends_one_expiring_run_per_live_registry_to_its_clusters_queue(queue):
+def test_the_sweep_sends_expiring_batches_of_live_registries_to_their_clusters_queue(queue, settings):
+    settings.SWEEP_BATCH_SIZE = 2
     cluster = factories.cluster(queue=queue)
-    live = factories.registry(cluster=cluster)
+    live = [factories.registry(cluster=cluster) for _ in range(3)]
     queued = factories.registry(cluster=cluster)  # creation left a queued run: not swept again
     gone = factories.registry(cluster=cluster)
     Registry.objects.filter(pk=gone.pk).update(phase=Phase.DELETED)
-    ReconcileRun.objects.filter(registry__in=[live, gone]).update(status=RunStatus.SUCCEEDED)
+    ReconcileRun.objects.filter(registry__in=[*live, gone]).update(status=RunStatus.SUCCEEDED)
     redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete(queue)
+    runs_before = ReconcileRun.objects.count()
 
-    assert sweep_fleet() == 1
+    assert sweep_fleet() == 3
 
-    run = ReconcileRun.objects.get(registry=live, trigger=RunTrigger.SWEEP)
-    assert run.status == RunStatus.QUEUED
-    [message] = messages(queue)
-    assert message["task"] == "provisioning.tasks.reconcile_registry"
-    assert message["args"] == [live.pk] and message["kwargs"]["run_id"] == run.pk
-    assert 0 < in_seconds(message["expires"]) <= django_settings.SWEEP_INTERVAL_SECONDS
-    assert not ReconcileRun.objects.filter(registry=queued, trigger=RunTrigger.SWEEP).exists()
+    assert ReconcileRun.objects.count() == runs_before  # no row per registry per sweep
+    sent = messages(queue)
+    assert [m["task"] for m in sent] == ["provisioning.tasks.reconcile_batch"] * 2
+    assert sorted(m["args"][0] for m in sent) == [[live[0].pk, live[1].pk], [live[2].pk]]
+    assert all(0 < in_seconds(m["expires"]) <= django_settings.SWEEP_INTERVAL_SECONDS for m in sent)
+    assert queued.pk not in {pk for m in sent for pk in m["args"][0]}
 
 
 def test_stale_runs_are_closed_so_they_block_nothing():

@@ -125,18 +125,52 @@ class ManagedResourceSerializer(serializers.ModelSerializer[ManagedResource]):
         read_only_fields = fields
 
 
-class DatabaseBindingSerializer(serializers.ModelSerializer[DatabaseBinding]):
+class CheckAgeMixin(serializers.Serializer[Any]):
+    """A service binding's last check with its age; ``status`` is ``unknown`` once the check is stale (older than
+    two periodic dependency checks), the status that check recorded stays in ``last_check_status``."""
+
+    status = serializers.SerializerMethodField()
+    last_check_status = serializers.CharField(source="status", read_only=True)
+    check_age_seconds = serializers.SerializerMethodField()
+    check_stale = serializers.SerializerMethodField()
+
+    def get_status(self, binding: Any) -> str:
+        return str(binding.observed_status())
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_check_age_seconds(self, binding: Any) -> float | None:
+        age = binding.check_age_seconds()
+        return None if age is None else round(age, 1)
+
+    def get_check_stale(self, binding: Any) -> bool:
+        return bool(binding.check_is_stale())
+
+
+CHECK_AGE_FIELDS = ["last_check_status", "check_age_seconds", "check_stale"]
+
+
+class DatabaseBindingSerializer(CheckAgeMixin, serializers.ModelSerializer[DatabaseBinding]):
     class Meta:
         model = DatabaseBinding
-        fields = [*BINDING_STATUS_FIELDS, "host", "port", "name", "username", "sslmode", "server_version"]
+        fields = [
+            *BINDING_STATUS_FIELDS,
+            *CHECK_AGE_FIELDS,
+            "host",
+            "port",
+            "name",
+            "username",
+            "sslmode",
+            "server_version",
+        ]
         read_only_fields = fields
 
 
-class CacheBindingSerializer(serializers.ModelSerializer[CacheBinding]):
+class CacheBindingSerializer(CheckAgeMixin, serializers.ModelSerializer[CacheBinding]):
     class Meta:
         model = CacheBinding
         fields = [
             *BINDING_STATUS_FIELDS,
+            *CHECK_AGE_FIELDS,
             "mode",
             "host",
             "port",
@@ -150,10 +184,18 @@ class CacheBindingSerializer(serializers.ModelSerializer[CacheBinding]):
         read_only_fields = fields
 
 
-class StorageBindingSerializer(serializers.ModelSerializer[StorageBinding]):
+class StorageBindingSerializer(CheckAgeMixin, serializers.ModelSerializer[StorageBinding]):
     class Meta:
         model = StorageBinding
-        fields = [*BINDING_STATUS_FIELDS, "kind", "endpoint", "region", "bucket", "root_directory"]
+        fields = [
+            *BINDING_STATUS_FIELDS,
+            *CHECK_AGE_FIELDS,
+            "kind",
+            "endpoint",
+            "region",
+            "bucket",
+            "root_directory",
+        ]
         read_only_fields = fields
 
 
@@ -236,6 +278,7 @@ class RegistrySerializer(serializers.ModelSerializer[Registry]):
             "observed_generation",
             "deployed_version",
             "last_reconciled_at",
+            "quiet_runs",
             "latest_run",
             "upgrade_targets",
             "deleted_at",
