@@ -50,6 +50,7 @@ from provisioning.reconcile.readiness import (
 from provisioning.reconcile.resources import record_resources
 from provisioning.reconcile.spec import desired_objects, load_registry
 from provisioning.rendering import RENDERED_KINDS, object_apply_order, ownership_selector
+from provisioning.watch.cache import cached_owned, owned_in
 
 logger = logging.getLogger("provisioning.reconcile")
 
@@ -347,7 +348,11 @@ class Reconciler:
         return cond.DependencyView(report.ready, report.message, report.whose_move, report.error_class)
 
     def _list_owned(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
-        """Every object the console owns for the registry: one LIST per kind (none in a missing namespace)."""
+        """Every object the console owns for the registry: from the watch cache when it is synced (no request),
+        else one LIST per kind (none in a missing namespace)."""
+        cached = cached_owned(registry.cluster_id, registry.pk)
+        if cached is not None:
+            return owned_in(cached, registry.namespace)
         selector = ownership_selector(registry.pk, installation_id())
         found: dict[ObjectKey, dict[str, Any]] = {}
         started = time.perf_counter()
