@@ -13,7 +13,7 @@ from provisioning.models import Cluster
 from provisioning.watch import cache_synced
 from provisioning.watch.cache import WatchCache
 from provisioning.watch.enqueue import Coalescer, send_watch_reconcile
-from provisioning.watch.watcher import FleetWatcher
+from provisioning.watch.watcher import FleetWatcher, KindWatch
 from tests.engine.helpers import wait_for
 
 
@@ -26,7 +26,7 @@ class RunningWatcher:
     def wait_synced(self, cluster: Cluster, timeout: float = 20.0) -> None:
         wait_for(lambda: cache_synced(cluster.pk), timeout, f"the watch cache of {cluster} to be synced")
 
-    def kind(self, cluster: Cluster, kind: str):  # type: ignore[no-untyped-def]
+    def kind(self, cluster: Cluster, kind: str) -> KindWatch:
         return next(k for k in self.fleet.clusters[cluster.pk].kinds if k.kind == kind)
 
     def stop(self) -> None:

@@ -102,7 +102,7 @@ def test_another_writers_edit_asks_for_a_reconcile_and_the_consoles_repair_does_
 ):
     name = f"{registry.name}-portal"
     with someone_else(kube_emulator) as api:
-        data = client.CoreV1Api(api).read_namespaced_config_map(name, registry.namespace).data
+        data = client.CoreV1Api(api).read_namespaced_config_map(name, registry.namespace).data or {}
         edited = {next(iter(data)): "edited by hand"}
         client.CoreV1Api(api).patch_namespaced_config_map(name, registry.namespace, {"data": edited})
     wait_for(lambda: registry.pk in watching.sent, 10, "a reconcile of the registry to be asked for")
