@@ -47,8 +47,14 @@ def live_targets(registry_ids: Iterable[int]) -> dict[int, str]:
 class Coalescer:
     """Collects registries to reconcile and sends them from its own thread."""
 
-    def __init__(self, send: Sender = send_watch_reconcile, window: float | None = None) -> None:
+    def __init__(
+        self,
+        send: Sender = send_watch_reconcile,
+        window: float | None = None,
+        lookup: Callable[[Iterable[int]], dict[int, str]] = live_targets,
+    ) -> None:
         self.send = send
+        self.lookup = lookup
         self.window = settings.WATCH_COALESCE_SECONDS if window is None else window
         self._due: dict[int, float] = {}
         self._sent: dict[int, float] = {}
@@ -103,7 +109,7 @@ class Coalescer:
                 return
             try:
                 close_old_connections()
-                targets = live_targets(rid for rid, _ in batch)
+                targets = self.lookup(rid for rid, _ in batch)
                 for registry_id, why in batch:
                     queue = targets.get(registry_id)
                     if queue is None:
