@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from provisioning.watch.changes import memo_of, why_reconcile
+from provisioning.watch.changes import Memo, memo_of, why_reconcile
 from provisioning.watch.enqueue import Coalescer
 
 CONSOLE = "harbor-console"
@@ -45,7 +45,7 @@ def deployment(ready: int = 2, replicas: int = 2) -> dict[str, Any]:
     }
 
 
-def memo(obj: dict[str, Any]):  # noqa: ANN201 - a Memo
+def memo(obj: dict[str, Any]) -> Memo:
     return memo_of(obj, 7, CONSOLE)
 
 
@@ -95,7 +95,7 @@ def test_a_burst_becomes_one_request_and_a_later_change_is_sent_after_the_window
         if len(sent) == 3:
             done.set()
 
-    coalescer = Coalescer(send, window=0.5, lookup=lambda ids: {rid: "q" for rid in ids}).start()
+    coalescer = Coalescer(send, window=0.5, lookup=lambda ids: dict.fromkeys(ids, "q")).start()
     try:
         for _ in range(20):
             coalescer.request(1, "deleted")
