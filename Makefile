@@ -46,6 +46,7 @@ bench: install system-deps services
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/fleet_overview.py
 	$(BIN)/python bench/console_pages.py
+	$(BIN)/python bench/watch.py
 
 clean:
 	rm -rf var artifacts
