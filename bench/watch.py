@@ -38,14 +38,14 @@ django.setup()
 import redis  # noqa: E402
 import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db.models import Count, Q  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from engine_support import running_emulator, running_s3  # noqa: E402
 from sweep import start_worker, wait_until  # noqa: E402
 
 from provisioning.choices import Phase, RunStatus, RunTrigger  # noqa: E402
 from provisioning.models import ReconcileRun, Registry  # noqa: E402
-from provisioning.tasks import sweep_fleet  # noqa: E402
+from provisioning.tasks import EXPIRED, sweep_fleet  # noqa: E402
 from provisioning.watch import cache_synced  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.fixtures.celery_worker import CeleryWorker, worker_env  # noqa: E402
@@ -124,14 +124,14 @@ def main() -> None:
                 lambda: not sweep_runs.filter(finished_at__isnull=True).exists(), "the sweep", 1800
             )
             stats = emulator.stats()
-            counts = sweep_runs.aggregate(
-                succeeded=Count("pk", filter=Q(status=RunStatus.SUCCEEDED)),
-                other=Count("pk", filter=~Q(status=RunStatus.SUCCEEDED)),
+            statuses = dict(
+                sweep_runs.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
             )
+            expired = sweep_runs.filter(status=RunStatus.SKIPPED, error_message=EXPIRED).count()
             print(
                 f"  steady-state sweep of {sent} registries: {stats['reads']} API reads (target 0), "
-                f"{stats['writes']} writes, {took:.1f} s; runs succeeded {counts['succeeded']}, "
-                f"other {counts['other']}"
+                f"{stats['writes']} writes, {took:.1f} s; runs by status {statuses} "
+                f"({expired} expired unstarted: the sweep's runs expire after 0.9 sweep intervals)"
             )
 
             registries = list(Registry.objects.order_by("pk")[: args.changes])
