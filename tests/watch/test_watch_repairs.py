@@ -34,8 +34,12 @@ def test_a_deleted_deployment_is_recreated_by_a_watch_triggered_run(watched_regi
         client.AppsV1Api(api).delete_namespaced_deployment(name, registry.namespace)
 
     wait_for(lambda: find_live(kube_emulator, "Deployment", registry, name), 10, "the Deployment to be back")
-    run = ReconcileRun.objects.filter(registry=registry, trigger=RunTrigger.WATCH, created=1).first()
-    assert run is not None and run.actions[0]["name"] == name
+    run = wait_for(
+        lambda: ReconcileRun.objects.filter(registry=registry, trigger=RunTrigger.WATCH, created=1).first(),
+        10,
+        "the watch-triggered run to be recorded",
+    )
+    assert run.actions[0]["name"] == name
     assert not ReconcileRun.objects.filter(registry=registry, trigger=RunTrigger.SWEEP).exists()
 
 
