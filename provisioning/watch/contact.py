@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from provisioning.models import Cluster
@@ -49,6 +49,8 @@ class ClusterContact:
             Cluster.objects.filter(pk=self.cluster_id).update(**values)
         except Exception:
             logger.exception("could not record the contact with cluster %s", self.cluster_id)
+        finally:
+            connection.close()  # written rarely, from a watch thread: no connection held per thread meanwhile
 
     def listed(self, latency_ms: float) -> None:
         if self._due("list", True):

@@ -85,12 +85,14 @@ class KindWatch:
         self.thread = threading.Thread(target=self.run, name=f"watch-{kind}", daemon=True)
 
     def run(self) -> None:
-        gateway = self.make_gateway()
+        gateway: KubeGateway | None = None
         failures = 0
         version = ""
         try:
             while not self.stop.is_set():
                 try:
+                    if gateway is None:
+                        gateway = self.make_gateway()  # unusable access settings fail here, and are retried
                     if not version:
                         version = self.relist(gateway)
                     for event in gateway.watch(
@@ -123,7 +125,8 @@ class KindWatch:
                     self.stop.wait(backoff(failures))
         finally:
             self.healthy.clear()
-            gateway.close()
+            if gateway is not None:
+                gateway.close()
             connection.close()
 
     def cache_call(self, method: Callable[..., None], *args: Any) -> None:
