@@ -104,9 +104,8 @@ class KindWatch:
                     ):
                         version = event.resource_version or version
                         self.on_event(event)
-                        if (
-                            not self.healthy.is_set()
-                        ):  # back after a failure: the watch replayed what it missed
+                        if not self.healthy.is_set():
+                            # back after a failure: the resumed watch replays what it missed
                             self.cache.mark_synced(self.kind, version)
                             self.healthy.set()
                         failures = 0
