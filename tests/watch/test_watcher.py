@@ -139,7 +139,7 @@ def test_a_version_too_old_for_the_server_makes_the_watcher_list_again(registry,
         kube_emulator.store.history.clear(kube_emulator.store._revision)
     kube_emulator.faults.clear()
 
-    wait_for(lambda: configmaps.expired and configmaps.lists > lists, 15, "a 410 and a new LIST")
+    wait_for(lambda: configmaps.expired and configmaps.lists > lists, 40, "a 410 and a new LIST")
     watching.wait_synced(registry.cluster)
     assert ("v1", "ConfigMap", registry.namespace, name) not in cached_keys(registry)
     wait_for(lambda: registry.pk in watching.sent, 10, "the change missed meanwhile to ask for a reconcile")
