@@ -47,6 +47,7 @@ bench: install system-deps services
 	$(BIN)/python bench/fleet_overview.py
 	$(BIN)/python bench/console_pages.py
 	$(BIN)/python bench/tracing.py
+	$(BIN)/python bench/watch.py
 
 # The published OpenAPI document (tests/api/test_schema_contract.py fails when it differs from the code's). The
 # database is not contacted; its vendor (PostgreSQL, as in production) sets the integer bounds of the schema.

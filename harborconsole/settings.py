@@ -311,6 +311,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN")
 HEALTH_METRICS_READER = "monitoring.health.read_signals"
 """How provisioning's health verdict reads Prometheus (see provisioning.health): the monitoring app's reader."""
 LIVE_REFRESH_SECONDS = env.int("LIVE_REFRESH_SECONDS", 5, minimum=1)
+WATCH_STALE_SECONDS = env.int("WATCH_STALE_SECONDS", 10, minimum=2)
+"""How long the watch cache stays trusted without a sign of life from ``manage.py watch_clusters``."""
+WATCH_COALESCE_SECONDS = env.float("WATCH_COALESCE_SECONDS", 1.0)
+"""At most one watch-triggered reconcile per registry in this window (later changes are sent at its end)."""
 
 # Tracing (harborconsole.tracing): OTLP/HTTP export only when an endpoint is given.
 TRACING_OTLP_ENDPOINT = env.url("OTEL_EXPORTER_OTLP_ENDPOINT", schemes=("http", "https"))

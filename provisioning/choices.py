@@ -113,6 +113,7 @@ class RunTrigger(models.TextChoices):
     FOLLOW_UP = "follow_up", "Rollout follow-up"
     DEFERRED = "deferred", "Asked for during another run"
     ACTION = "action", "Operation"
+    WATCH = "watch", "Change seen on the cluster"
 
 
 class RunStatus(models.TextChoices):

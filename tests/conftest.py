@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.prometheus",
     "tests.fixtures.services",
     "tests.fixtures.browser",
+    "tests.fixtures.watcher",
 ]
 
 

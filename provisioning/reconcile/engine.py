@@ -58,6 +58,7 @@ from provisioning.reconcile.resources import record_resources
 from provisioning.reconcile.spec import desired_objects, load_registry
 from provisioning.rendering import RENDERED_KINDS, object_apply_order, ownership_selector
 from provisioning.upgrades.stage import upgrade_stage
+from provisioning.watch.cache import cached_owned, owned_in
 
 logger = logging.getLogger("provisioning.reconcile")
 
@@ -387,7 +388,11 @@ class Reconciler:
             raise
 
     def _list_owned(self, gateway: KubeGateway, registry: Registry) -> dict[ObjectKey, dict[str, Any]]:
-        """Every object the console owns for the registry: one LIST per kind (none in a missing namespace)."""
+        """Every object the console owns for the registry: from the watch cache when it is synced (no request),
+        else one LIST per kind (none in a missing namespace)."""
+        cached = cached_owned(registry.cluster_id, registry.pk)
+        if cached is not None:
+            return owned_in(cached, registry.namespace)
         selector = ownership_selector(registry.pk, installation_id())
         found: dict[ObjectKey, dict[str, Any]] = {}
         started = time.perf_counter()

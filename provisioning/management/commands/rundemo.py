@@ -2,8 +2,8 @@
 
 Starts, as child processes: the Kubernetes API emulator (the demo cluster is simulated and the UI says so), a local
 S3 server for the registries' object storage, Prometheus with generated history (when the Debian package is
-installed), a Celery worker and the beat scheduler on the embedded broker, and the web server. Stops them all on
-Ctrl-C.
+installed), a Celery worker and the beat scheduler on the embedded broker, the cluster watcher
+(``watch_clusters``), and the web server. Stops them all on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "harborconsole"]
         self.spawn("worker", [*celery, "worker", "-Q", "default", "--concurrency", "2", "-l", "INFO"], env)
         self.spawn("beat", [*celery, "beat", "-l", "INFO"], env)
+        self.spawn("watcher", [python, "manage.py", "watch_clusters"], env)
         self.spawn("web", [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"], env)
         if not wait_for_port(port, timeout=30):
             raise SystemExit(
