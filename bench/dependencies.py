@@ -29,6 +29,7 @@ import django
 django.setup()
 
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from engine_support import shared_services  # noqa: E402
 
 from provisioning.choices import CacheMode, Via  # noqa: E402
 from provisioning.external import (  # noqa: E402
@@ -64,11 +65,7 @@ def main() -> None:
     try:
         with running_s3_server() as s3:
             cluster = factories.cluster(
-                database_admin_url=SHARED_POSTGRES,
-                s3_endpoint=s3.endpoint,
-                s3_region=s3.region,
-                s3_access_key=s3.access_key,
-                s3_secret_key=s3.secret_key,
+                **shared_services(s3),
                 s3_iam=True,
             )
             registries: list[Registry] = []

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import requests
 
-from tests.fixtures.services import S3Server
+from tests.fixtures.services import SHARED_POSTGRES, S3Server
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
@@ -109,3 +109,14 @@ def running_s3() -> Iterator[S3Process]:
         key = iam.create_access_key(UserName="console-admin")["AccessKey"]
         requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=5).raise_for_status()
         yield S3Process(endpoint, "eu-west-1", key["AccessKeyId"], key["SecretAccessKey"], process.pid)
+
+
+def shared_services(s3: Any) -> dict[str, Any]:
+    """A cluster's shared-service fields: the machine's PostgreSQL and the running moto ``s3``."""
+    return {
+        "database_admin_url": SHARED_POSTGRES,
+        "s3_endpoint": s3.endpoint,
+        "s3_region": s3.region,
+        "s3_access_key": s3.access_key,
+        "s3_secret_key": s3.secret_key,
+    }

@@ -33,7 +33,7 @@ import django
 django.setup()
 
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
-from engine_support import running_emulator, running_s3  # noqa: E402
+from engine_support import running_emulator, running_s3, shared_services  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from provisioning import external  # noqa: E402
@@ -160,11 +160,7 @@ def main() -> None:
         with running_s3() as s3, running_emulator() as emulator:
             cluster = factories.cluster(
                 api_url=emulator.url,
-                database_admin_url=SHARED_POSTGRES,
-                s3_endpoint=s3.endpoint,
-                s3_region=s3.region,
-                s3_access_key=s3.access_key,
-                s3_secret_key=s3.secret_key,
+                **shared_services(s3),
             )
             registries = [factories.registry(cluster=cluster) for _ in range(args.registries)]
             dependencies = Stopwatch(external, "prepare_changed_dependencies")

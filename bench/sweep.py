@@ -37,7 +37,7 @@ from django.conf import settings  # noqa: E402
 from django.db.models import Count, Q, Sum  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from engine_support import cpu_seconds, running_emulator, running_s3  # noqa: E402
+from engine_support import cpu_seconds, running_emulator, running_s3, shared_services  # noqa: E402
 
 from provisioning.choices import Phase, RunStatus, RunTrigger  # noqa: E402
 from provisioning.models import ReconcileRun, Registry  # noqa: E402
@@ -94,11 +94,7 @@ def main() -> None:
             cluster = factories.cluster(
                 api_url=emulator.url,
                 queue=queue,
-                database_admin_url=SHARED_POSTGRES,
-                s3_endpoint=s3.endpoint,
-                s3_region=s3.region,
-                s3_access_key=s3.access_key,
-                s3_secret_key=s3.secret_key,
+                **shared_services(s3),
                 capacity=args.registries,
             )
             plan = factories.plan("s")

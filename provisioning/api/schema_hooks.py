@@ -4,7 +4,8 @@
   serializer refuses a field it does not have (:class:`provisioning.api.serializers.base.StrictFieldsMixin`);
   brief representations too.
 - OpenAPI links, for clients and for stateful testing: an operation answering 202 links to the run it started
-  (``GET /api/v1/runs/{id}/``); a create answering 201 links to every operation on the object it created.
+  (``GET /api/v1/runs/{id}/``), a bulk operation to its summary; a create answering 201 links to every operation on
+  the object it created.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 RUN_OPERATION = "v1_runs_retrieve"
 RUN_SCHEMA = "#/components/schemas/ReconcileRun"
+BULK_OPERATION = "v1_bulk_operations_retrieve"
+BULK_SCHEMA = "#/components/schemas/BulkOperation"
 METHODS = ("get", "put", "patch", "delete", "post")
 
 
@@ -49,6 +52,14 @@ def add_links(paths: dict[str, Any]) -> None:
                     "operationId": RUN_OPERATION,
                     "parameters": {"id": "$response.body#/id"},
                     "description": "The reconcile run this request started: poll it until it ends.",
+                }
+            }
+        elif accepted.get("$ref") == BULK_SCHEMA:
+            responses["202"]["links"] = {
+                "summary": {
+                    "operationId": BULK_OPERATION,
+                    "parameters": {"id": "$response.body#/id"},
+                    "description": "The bulk operation this request started, with a run per registry: poll it.",
                 }
             }
         created = responses.get("201")
