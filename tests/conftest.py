@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.browser",
     "tests.fixtures.watcher",
+    "tests.fixtures.webhooks",
 ]
 
 

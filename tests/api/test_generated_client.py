@@ -1,13 +1,16 @@
 """A typed client generated from the committed schema (docs/openapi.yaml) with openapi-python-client, offline and
 with no hand edits, drives a registry's whole life against the live server: create, upgrade, suspend, resume,
-delete and purge, each reconciled by a real Celery worker on the Kubernetes API emulator."""
+delete and purge, each reconciled by a real Celery worker on the Kubernetes API emulator; a webhook subscribed
+through the same client receives each event on a local receiver, signed and in order."""
 
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -16,8 +19,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from provisioning.events import signing
 from provisioning.models import ApiToken
 from tests import factories
+from tests.fixtures.webhooks import SECRET, Receiver
 
 pytestmark = [
     pytest.mark.worker,
@@ -93,15 +98,23 @@ def read(client: Any, registry_id: int) -> tuple[Any, str]:
 
 
 def test_a_generated_client_drives_the_whole_lifecycle(
-    generated, live_server, celery_worker, make_emulated_cluster, admin_user, settings
+    generated, live_server, celery_worker_factory, make_emulated_cluster, admin_user, settings, receiver
 ):
     settings.PURGE_RETENTION_DAYS = 0
+    queue = f"gen-{uuid.uuid4().hex[:8]}"  # one worker runs the reconciles and the webhook deliveries
+    settings.WEBHOOK_QUEUE = queue
+    celery_worker = celery_worker_factory(queue=queue, env={"WEBHOOK_QUEUE": queue})
     cluster = make_emulated_cluster(name=f"gen-{factories.RUN}", region="test", queue=celery_worker.queue)
     _, raw = ApiToken.issue(admin_user, "generated client")
     client = generated.AuthenticatedClient(
         base_url=live_server.url, token=raw, raise_on_unexpected_status=True
     )
     slug = f"t{factories.RUN}-gen"
+    hook = api("webhooks.v1_webhooks_create").sync_detailed(
+        client=client,
+        body=model("WebhookSubscriptionRequest")(name="pipeline", target_url=receiver.url, secret=SECRET),
+    )
+    assert hook.status_code == 201 and "secret" not in json.loads(hook.content)
 
     tenant = api("tenants.v1_tenants_create").sync_detailed(
         client=client, body=model("TenantRequest")(slug=slug, name="Generated Client Inc")
@@ -154,3 +167,35 @@ def test_a_generated_client_drives_the_whole_lifecycle(
     actions = [event.action for event in events.results]
     for action in ("create", "upgrade", "suspend", "resume", "delete", "purge"):
         assert action in actions, actions
+
+    delivered = wait_for_event(receiver, "io.harbor-console.registry.purged")
+    for headers, body in receiver.received:  # each delivery signed with the subscription's secret
+        assert signing.verify(
+            SECRET,
+            headers["x-harborconsole-timestamp"],
+            body,
+            headers["x-harborconsole-signature"],
+            time.time(),
+        )
+    mine = [event for event in delivered if event["subject"] == str(registry.id)]
+    sequence = [event["registrysequence"] for event in mine]
+    assert sequence == sorted(set(sequence)), sequence  # in order, each once
+    asked = [event["type"].removeprefix("io.harbor-console.registry.") for event in mine]
+    asked = [kind for kind in asked if kind in LIFECYCLE]
+    assert asked == list(LIFECYCLE), asked
+
+
+LIFECYCLE = ("created", "upgraded", "suspended", "resumed", "deleted", "purge_requested", "purged")
+"""The registry events of the lifecycle, in the order the test asks for them (phase changes and runs between)."""
+
+
+def wait_for_event(receiver: Receiver, event_type: str, timeout: float = 60.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = receiver.events()
+        if any(event["type"] == event_type for event in events):
+            return events
+        time.sleep(0.2)
+    raise AssertionError(
+        f"no {event_type} delivered in {timeout} s: {[e['type'] for e in receiver.events()]}"
+    )
