@@ -100,8 +100,10 @@ OPERATIONS: dict[str, Operation] = {
             "upgrade",
             "Upgrade Harbor",
             "upgrade",
-            "Rolls the registry's components to a newer Harbor version, one after the other. Harbor migrates its "
-            "database on start; the registry stays available while the new pods come up.",
+            "Moves every component to a newer Harbor version in one rollout (each adds a new pod before it removes "
+            "an old one); Harbor's core migrates the database when it starts. For a migration Job first, the "
+            "components in Harbor's order with a readiness gate each and a rollback, upgrade step by step instead "
+            "(the registry page's upgrade panel).",
             lambda r: _alive(r) and bool(catalogue.upgrade_targets(r.harbor_version)),
             lambda r, data, user: service.upgrade(r, data["target_version"], actor=user, via=Via.UI),
             form=UpgradeForm,
