@@ -34,6 +34,22 @@ class Wave(models.Model):
     upgrade, each of its registries' 5xx ratio is at most ``error_ratio_margin`` above, and its p95 latency at most
     ``latency_margin`` (a fraction) above, what they were over the same window before."""
 
+    PLANNED_FIELDS = (
+        "name",
+        "target_version",
+        "from_version",
+        "plan",
+        "cluster",
+        "tenant",
+        "batch_size",
+        "pause_seconds",
+        "window_seconds",
+        "error_ratio_margin",
+        "latency_margin",
+        "upgrade_budget_seconds",
+    )
+    """What a person sets when planning a wave (the API and the form offer these)."""
+
     name = models.CharField(max_length=100)
     target_version = models.CharField(max_length=16)
     from_version = models.CharField(max_length=16, blank=True, help_text="Only registries on this version.")

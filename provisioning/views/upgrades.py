@@ -31,20 +31,7 @@ from provisioning.views.live import live_response
 class WaveForm(forms.ModelForm):
     class Meta:
         model = Wave
-        fields = [
-            "name",
-            "target_version",
-            "from_version",
-            "plan",
-            "cluster",
-            "tenant",
-            "batch_size",
-            "pause_seconds",
-            "window_seconds",
-            "error_ratio_margin",
-            "latency_margin",
-            "upgrade_budget_seconds",
-        ]
+        fields = list(Wave.PLANNED_FIELDS)
         widgets = {
             "target_version": forms.Select(choices=[(v, v) for v in reversed(catalogue.SUPPORTED_VERSIONS)]),
             "from_version": forms.Select(

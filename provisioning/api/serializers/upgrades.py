@@ -83,22 +83,6 @@ class WaveBatchSerializer(serializers.ModelSerializer[WaveBatch]):
         return [f"{m.registry.tenant.slug}/{m.registry.name}" for m in batch.members.all()]
 
 
-WAVE_WRITABLE = [
-    "name",
-    "target_version",
-    "from_version",
-    "plan",
-    "cluster",
-    "tenant",
-    "batch_size",
-    "pause_seconds",
-    "window_seconds",
-    "error_ratio_margin",
-    "latency_margin",
-    "upgrade_budget_seconds",
-]
-
-
 class WaveSerializer(StrictFieldsMixin, serializers.ModelSerializer[Wave]):
     url = serializers.HyperlinkedIdentityField(view_name="api:wave-detail")
     plan: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -139,7 +123,7 @@ class WaveSerializer(StrictFieldsMixin, serializers.ModelSerializer[Wave]):
         fields = [
             "id",
             "url",
-            *WAVE_WRITABLE,
+            *Wave.PLANNED_FIELDS,
             "status",
             "reason",
             "next_step_at",
