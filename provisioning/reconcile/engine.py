@@ -651,6 +651,8 @@ class Reconciler:
         if observed is not None:
             values["observed_generation"] = observed
         Registry.objects.filter(pk=registry.pk).update(**values)
+        if not self.quiet and self.run_row.pk is None:
+            self.run_row.save()  # a sweep's run that found something: its row exists before events name it
         event_hooks.phase_changed(registry.pk, registry.phase, derived.phase, run_id=self.run_row.pk)
 
     def _is_quiet(self, failure: Failure | None, phase_changed: bool) -> bool:

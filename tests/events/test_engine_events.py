@@ -44,3 +44,19 @@ def test_a_reconcile_reports_the_phase_change_and_its_run(emulated_cluster, monk
     before = Event.objects.count()
     reconcile(registry.pk, trigger="sweep")  # nothing to change: a sweep's run is not news
     assert Event.objects.count() == before
+
+
+def test_a_sweep_that_finds_a_phase_change_names_its_recorded_run(
+    emulated_cluster, kube_emulator, monkeypatch
+):
+    monkeypatch.setattr("provisioning.services.registries.enqueue_run", lambda *args: None)
+    registry = factories.registry(cluster=emulated_cluster, harbor_version="2.14.4")
+    assert reconcile(registry.pk).phase == Phase.READY
+    kube_emulator.break_workload(registry.namespace, f"{registry.name}-registry", reason="ImagePullBackOff")
+
+    outcome = reconcile(registry.pk, trigger="sweep")  # a sweep's run has no row until it finds something
+
+    assert outcome.phase == Phase.DEGRADED and outcome.run_id is not None
+    name, data = events_of(registry)[-1]
+    assert (name, data["to"]) == ("registry.phase_changed", Phase.DEGRADED)
+    assert data["run"] == outcome.run_id  # the run row exists: a client can follow the event to it
