@@ -120,3 +120,34 @@ def shared_services(s3: Any) -> dict[str, Any]:
         "s3_access_key": s3.access_key,
         "s3_secret_key": s3.secret_key,
     }
+
+
+@contextmanager
+def running_watcher(cluster_id: int, log_path: Path, timeout: float = 600.0) -> Iterator[float]:
+    """``manage.py watch_clusters`` as its own process (the bench's database and Redis) until the block ends;
+    yields the seconds it took to sync the watch cache of ``cluster_id`` (one LIST per kind, then watches)."""
+    from provisioning.watch import cache_synced
+    from tests.fixtures.celery_worker import worker_env
+
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "watch_clusters"],
+            cwd=ROOT,
+            env=worker_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        started = time.monotonic()
+        while not cache_synced(cluster_id):
+            if process.poll() is not None or time.monotonic() - started > timeout:
+                raise RuntimeError(f"the watcher did not sync the cache; see {log_path}")
+            time.sleep(0.1)
+        yield time.monotonic() - started
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -18,6 +18,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -33,7 +34,7 @@ import django
 django.setup()
 
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
-from engine_support import running_emulator, running_s3, shared_services  # noqa: E402
+from engine_support import running_emulator, running_s3, running_watcher, shared_services  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from provisioning import external  # noqa: E402
@@ -150,6 +151,64 @@ def print_requests(label: str, counted: tuple[list[int], list[int], Counter[int]
     print(f"  {label}: reads per kind per run: {per_kind} (target at most 1)")
 
 
+class Probes:
+    """The bench's probes: time in ``prepare_changed_dependencies``, in the shared services and in ``compare``."""
+
+    def __init__(self) -> None:
+        self.dependencies = Stopwatch(external, "prepare_changed_dependencies")
+        self.services = ServiceTime()
+        self.comparing = Stopwatch(engine, "compare")
+
+    def reset(self) -> None:
+        self.dependencies.take()
+        self.comparing.take()
+        self.services.take()
+
+
+def measure_noop(label: str, emulator: Any, registries: list[Any], runs: int, probes: Probes) -> None:
+    """``runs`` no-op sweep reconciles of every registry: time, CPU, external-service calls, API requests."""
+    probes.reset()
+    steady: list[float] = []
+    cpu: list[float] = []
+    in_dependencies: list[float] = []
+    in_compare: list[float] = []
+    service_calls: list[int] = []
+    service_ms: list[float] = []
+    writes: list[int] = []
+    reads: list[int] = []
+    reads_per_kind: Counter[int] = Counter()
+    for _ in range(runs):
+        for registry in registries:
+            emulator.reset_stats()
+            start, cpu_start = time.perf_counter(), time.process_time()
+            outcome = reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+            steady.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - cpu_start) * 1000)
+            in_dependencies.append(probes.dependencies.take())
+            in_compare.append(probes.comparing.take())
+            calls, spent = probes.services.take()
+            service_calls.append(calls)
+            service_ms.append(spent)
+            stats = emulator.stats()
+            writes.append(stats["writes"])
+            reads.append(stats["reads"])
+            for verbs in stats["by_kind"].values():
+                reads_per_kind[verbs.get("list", 0) + verbs.get("get", 0)] += 1
+            assert outcome.status == "succeeded", outcome
+    print(f" {label}")
+    report("no-op reconcile (target < 20 ms with the watch cache)", steady)
+    report("  CPU of this process (the engine) per no-op", cpu)
+    report("  of which prepare_changed_dependencies", in_dependencies)
+    report("    of which external-service time (PG, S3, Redis)", service_ms)
+    report(
+        "  of which the rest (DB, render, reads, compare)",
+        [s - d for s, d in zip(steady, in_dependencies, strict=True)],
+    )
+    report("    of which compare (drift, foreign changes)", in_compare)
+    print(f"  calls to PostgreSQL/S3/Redis per no-op reconcile: max {max(service_calls)} (target 0)")
+    print_requests("converged", (writes, reads, reads_per_kind))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--registries", type=int, default=5)
@@ -163,10 +222,8 @@ def main() -> None:
                 **shared_services(s3),
             )
             registries = [factories.registry(cluster=cluster) for _ in range(args.registries)]
-            dependencies = Stopwatch(external, "prepare_changed_dependencies")
-            services = ServiceTime()
-            comparing = Stopwatch(engine, "compare")
-            first, steady, in_dependencies, in_compare, cpu = [], [], [], [], []
+            probes = Probes()
+            first = []
             created = []
             for registry in registries:
                 start = time.perf_counter()
@@ -174,53 +231,18 @@ def main() -> None:
                 first.append((time.perf_counter() - start) * 1000)
                 assert outcome.phase == Phase.READY, outcome
                 created.append(ReconcileRun.objects.filter(registry=registry).latest("pk").created)
-            reconcile(registries[0].pk)  # every registry's managed Redis is seen Ready by a second run
-            for registry in registries[1:]:
-                reconcile(registry.pk)
-            dependencies.take()
-            comparing.take()
-            services.take()
-            service_calls: list[int] = []
-            service_ms: list[float] = []
-
-            writes: list[int] = []
-            reads: list[int] = []
-            reads_per_kind: Counter[int] = Counter()
-            for _ in range(args.runs):
+            for _ in range(2):  # every registry's managed Redis is seen Ready, the last statuses recorded
                 for registry in registries:
-                    emulator.reset_stats()
-                    start, cpu_start = time.perf_counter(), time.process_time()
-                    outcome = reconcile(registry.pk, trigger=RunTrigger.SWEEP)
-                    steady.append((time.perf_counter() - start) * 1000)
-                    cpu.append((time.process_time() - cpu_start) * 1000)
-                    in_dependencies.append(dependencies.take())
-                    in_compare.append(comparing.take())
-                    calls, spent = services.take()
-                    service_calls.append(calls)
-                    service_ms.append(spent)
-                    stats = emulator.stats()
-                    writes.append(stats["writes"])
-                    reads.append(stats["reads"])
-                    for verbs in stats["by_kind"].values():
-                        reads_per_kind[verbs.get("list", 0) + verbs.get("get", 0)] += 1
-                    assert outcome.status == "succeeded", outcome
+                    reconcile(registry.pk)
 
             objects = statistics.median(created)
             print(
                 f"reconcile: {args.registries} registries of {objects:.0f} objects, {args.runs} no-op runs each"
             )
             report("first reconcile (creates the stack)", first)
-            report("no-op reconcile", steady)
-            report("  CPU of this process (the engine) per no-op", cpu)
-            report("  of which prepare_changed_dependencies", in_dependencies)
-            report("    of which external-service time (PG, S3, Redis)", service_ms)
-            report(
-                "  of which the rest (DB, render, LIST, compare)",
-                [s - d for s, d in zip(steady, in_dependencies, strict=True)],
+            measure_noop(
+                "without the watch cache (a LIST per kind):", emulator, registries, args.runs, probes
             )
-            report("    of which compare (drift, foreign changes)", in_compare)
-            print(f"  calls to PostgreSQL/S3/Redis per no-op reconcile: max {max(service_calls)} (target 0)")
-            print_requests("converged", (writes, reads, reads_per_kind))
 
             repairs: list[int] = []
             for registry in registries:
@@ -231,6 +253,17 @@ def main() -> None:
                 repairs.append(emulator.stats()["writes"])
             print(f"  edited by kubectl: writes of the repairing reconcile: max {max(repairs)}")
             print_requests("edited by kubectl, repaired", count_requests(emulator, registries, args.runs))
+
+            log = Path(tempfile.mkdtemp(prefix="hc-bench-reconcile-")) / "watcher.log"
+            with running_watcher(cluster.pk, log) as synced:
+                print(f" the watcher synced its cache in {synced:.1f} s")
+                measure_noop(
+                    "with the watch cache (manage.py watch_clusters running):",
+                    emulator,
+                    registries,
+                    args.runs,
+                    probes,
+                )
     finally:
         drop_test_objects(SHARED_POSTGRES)
         teardown_databases(old_config, verbosity=0)

@@ -55,7 +55,12 @@ def _values(instance: models.Model, leave_out: frozenset[str] = frozenset()) -> 
 
 
 def admin_cluster(registry: Registry) -> Cluster:
-    """The registry's cluster with the shared services' admin connection (which reconciliation leaves deferred)."""
+    """The registry's cluster with the shared services' admin connection: the one loaded with the registry when it
+    holds those fields (``load_registry`` does), else read now."""
+    if Registry.cluster.is_cached(registry):
+        cluster = registry.cluster
+        if not cluster.get_deferred_fields() & set(ADMIN_FIELDS):
+            return cluster
     return Cluster.objects.only(*ADMIN_FIELDS).get(pk=registry.cluster_id)
 
 

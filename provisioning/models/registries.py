@@ -81,6 +81,19 @@ class Registry(models.Model):
     phase_since = models.DateTimeField(default=timezone.now, editable=False)
     conditions = models.JSONField(default=list, blank=True, editable=False)
     last_reconciled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stack_read_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a run last read the whole stack (from the cluster or the watch cache): every object found "
+        "then was seen then, without a write per object.",
+    )
+    resources_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="What the resource rows were last recorded from (reconcile.resources.resources_digest).",
+    )
     quiet_runs = models.PositiveBigIntegerField(
         default=0,
         editable=False,

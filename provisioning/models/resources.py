@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 
 from provisioning.choices import ResourceState
@@ -43,3 +45,19 @@ class ManagedResource(models.Model):
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {where}{self.name}"
+
+    def seen_at(self, stack_read_at: datetime | None) -> datetime | None:
+        """When the object was last seen on the cluster. A run that finds it unchanged does not rewrite the row:
+        an object still there was seen at the stack's last read (``Registry.stack_read_at``); one that is gone
+        keeps the moment it was last found."""
+        if self.state == ResourceState.MISSING or stack_read_at is None:
+            return self.last_seen_at
+        if self.last_seen_at is None:
+            return stack_read_at
+        return max(self.last_seen_at, stack_read_at)
+
+    @property
+    def last_seen(self) -> datetime | None:
+        """``seen_at`` the registry's last read of its stack (rows loaded through ``registry.resources`` or a
+        prefetch carry their registry: no query)."""
+        return self.seen_at(self.registry.stack_read_at)

@@ -54,7 +54,7 @@ from provisioning.reconcile.readiness import (
     workload_state,
 )
 from provisioning.reconcile.recreate import LastApplied, recreate, recreation
-from provisioning.reconcile.resources import record_resources
+from provisioning.reconcile.resources import record_resources, resources_digest
 from provisioning.reconcile.spec import desired_objects, load_registry
 from provisioning.rendering import RENDERED_KINDS, object_apply_order, ownership_selector
 from provisioning.upgrades.stage import upgrade_stage
@@ -197,14 +197,15 @@ def _claim_run(registry_id: int, run_id: int | None, trigger: str, attempt: int)
         run = ReconcileRun.objects.filter(pk=run_id, registry_id=registry_id).first()
         if run is not None:
             return run
+    if trigger == RunTrigger.SWEEP and run_id is None:
+        # A sweep's run is written only when it does something (``Reconciler.quiet``); a quiet one is counted. Its
+        # generation is the one the run loads (no query here; a registry gone by then is skipped there).
+        return ReconcileRun(registry_id=registry_id, trigger=trigger, attempt=attempt, generation=0)
     generation = (
         Registry.objects.filter(pk=registry_id).order_by().values_list("generation", flat=True).first()
     )
     if generation is None:
         return None
-    if trigger == RunTrigger.SWEEP and run_id is None:
-        # A sweep's run is written only when it does something (``Reconciler.quiet``); a quiet one is counted.
-        return ReconcileRun(registry_id=registry_id, trigger=trigger, attempt=attempt, generation=generation)
     return ReconcileRun.objects.create(
         registry_id=registry_id, trigger=trigger, attempt=attempt, generation=generation
     )
@@ -247,13 +248,19 @@ class Reconciler:
         self.quiet = False
         """A sweep's run that changed nothing and found nothing new: counted on the registry, no run row."""
         self.called_services: tuple[str, ...] = ()
+        self.resources_digest: str | None = None
+        """What the resource rows were recorded from in this run (None: they were already right, not touched)."""
         """The dependencies this run provisioned on a shared service (then the run is kept in the history)."""
 
     def run(self) -> Outcome:
         registry = load_registry(self.registry_id)
         if registry is None:
             _finish_skipped(self.run_row, "The registry was removed from the database.")
-            return Outcome(self.registry_id, self.run_row.pk, RunStatus.SKIPPED)
+            return Outcome(
+                self.registry_id, self.run_row.pk, RunStatus.SKIPPED, message="The registry no longer exists."
+            )
+        if self.run_row.pk is None:
+            self.run_row.generation = registry.generation
         try:
             if registry.desired_state == DesiredState.DELETED:
                 return self._run_deletion(registry)
@@ -289,7 +296,8 @@ class Reconciler:
                 raise DependenciesNotReady(
                     dependencies.message, dependencies.whose_move, dependencies.error_class
                 )
-            stage = upgrade_stage(registry)  # an upgrade under way decides which components move now
+            # an upgrade under way decides which components move now (read only when one runs or halted)
+            stage = upgrade_stage(registry) if getattr(registry, "has_staged_upgrade", True) else None
             desired = [with_spec_hash(obj)[0] for obj in desired_objects(registry, stage=stage)]
             written = self._apply(gateway, desired, live)
             self._prune(gateway, desired, live)
@@ -333,9 +341,19 @@ class Reconciler:
             if certificate is not None and certificate.present:
                 record_certificate(registry.ingress, certificate)
             manager = gateway.field_manager if gateway is not None else ""
-            record_resources(
-                registry, desired, live, applied, self.now, self.tally.written, self.tally.foreign, manager
-            )
+            digest = resources_digest(desired, live, applied, self.tally.foreign)
+            if self.tally.written or digest != registry.resources_digest:
+                record_resources(
+                    registry,
+                    desired,
+                    live,
+                    applied,
+                    self.now,
+                    self.tally.written,
+                    self.tally.foreign,
+                    manager,
+                )
+                self.resources_digest = digest
         else:
             cause = observation.unread_cause
             record_unseen(registry, cause.message, cause.whose_move, self.now)
@@ -345,9 +363,16 @@ class Reconciler:
             self._complete_rotations(registry)
         outcome_failure = failure or cond.quota_failure(observation)
         self.quiet = self._is_quiet(outcome_failure, derived.phase != registry.phase)
-        with transaction.atomic():  # the phase and the run that found it are seen together
-            self._save_registry(registry, derived, generation if applied else None, deployed)
-            self._record_run(generation, outcome_failure)
+        if self.quiet:  # one UPDATE, no run row: nothing to keep together
+            changed = self._save_registry(
+                registry, derived, generation, deployed, observed=applied, read=listed
+            )
+        else:
+            with transaction.atomic():  # the phase and the run that found it are seen together
+                changed = self._save_registry(
+                    registry, derived, generation, deployed, observed=applied, read=listed
+                )
+                self._record_run(generation, outcome_failure)
         moving = applied and not derived.rolled_out and self._worth_following(derived, registry)
         return Outcome(
             self.registry_id,
@@ -356,7 +381,7 @@ class Reconciler:
             derived.phase,
             outcome_failure,
             follow_up=moving,
-            changed_meanwhile=self._changed_since(generation),
+            changed_meanwhile=changed,
         )
 
     def _prepare_dependencies(self, registry: Registry) -> cond.DependencyView:
@@ -621,7 +646,7 @@ class Reconciler:
             )
         with transaction.atomic():
             self._save_registry(
-                registry, derived, generation if failure is None else None, registry.deployed_version
+                registry, derived, generation, registry.deployed_version, observed=failure is None
             )
             self._record_run(generation, failure)
         return Outcome(
@@ -636,24 +661,42 @@ class Reconciler:
     # ---- recording ---------------------------------------------------------------------------------------
 
     def _save_registry(
-        self, registry: Registry, derived: cond.Derived, observed: int | None, deployed_version: str
-    ) -> None:
+        self,
+        registry: Registry,
+        derived: cond.Derived,
+        generation: int,
+        deployed_version: str,
+        *,
+        observed: bool,
+        read: bool = False,
+    ) -> bool:
+        """One UPDATE of the registry's row, on condition that its generation is still ``generation`` (recorded as
+        observed when ``observed``: the run applied it); returns whether the registry changed meanwhile (then the
+        row is written unconditionally). ``read``: the run read the whole stack (``stack_read_at``)."""
         values: dict[str, Any] = {
             "conditions": derived.conditions,
             "phase": derived.phase,
             "last_reconciled_at": self.now,
             "deployed_version": deployed_version,
         }
+        if read:
+            values["stack_read_at"] = self.now
+        if self.resources_digest is not None:
+            values["resources_digest"] = self.resources_digest
         if derived.phase != registry.phase:
             values["phase_since"] = self.now
         if self.quiet:
             values["quiet_runs"] = F("quiet_runs") + 1
-        if observed is not None:
-            values["observed_generation"] = observed
-        Registry.objects.filter(pk=registry.pk).update(**values)
+        if observed:
+            values["observed_generation"] = generation
+        rows = Registry.objects.filter(pk=registry.pk)
+        changed = not rows.filter(generation=generation).update(**values)
+        if changed:
+            rows.update(**values)
         if not self.quiet and self.run_row.pk is None:
             self.run_row.save()  # a sweep's run that found something: its row exists before events name it
         event_hooks.phase_changed(registry.pk, registry.phase, derived.phase, run_id=self.run_row.pk)
+        return changed
 
     def _is_quiet(self, failure: Failure | None, phase_changed: bool) -> bool:
         """Nothing to keep in the history: an unrecorded (sweep) run that failed at nothing, wrote nothing (to the
@@ -688,10 +731,6 @@ class Reconciler:
         run.whose_move = failure.whose_move if failure else ""
         run.save()
         event_hooks.run_finished(run)
-
-    def _changed_since(self, generation: int) -> bool:
-        """Did the registry change while this run was working on ``generation``?"""
-        return Registry.objects.filter(pk=self.registry_id, generation__gt=generation).exists()
 
 
 def _order_or_last(obj: Mapping[str, Any]) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -245,11 +246,25 @@ def record_unseen(registry: Registry, cause: str, whose_move: str, now: datetime
     binding.save(update_fields=["status", "status_message", "whose_move", "status_since"])
 
 
+_CERTIFICATE_FIELDS = (
+    "status",
+    "status_message",
+    "whose_move",
+    "status_since",
+    "certificate_ready",
+    "certificate_not_after",
+    "certificate_renewal_at",
+    "provisioned_at",
+)
+
+
 def record_certificate(binding: IngressBinding, certificate: CertificateState) -> None:
     """Write the certificate's readiness onto the ingress binding, then the expiry warning when one is due.
 
     While a warning is due it stands for the certificate's state, so the observed state is not recorded over it:
-    the warning keeps the moment it started instead of flipping with every run.
+    the warning keeps the moment it started instead of flipping with every run. A run that finds everything as
+    recorded writes nothing, unless the last check is older than one periodic dependency check (so it never
+    reads as stale while the stack is read).
     """
     if not certificate.present:
         status, message, move = (
@@ -270,27 +285,25 @@ def record_certificate(binding: IngressBinding, certificate: CertificateState) -
         status = BindingStatus.MISCONFIGURED
         message = f"The TLS certificate is not issued ({certificate.reason}: {certificate.message})."
         move = WhoseMove.CUSTOMER
+    before = [getattr(binding, field) for field in _CERTIFICATE_FIELDS]
     binding.certificate_ready = certificate.ready
     binding.certificate_not_after = certificate.not_after
     binding.certificate_renewal_at = certificate.renewal_at
-    if tls.expiry_warning(binding) is None:
+    warned = tls.expiry_warning(binding) is not None
+    if not warned and (status, message[:500], move) != (
+        binding.status,
+        binding.status_message,
+        binding.whose_move,
+    ):
         binding.record_check(status, message, move)
-    else:
-        binding.last_checked_at = timezone.now()
     if certificate.ready and binding.provisioned_at is None:
         binding.provisioned_at = timezone.now()
-    binding.save(
-        update_fields=[
-            "status",
-            "status_message",
-            "whose_move",
-            "status_since",
-            "latency_ms",
-            "last_checked_at",
-            "certificate_ready",
-            "certificate_not_after",
-            "certificate_renewal_at",
-            "provisioned_at",
-        ]
-    )
+    age = binding.check_age_seconds()
+    if (
+        before != [getattr(binding, field) for field in _CERTIFICATE_FIELDS]
+        or age is None
+        or age > settings.DEPENDENCY_CHECK_INTERVAL_SECONDS
+    ):
+        binding.last_checked_at = timezone.now()
+        binding.save(update_fields=["last_checked_at", "latency_ms", *_CERTIFICATE_FIELDS])
     tls.apply_expiry_warning(binding)

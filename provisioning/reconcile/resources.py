@@ -7,6 +7,8 @@ so the registry page shows them without a write on every pass.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -55,6 +57,28 @@ def _state(
     return ResourceState.APPLIED, ""
 
 
+def resources_digest(
+    desired: Sequence[Mapping[str, Any]] | None,
+    live: Mapping[ObjectKey, Mapping[str, Any]],
+    applied: bool,
+    foreign: Mapping[ObjectKey, Sequence[ForeignChange]] | None = None,
+) -> str:
+    """Everything the rows are made from, as one hash: each object's spec hash and live ``resourceVersion`` (its
+    status included), whether the run applied, and the other managers' changes found. When it equals the one the
+    last recording left (``Registry.resources_digest``) and the run wrote nothing, the rows are already right."""
+    objects = list(desired) if desired is not None else [dict(obj) for obj in live.values()]
+    parts: list[Any] = [applied, desired is None]
+    for obj in objects:
+        key = object_key(obj)
+        current = live.get(key)
+        version = ((current or {}).get("metadata") or {}).get("resourceVersion", "") if current else None
+        changes = [(c.path, c.managers, c.repair) for c in (foreign or {}).get(key, ())]
+        parts.append([*key, live_hash(obj), version, changes])
+    rendered = {object_key(obj) for obj in objects}
+    parts.append(sorted("|".join(key) for key in live if key not in rendered))
+    return hashlib.sha256(json.dumps(parts, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
 def record_resources(
     registry: Registry,
     desired: Sequence[Mapping[str, Any]] | None,
@@ -78,7 +102,6 @@ def record_resources(
     wanted: set[ObjectKey] = set()
     new_rows: list[ManagedResource] = []
     changed: list[ManagedResource] = []
-    seen: list[int] = []
     for obj in objects:
         key = object_key(obj)
         wanted.add(key)
@@ -98,6 +121,7 @@ def record_resources(
             row = ManagedResource(
                 registry=registry, api_version=key[0], kind=key[1], namespace=key[2], name=key[3]
             )
+        seen_before = row.seen_at(registry.stack_read_at)
         before = (row.state, row.message, row.resource_version, row.spec_hash, row.foreign_changes)
         row.state, row.message, row.resource_version = state, message[:500], version
         row.foreign_changes = changes
@@ -109,23 +133,21 @@ def record_resources(
             row.apply_order = _order(obj)
             row.spec_hash = digest
             row.manifest = redact(obj)
-        if current is not None:
-            row.last_seen_at = now
         if row.pk is None:
+            row.last_seen_at = now if current is not None else None
             new_rows.append(row)
         elif (
             before != (row.state, row.message, row.resource_version, row.spec_hash, row.foreign_changes)
             or key in written
         ):
+            # found now, or gone since the stack's last read (the row is saved anyway: record the moment)
+            row.last_seen_at = now if current is not None else seen_before
             changed.append(row)
-        elif current is not None:
-            seen.append(row.pk)
+        # unchanged: seen at this run's read of the stack (Registry.stack_read_at), no write per object
     if new_rows:
         ManagedResource.objects.bulk_create(new_rows)
     for row in changed:
         row.save(update_fields=_FIELDS)
-    if seen:
-        ManagedResource.objects.filter(pk__in=seen).update(last_seen_at=now)
     gone = [row.pk for key, row in existing.items() if key not in wanted and key not in live]
     if gone:
         ManagedResource.objects.filter(pk__in=gone).delete()

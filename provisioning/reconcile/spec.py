@@ -12,9 +12,10 @@ from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from provisioning.choices import CacheMode, DesiredState, StorageKind
-from provisioning.models import CacheBinding, Plan, Registry, StorageBinding, installation_id
+from provisioning.models import CacheBinding, Plan, Registry, StorageBinding, Upgrade, installation_id
 from provisioning.reconcile.addresses import Resolver, external_addresses, system_resolver
 from provisioning.reconcile.errors import InvalidSpec
 from provisioning.rendering import (
@@ -28,19 +29,25 @@ from provisioning.rendering import (
 from provisioning.rendering.upgrade import UpgradeStage, render_upgrade_stack
 from provisioning.services.secrets import ensure_registry_secrets
 from provisioning.sizing import component_set, database_pool, managed_cache
+from provisioning.upgrades.stage import STAGED as STAGED_STATUSES
 
 GIB = 1024**3
-CLUSTER_SERVICE_FIELDS = ("cluster__database_admin_url", "cluster__s3_access_key", "cluster__s3_secret_key")
-"""The shared services' admin credentials: the external services read them, rendering never does."""
 
 
 def load_registry(registry_id: int) -> Registry | None:
-    """The registry with everything reconciliation reads, in a fixed handful of queries."""
+    """The registry with everything reconciliation reads, in a fixed handful of queries: its row joined with its
+    tenant, plan, cluster (the shared services' admin connection included: ``prepare_changed_dependencies`` compares
+    it, rendering never reads it) and bindings, then its secrets and components; ``has_staged_upgrade`` says whether
+    an upgrade's stage must be read."""
     return (
         Registry.objects.select_related(
             "tenant", "plan", "cluster", "database", "cache", "storage", "ingress"
         )
-        .defer(*CLUSTER_SERVICE_FIELDS)
+        .annotate(
+            has_staged_upgrade=Exists(
+                Upgrade.objects.filter(registry_id=OuterRef("pk"), status__in=STAGED_STATUSES)
+            )
+        )
         .prefetch_related("secrets", "components")
         .filter(pk=registry_id)
         .first()

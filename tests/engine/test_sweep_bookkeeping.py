@@ -77,3 +77,60 @@ def test_a_sweep_run_that_provisions_a_dependency_again_is_recorded(registry, ku
 
     assert run_of(outcome).status == RunStatus.SUCCEEDED
     assert DatabaseBinding.objects.get(registry=registry).provisioned_hash
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(WRITES)]
+
+
+def test_a_quiet_pass_writes_one_row_the_registry_s(registry, kube_emulator):
+    """No per-object or per-binding write on a pass that found everything as recorded: one UPDATE of the
+    registry (its time, count and stack read), whatever the size of the stack."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reconcile(registry.pk, trigger=RunTrigger.SWEEP)  # settles what the first runs left to record
+    with CaptureQueriesContext(connection) as queries:
+        outcome = reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+
+    assert outcome.status == RunStatus.SUCCEEDED and outcome.run_id is None
+    writes = _writes(queries.captured_queries)
+    assert len(writes) == 1 and 'UPDATE "provisioning_registry"' in writes[0], writes
+
+
+def test_each_object_reads_as_seen_at_the_last_read_of_the_stack(registry, kube_emulator):
+    """Rows are not rewritten on a quiet pass, yet each object still there reads as seen at that pass; one found
+    gone keeps the last moment it was there."""
+    from django.utils import timezone
+
+    from provisioning.choices import ResourceState
+    from provisioning.kube import object_key
+    from provisioning.models import ManagedResource
+    from provisioning.reconcile.resources import record_resources
+    from provisioning.reconcile.spec import load_registry
+
+    reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+    stored = dict(ManagedResource.objects.filter(registry=registry).values_list("pk", "last_seen_at"))
+    reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+    read_at = Registry.objects.get(pk=registry.pk).stack_read_at
+    rows = list(Registry.objects.get(pk=registry.pk).resources.all())
+    assert read_at is not None and rows
+    assert {row.pk: row.last_seen_at for row in rows} == stored  # not rewritten
+    assert all(row.last_seen == read_at for row in rows)  # yet seen at the last read
+
+    # a run finds the portal's ConfigMap gone and stops before applying
+    loaded = load_registry(registry.pk)
+    assert loaded is not None
+    desired = [row.manifest for row in ManagedResource.objects.filter(registry=registry)]
+    portal = ("v1", "ConfigMap", registry.namespace, f"{registry.name}-portal")
+    live = {object_key(obj): obj for obj in desired if object_key(obj) != portal}
+    record_resources(loaded, desired, live, False, timezone.now())
+
+    gone = ManagedResource.objects.select_related("registry").get(
+        registry=registry, kind="ConfigMap", name=portal[3]
+    )
+    assert gone.state == ResourceState.MISSING
+    assert gone.last_seen == gone.last_seen_at == read_at

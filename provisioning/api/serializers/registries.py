@@ -107,6 +107,13 @@ class ComponentSerializer(serializers.ModelSerializer[Component]):
 
 
 class ManagedResourceSerializer(serializers.ModelSerializer[ManagedResource]):
+    last_seen_at = serializers.DateTimeField(
+        source="last_seen",
+        allow_null=True,
+        read_only=True,
+        help_text="When the object was last seen on the cluster (one still there: at the stack's last read).",
+    )
+
     class Meta:
         model = ManagedResource
         fields = [
