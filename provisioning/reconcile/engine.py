@@ -248,8 +248,13 @@ class Reconciler:
         self.quiet = False
         """A sweep's run that changed nothing and found nothing new: counted on the registry, no run row."""
         self.called_services: tuple[str, ...] = ()
+        self.compared_digest = ""
+        """``resources_digest`` of what this run compared (before it wrote anything)."""
+        self.settled = False
+        """The desired and live objects are those a converged pass compared (``Registry.resources_digest``)."""
         self.resources_digest: str | None = None
-        """What the resource rows were recorded from in this run (None: they were already right, not touched)."""
+        """What to store as ``Registry.resources_digest``: the compared digest when the run compared every object and
+        wrote nothing, "" when it wrote (compare again next time), None to leave it (settled, or nothing read)."""
         """The dependencies this run provisioned on a shared service (then the run is kept in the history)."""
 
     def run(self) -> Outcome:
@@ -299,8 +304,15 @@ class Reconciler:
             # an upgrade under way decides which components move now (read only when one runs or halted)
             stage = upgrade_stage(registry) if getattr(registry, "has_staged_upgrade", True) else None
             desired = [with_spec_hash(obj)[0] for obj in desired_objects(registry, stage=stage)]
-            written = self._apply(gateway, desired, live)
-            self._prune(gateway, desired, live)
+            digest = resources_digest(desired, live, gateway.field_manager)
+            self.settled = digest == registry.resources_digest and not adopting
+            written: set[str] = set()
+            if self.settled:  # byte for byte what a pass compared and found converged: nothing to compare
+                self.tally.unchanged = len(desired)
+            else:
+                self.compared_digest = digest
+                written = self._apply(gateway, desired, live)
+                self._prune(gateway, desired, live)
             if adopting:
                 self._prune_legacy(gateway, registry, desired)
             if written & STATUS_KINDS:
@@ -341,8 +353,7 @@ class Reconciler:
             if certificate is not None and certificate.present:
                 record_certificate(registry.ingress, certificate)
             manager = gateway.field_manager if gateway is not None else ""
-            digest = resources_digest(desired, live, applied, self.tally.foreign)
-            if self.tally.written or digest != registry.resources_digest:
+            if not self.settled:
                 record_resources(
                     registry,
                     desired,
@@ -353,7 +364,8 @@ class Reconciler:
                     self.tally.foreign,
                     manager,
                 )
-                self.resources_digest = digest
+                converged = applied and not (self.tally.written or self.tally.deleted)
+                self.resources_digest = self.compared_digest if converged else ""
         else:
             cause = observation.unread_cause
             record_unseen(registry, cause.message, cause.whose_move, self.now)

@@ -58,25 +58,19 @@ def _state(
 
 
 def resources_digest(
-    desired: Sequence[Mapping[str, Any]] | None,
-    live: Mapping[ObjectKey, Mapping[str, Any]],
-    applied: bool,
-    foreign: Mapping[ObjectKey, Sequence[ForeignChange]] | None = None,
+    desired: Sequence[Mapping[str, Any]], live: Mapping[ObjectKey, Mapping[str, Any]], manager: str
 ) -> str:
-    """Everything the rows are made from, as one hash: each object's spec hash and live ``resourceVersion`` (its
-    status included), whether the run applied, and the other managers' changes found. When it equals the one the
-    last recording left (``Registry.resources_digest``) and the run wrote nothing, the rows are already right."""
-    objects = list(desired) if desired is not None else [dict(obj) for obj in live.values()]
-    parts: list[Any] = [applied, desired is None]
-    for obj in objects:
-        key = object_key(obj)
-        current = live.get(key)
-        version = ((current or {}).get("metadata") or {}).get("resourceVersion", "") if current else None
-        changes = [(c.path, c.managers, c.repair) for c in (foreign or {}).get(key, ())]
-        parts.append([*key, live_hash(obj), version, changes])
-    rendered = {object_key(obj) for obj in objects}
-    parts.append(sorted("|".join(key) for key in live if key not in rendered))
-    return hashlib.sha256(json.dumps(parts, separators=(",", ":"), default=str).encode()).hexdigest()
+    """What a pass compares, as one hash: each desired object's spec hash, each live object's ``resourceVersion``
+    (any change to it, its status included, moves it) and the console's field manager. ``compare`` and the resource
+    rows are functions of these alone, so a pass whose digest equals that of a pass which compared everything and
+    wrote nothing (``Registry.resources_digest``) has nothing to compare, apply or record."""
+    rendered = [[*object_key(obj), live_hash(obj)] for obj in desired]
+    versions = sorted(
+        ["|".join(key), str((obj.get("metadata") or {}).get("resourceVersion", ""))]
+        for key, obj in live.items()
+    )
+    payload = json.dumps([manager, rendered, versions], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def record_resources(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -49,6 +50,18 @@ def field_of(key: ObjectKey) -> str:
 def key_of(field: str) -> ObjectKey:
     api_version, kind, namespace, name = field.split("|", 3)
     return api_version, kind, namespace, name
+
+
+def encode(obj: Mapping[str, Any]) -> bytes:
+    """An object as the cache stores it: compact JSON, deflated (a stack's objects take about a sixth of the
+    memory; inflating them costs a reader well under a millisecond per registry)."""
+    return zlib.compress(json.dumps(obj, separators=(",", ":")).encode(), 1)
+
+
+def decode(value: bytes) -> dict[str, Any]:
+    """``encode``'s inverse; plain JSON (as written before objects were deflated) is read as it is."""
+    raw = value if value[:1] == b"{" else zlib.decompress(value)
+    return dict(json.loads(raw))
 
 
 def registry_of(obj: Mapping[str, Any]) -> int | None:
@@ -95,15 +108,13 @@ class WatchCache:
         for registry_id, key in gone:
             pipe.hdel(self._registry_key(registry_id), field_of(key))
         for key, (registry_id, obj) in objects.items():
-            pipe.hset(self._registry_key(registry_id), field_of(key), json.dumps(obj, separators=(",", ":")))
+            pipe.hset(self._registry_key(registry_id), field_of(key), encode(obj))
         pipe.execute()
 
     def put(self, registry_id: int, key: ObjectKey, obj: Mapping[str, Any]) -> None:
         if self.client is None:
             return
-        self.client.hset(
-            self._registry_key(registry_id), field_of(key), json.dumps(obj, separators=(",", ":"))
-        )
+        self.client.hset(self._registry_key(registry_id), field_of(key), encode(obj))
 
     def drop(self, registry_id: int, key: ObjectKey) -> None:
         if self.client is None:
@@ -162,7 +173,7 @@ class WatchCache:
         alive, kinds, objects = pipe.execute()
         if not alive or not {k.decode() for k in kinds} >= set(WATCHED_KINDS):
             return None
-        return {key_of(field.decode()): json.loads(value) for field, value in objects.items()}
+        return {key_of(field.decode()): decode(value) for field, value in objects.items()}
 
 
 def cache_synced(cluster_id: int) -> bool:

@@ -134,3 +134,31 @@ def test_each_object_reads_as_seen_at_the_last_read_of_the_stack(registry, kube_
     )
     assert gone.state == ResourceState.MISSING
     assert gone.last_seen == gone.last_seen_at == read_at
+
+
+def test_a_settled_pass_reads_three_rows_and_an_edit_after_it_is_still_repaired(registry, kube_emulator):
+    """Once a pass compared everything and wrote nothing, the next identical pass compares nothing (the digest
+    of what it would compare is the same) — but any change on the cluster moves a resourceVersion, so it is seen."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+    reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+    assert Registry.objects.get(pk=registry.pk).resources_digest
+    with CaptureQueriesContext(connection) as queries:
+        reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+    statements = [q["sql"][:60] for q in queries.captured_queries]
+    assert len(statements) <= 4, statements  # the registry with its bindings, secrets, components; one UPDATE
+
+    with someone_else(kube_emulator) as api:
+        client.AppsV1Api(api).patch_namespaced_deployment(
+            f"{registry.name}-core", registry.namespace, {"spec": {"replicas": 7}}
+        )
+    outcome = reconcile(registry.pk, trigger=RunTrigger.SWEEP)
+
+    assert run_of(outcome).updated == 1
+    with someone_else(kube_emulator) as api:
+        deployment = client.AppsV1Api(api).read_namespaced_deployment(
+            f"{registry.name}-core", registry.namespace
+        )
+    assert deployment.spec.replicas != 7
