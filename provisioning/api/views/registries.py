@@ -18,7 +18,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -52,16 +52,24 @@ from provisioning.services.errors import ActionRefused
 from provisioning.services.rotation import rotate_credentials
 
 ACCEPTED = OpenApiResponse(ReconcileRunSerializer, description="Accepted: poll the run at Location.")
-UPGRADE_ACCEPTED = OpenApiResponse(
-    PolymorphicProxySerializer(
-        component_name="RegistryUpgradeAccepted",
-        serializers=[UpgradeProgressSerializer, ReconcileRunSerializer],
-        resource_type_field_name=None,
-    ),
-    description="Accepted. A deployed registry: the step-by-step upgrade (an Upgrade; follow it at Location, "
-    "/api/v1/upgrades/<id>/), halted at its pre-flight with each check when one failed (then nothing else "
-    "changed). A registry never deployed (no deployed_version, never Ready): nothing to migrate, its version "
-    "changes in place and the body is the reconcile run (Location /api/v1/runs/<id>/).",
+UPGRADE_STARTED = OpenApiResponse(
+    UpgradeProgressSerializer,
+    description="Accepted: the step-by-step upgrade started; follow it at Location (/api/v1/upgrades/<id>/). "
+    "When a pre-flight check failed it is halted at step preflight with the reason and each check, and nothing "
+    "else changed.",
+)
+VERSION_CHANGED = OpenApiResponse(
+    ReconcileRunSerializer,
+    description="Only for a registry never deployed (no deployed_version: it never was Ready, no Harbor ran on its "
+    "database, so there is nothing to migrate): its version changed in place; the body is the reconcile run that "
+    "deploys it, to poll at Location (/api/v1/runs/<id>/).",
+)
+RUN_LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The reconcile run to poll.",
 )
 OPERATIONS = (
     "reconcile",
@@ -186,11 +194,11 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
             run = operate(self.locked_registry())
         return self.run_answer(run)
 
-    def run_answer(self, run: ReconcileRun) -> Response:
-        """202 with the run to poll, its URL in ``Location``."""
+    def run_answer(self, run: ReconcileRun, status: int = 202) -> Response:
+        """202 (or ``status``) with the run to poll, its URL in ``Location``."""
         run = ReconcileRun.objects.select_related("registry__tenant", "requested_by").get(pk=run.pk)
         data = ReconcileRunSerializer(run, context=self.get_serializer_context()).data
-        return Response(data, status=202, headers={"Location": str(data["url"])})
+        return Response(data, status=status, headers={"Location": str(data["url"])})
 
     def actor(self) -> dict[str, Any]:
         return {"actor": self.request.user, "via": Via.API}
@@ -246,21 +254,25 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
         """Run a suspended registry again."""
         return self.run_operation(lambda registry: services.resume(registry, **self.actor()))
 
-    @extend_schema(request=UpgradeSerializer, responses={202: UPGRADE_ACCEPTED})
+    @extend_schema(
+        request=UpgradeSerializer,
+        responses={202: UPGRADE_STARTED, 200: VERSION_CHANGED},
+        parameters=[RUN_LOCATION],
+    )
     @action(detail=True, methods=["post"])
     def upgrade(self, request: Request, pk: str) -> Response:
         """Move to another Harbor version: any newer patch, a newer minor only from the two previous minors,
         never down; a path that is not allowed is refused with 400 and the reason, a registry already being
         upgraded with 409. It starts the step-by-step upgrade (as POST /api/v1/upgrades/ does): pre-flight,
         Harbor's schema migration as a Job once before the new core, then each component in Harbor's order,
-        each Ready before the next. Only a registry never deployed changes its version in place."""
+        each Ready before the next. Only a registry never deployed changes its version in place (200 with the run)."""
         serializer = UpgradeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         target = serializer.validated_data["target_version"]
         with transaction.atomic():
             result = services.upgrade(self.locked_registry(), target, **self.actor())
         if isinstance(result, ReconcileRun):
-            return self.run_answer(result)
+            return self.run_answer(result, status=200)
         upgrade = Upgrade.objects.select_related("registry__tenant").get(pk=result.pk)
         data = UpgradeProgressSerializer(upgrade, context=self.get_serializer_context()).data
         return Response(data, status=202, headers={"Location": str(data["url"])})
