@@ -16,7 +16,7 @@ from provisioning.reconcile import reconcile
 from provisioning.rendering.upgrade import MIGRATION, ROLL_ORDER
 from provisioning.upgrades import operation
 from tests import factories
-from tests.api.conftest import token_client
+from tests.api.conftest import deleted_registry, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +191,31 @@ def test_a_bulk_upgrade_lists_a_failed_preflight_as_a_refusal_with_its_halted_up
     assert refusal["code"] == "preflight_failed" and "backup marker" in refusal["reason"]
     assert Upgrade.objects.get(pk=refusal["upgrade"]).status == UpgradeStatus.HALTED
     assert Registry.objects.get(pk=registry.pk).harbor_version == FROM
+
+
+def test_the_step_by_step_page_refuses_a_deleted_registry_and_changes_nothing(operator):
+    registry = deleted_registry()
+    client = Client()
+    client.force_login(operator)
+    answer = client.post(f"/registries/{registry.pk}/upgrade/", {"target_version": TO, "budget_seconds": 600})
+    assert answer.status_code == 409
+    assert "deleted" in answer.content.decode()
+    assert not Upgrade.objects.filter(registry=registry).exists()
+    assert Registry.objects.get(pk=registry.pk).harbor_version == FROM
+
+
+def test_the_registry_page_upgrade_of_a_registry_never_deployed_says_so_and_changes_in_place(operator):
+    registry = factories.registry(harbor_version=FROM)
+    ReconcileRun.objects.filter(registry=registry).update(status=RunStatus.SUCCEEDED)
+    client = Client()
+    client.force_login(operator)
+    url = f"/registries/{registry.pk}/actions/upgrade/"
+    assert "was never deployed" in client.get(url).content.decode()
+    answer = client.post(url, {"target_version": TO})
+    run = ReconcileRun.objects.get(registry=registry, operation="upgrade")
+    assert (
+        answer.status_code == 302
+        and answer["Location"] == f"/registries/{registry.pk}/?run={run.pk}#progress"
+    )
+    assert not Upgrade.objects.filter(registry=registry).exists()
+    assert Registry.objects.get(pk=registry.pk).harbor_version == TO
