@@ -142,7 +142,9 @@ def registry_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 if started.is_open:
-                    messages.success(request, f"Upgrade of {registry} to Harbor {started.to_version} started.")
+                    messages.success(
+                        request, f"Upgrade of {registry} to Harbor {started.to_version} started."
+                    )
                 else:
                     messages.error(request, started.reason)
                 return redirect("provisioning:registry-upgrade", pk=pk)
