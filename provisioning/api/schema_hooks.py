@@ -4,8 +4,8 @@
   serializer refuses a field it does not have (:class:`provisioning.api.serializers.base.StrictFieldsMixin`);
   brief representations too.
 - OpenAPI links, for clients and for stateful testing: an operation answering 202 links to the run it started
-  (``GET /api/v1/runs/{id}/``), a bulk operation to its summary; a create answering 201 links to every operation on
-  the object it created.
+  (``GET /api/v1/runs/{id}/``), a registry's upgrade to its step-by-step upgrade, a bulk operation to its
+  summary; a create answering 201 links to every operation on the object it created.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ RUN_OPERATION = "v1_runs_retrieve"
 RUN_SCHEMA = "#/components/schemas/ReconcileRun"
 BULK_OPERATION = "v1_bulk_operations_retrieve"
 BULK_SCHEMA = "#/components/schemas/BulkOperation"
+UPGRADE_OPERATION = "v1_upgrades_retrieve"
+UPGRADE_SCHEMA = "#/components/schemas/Upgrade"
 METHODS = ("get", "put", "patch", "delete", "post")
 
 
@@ -52,6 +54,14 @@ def add_links(paths: dict[str, Any]) -> None:
                     "operationId": RUN_OPERATION,
                     "parameters": {"id": "$response.body#/id"},
                     "description": "The reconcile run this request started: poll it until it ends.",
+                }
+            }
+        elif accepted.get("$ref") == UPGRADE_SCHEMA:
+            responses["202"]["links"] = {
+                "upgrade": {
+                    "operationId": UPGRADE_OPERATION,
+                    "parameters": {"id": "$response.body#/id"},
+                    "description": "The step-by-step upgrade this request started: follow it until it ends.",
                 }
             }
         elif accepted.get("$ref") == BULK_SCHEMA:

@@ -1,4 +1,5 @@
-"""Bulk operations: one request acting on a selection of registries, one reconcile run per registry it accepted."""
+"""Bulk operations: one request acting on a selection of registries, one reconcile run per registry it accepted
+(an upgrade: one step-by-step upgrade per deployed registry)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ class BulkOperation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     requested_at = models.DateTimeField(auto_now_add=True)
-    runs = models.JSONField(default=list, help_text="[{registry, run}] for every registry accepted.")
+    runs = models.JSONField(
+        default=list, help_text="[{registry, run}] for every registry accepted with a reconcile run."
+    )
+    upgrades = models.JSONField(
+        default=list,
+        help_text="[{registry, upgrade}] for every registry whose step-by-step upgrade an upgrade started.",
+    )
     refusals = models.JSONField(
         default=list, help_text="[{registry, code, reason}] for every registry refused."
     )

@@ -5,6 +5,11 @@ upgrade is under way), the same state change, audit event, event and one reconci
 — but the whole selection costs a constant number of queries: one locked read, one update, bulk inserts, and a
 single message after the commit, whose task enqueues every run over one broker connection. The
 :class:`BulkOperation` row records the runs and refusals.
+
+An upgrade is the exception: each deployed registry gets its own step-by-step upgrade
+(:func:`provisioning.upgrades.operation.start_upgrade`, with its pre-flight, audit and event; a failed pre-flight is
+listed as a refusal with the halted upgrade), which costs a few queries per registry. Only registries never
+deployed (:func:`provisioning.services.registries.never_deployed`) change version in place, as above.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from provisioning.choices import DesiredState, Phase, RunStatus, RunTrigger, Via
 from provisioning.events import hooks
 from provisioning.models import AuditEvent, BulkOperation, ReconcileRun, Registry, Upgrade
 from provisioning.models.bulk import BulkAction
+from provisioning.upgrades.operation import start_upgrade
 
 STATE_CHANGES: dict[str, dict[str, Any]] = {
     BulkAction.SUSPEND: {"desired_state": DesiredState.SUSPENDED},
@@ -42,6 +48,11 @@ class Row:
     harbor_version: str
     deployed_version: str
     generation: int
+
+    @property
+    def never_deployed(self) -> bool:
+        """As :func:`provisioning.services.registries.never_deployed`."""
+        return not self.deployed_version and self.phase != Phase.READY
 
 
 def refusal(row: Row, action: str, target_version: str, stepwise: bool = False) -> tuple[str, str] | None:
@@ -102,6 +113,12 @@ def run_bulk(
         row.id: reason for row in rows if (reason := refusal(row, action, target_version, row.id in stepwise))
     }
     accepted = [row for row in rows if row.id not in refused]
+    upgrades: list[dict[str, int]] = []
+    halted: dict[int, dict[str, int]] = {}
+    if action == BulkAction.UPGRADE:
+        stepwise_rows = [row for row in accepted if not row.never_deployed]
+        accepted = [row for row in accepted if row.never_deployed]
+        upgrades, halted = _start_upgrades(stepwise_rows, target_version, actor, via, refused)
     ids = [row.id for row in accepted]
     now = timezone.now()
     changes = dict(STATE_CHANGES.get(action, {}))
@@ -134,15 +151,38 @@ def run_bulk(
         selection=described or {},
         requested_by=user,
         runs=[{"registry": registry_id, "run": run.pk} for registry_id, run in runs],
+        upgrades=upgrades,
         refusals=[
-            {"registry": registry_id, "code": code, "reason": reason}
+            {"registry": registry_id, "code": code, "reason": reason, **halted.get(registry_id, {})}
             for registry_id, (code, reason) in refused.items()
         ],
     )
-    record(actor, via, f"bulk_{action}", operation, changes={"accepted": len(ids), "refused": len(refused)})
+    accepted_count = len(ids) + len(upgrades)
+    record(
+        actor, via, f"bulk_{action}", operation, changes={"accepted": accepted_count, "refused": len(refused)}
+    )
     if new:
         transaction.on_commit(lambda: fan_out_bulk.apply_async(args=(operation.pk,)))
     return operation
+
+
+def _start_upgrades(
+    rows: list[Row], target_version: str, actor: Any, via: str, refused: dict[int, tuple[str, str]]
+) -> tuple[list[dict[str, int]], dict[int, dict[str, int]]]:
+    """Start each registry's step-by-step upgrade; one whose pre-flight failed joins ``refused`` (code
+    ``preflight_failed``, the reason) and its halted upgrade is named. Returns ([{registry, upgrade}] started,
+    {registry: {"upgrade": id}} halted)."""
+    started: list[dict[str, int]] = []
+    halted: dict[int, dict[str, int]] = {}
+    full = Registry.objects.select_related("cluster", "tenant", "database", "cache", "storage")
+    for registry in full.filter(pk__in=[row.id for row in rows]).order_by("id"):
+        upgrade = start_upgrade(registry, target_version, actor=actor, via=via)
+        if upgrade.is_open:
+            started.append({"registry": registry.pk, "upgrade": upgrade.pk})
+        else:
+            refused[registry.pk] = ("preflight_failed", f"{registry}: {upgrade.reason}")
+            halted[registry.pk] = {"upgrade": upgrade.pk}
+    return started, halted
 
 
 def _diff(row: Row, changes: dict[str, Any]) -> dict[str, Any]:

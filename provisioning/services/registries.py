@@ -217,9 +217,28 @@ def resume(registry: Registry, *, actor: Any, via: str) -> ReconcileRun:
     return _change_state(registry, actor=actor, via=via, action="resume", desired_state=DesiredState.RUNNING)
 
 
+def never_deployed(registry: Registry) -> bool:
+    """No Harbor version of the registry was ever seen rolled out: it never was Ready (Ready sets
+    ``deployed_version``), never served anyone, and its database holds no data of Harbor's worth migrating."""
+    return not registry.deployed_version and registry.phase != Phase.READY
+
+
 @transaction.atomic
-def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) -> ReconcileRun:
-    """Move the registry to ``target_version`` when the path is allowed; otherwise say why not."""
+def upgrade(
+    registry: Registry,
+    target_version: str,
+    *,
+    actor: Any,
+    via: str,
+    budget_seconds: int | None = None,
+) -> Upgrade | ReconcileRun:
+    """Move the registry to ``target_version`` when the path is allowed; otherwise say why not.
+
+    A deployed registry gets the step-by-step upgrade (:func:`provisioning.upgrades.operation.start_upgrade`:
+    pre-flight, the schema migration Job, then each component in Harbor's order): the Upgrade is returned, halted
+    at its pre-flight when a check failed (then nothing else changed). A registry never deployed
+    (:func:`never_deployed`) has nothing to migrate nor an order to keep: its version changes in place and the
+    reconcile run is returned."""
     refuse_if_gone(registry, "upgraded")
     refusal = catalogue.upgrade_refusal(registry.harbor_version, target_version)
     if refusal:
@@ -230,7 +249,12 @@ def upgrade(registry: Registry, target_version: str, *, actor: Any, via: str) ->
             "roll it back, or wait until it ends.",
             code="upgrade_under_way",
         )
-    return _change_state(registry, actor=actor, via=via, action="upgrade", harbor_version=target_version)
+    if never_deployed(registry):
+        return _change_state(registry, actor=actor, via=via, action="upgrade", harbor_version=target_version)
+    from provisioning.upgrades.operation import start_upgrade  # it builds on this module
+
+    full = Registry.objects.select_related("cluster", "database", "cache", "storage").get(pk=registry.pk)
+    return start_upgrade(full, target_version, actor=actor, via=via, budget_seconds=budget_seconds)
 
 
 @transaction.atomic

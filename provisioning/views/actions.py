@@ -2,7 +2,7 @@
 
 GET shows what the operation does (and asks for a version, credentials or the registry's name where needed);
 POST runs it through :mod:`provisioning.services` — which audits and enqueues — and sends the user back to the
-registry's page, where the run's progress is polled until it ends.
+registry's page, where the run's progress is polled until it ends (an upgrade: to the upgrade's own page).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 
 from provisioning.models import Registry
 from provisioning.permissions import require
@@ -35,15 +34,15 @@ def registry_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     form = None if refusal else op.form_for(registry, request.POST if request.method == "POST" else None)
     if request.method == "POST" and not refusal and (form is None or form.is_valid()):
         try:
-            run = op.perform(registry, form.cleaned_data if form is not None else {}, request.user)
+            result = op.perform(registry, form.cleaned_data if form is not None else {}, request.user)
         except ActionRefused as exc:
             refusal = exc.message
             if form is not None and exc.field in form.fields:
                 form.add_error(exc.field, exc.message)
         else:
-            messages.success(request, f"{op.label}: requested for {registry}.")
-            url = reverse("provisioning:registry-detail", args=[registry.pk])
-            return redirect(f"{url}?run={run.pk}#progress")
+            level, message, url = op.outcome(registry, result)
+            messages.add_message(request, level, message)
+            return redirect(url)
     status = 409 if refusal else (400 if form is not None and form.errors else 200)
     context = {
         "op": op,

@@ -13,19 +13,22 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
+from django.urls import reverse
 from django.utils import timezone
 
 from provisioning import catalogue
 from provisioning.choices import DesiredState, Phase, Via
 from provisioning.forms import ConfirmNameForm, PurgeForm, RotateForm, UpgradeForm
-from provisioning.models import ReconcileRun, Registry
+from provisioning.models import ReconcileRun, Registry, Upgrade
 from provisioning.permissions import can
 from provisioning.services import registries as service
 from provisioning.services.registries import purge_allowed_at
 from provisioning.services.rotation import rotate_credentials
 
-Perform = Callable[[Registry, dict[str, Any], Any], ReconcileRun]
-""":func:`provisioning.services` call of an operation: ``(registry, cleaned form data, user) -> run``."""
+Perform = Callable[[Registry, dict[str, Any], Any], ReconcileRun | Upgrade]
+""":func:`provisioning.services` call of an operation: ``(registry, cleaned form data, user) -> run`` (the upgrade
+returns the step-by-step Upgrade it started, except for a registry never deployed)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,22 @@ class Operation:
     """What doing it now would do beyond the usual (said on the confirmation page); empty when nothing."""
     refusal: Callable[[Registry], str] = lambda registry: ""
     """Why it cannot be done now, known before anything is typed; empty when it can."""
+
+    def outcome(self, registry: Registry, result: ReconcileRun | Upgrade) -> tuple[int, str, str]:
+        """(message level, message, where to go) once it was done: an upgrade's own page, where it goes on step by
+        step (a halted pre-flight says why), else the run's progress on the registry's page."""
+        if isinstance(result, Upgrade):
+            url = reverse("provisioning:registry-upgrade", args=[registry.pk])
+            if not result.is_open:
+                return messages.ERROR, result.reason, url
+            return (
+                messages.SUCCESS,
+                f"Upgrade of {registry} to Harbor {result.to_version} started: pre-flight passed, the schema "
+                "migration Job runs next, then each component in turn.",
+                url,
+            )
+        url = reverse("provisioning:registry-detail", args=[registry.pk])
+        return messages.SUCCESS, f"{self.label}: requested for {registry}.", f"{url}?run={result.pk}#progress"
 
     def form_for(self, registry: Registry, data: Any) -> forms.Form | None:
         """The confirmation's form, its first field focused when the page opens."""
@@ -73,6 +92,16 @@ def _mid_upgrade(registry: Registry) -> str:
     )
 
 
+def _in_place(registry: Registry) -> str:
+    """An upgrade of a registry never deployed: what happens instead of the steps."""
+    if not service.never_deployed(registry):
+        return ""
+    return (
+        f"{registry} was never deployed (it never was Ready): no Harbor has run on its database, so there is nothing "
+        "to migrate. Its version changes in place and the next reconcile deploys the new version at once."
+    )
+
+
 def _purge_refusal(registry: Registry) -> str:
     allowed_at = purge_allowed_at(registry)
     if registry.phase == Phase.DELETED and allowed_at is not None and allowed_at > timezone.now():
@@ -100,13 +129,17 @@ OPERATIONS: dict[str, Operation] = {
             "upgrade",
             "Upgrade Harbor",
             "upgrade",
-            "Moves every component to a newer Harbor version in one rollout (each adds a new pod before it removes "
-            "an old one); Harbor's core migrates the database when it starts. For a migration Job first, the "
-            "components in Harbor's order with a readiness gate each and a rollback, upgrade step by step instead "
-            "(the registry page's upgrade panel).",
+            "Upgrades step by step: a pre-flight first (the registry Ready, its database, cache and storage "
+            "reachable, a database backup recorded for its cluster, the version path allowed; if a check fails "
+            "nothing changes), then Harbor's schema migration runs once as a Kubernetes migration Job before the "
+            "new core starts, then core, job service, registry, portal, Trivy and the exporter move one after the "
+            "other, each Ready before the next. It halts with the reason if a step fails or its time budget runs "
+            "out; the images can be rolled back until the migration has run. You follow it on the upgrade's page. "
+            "A registry never deployed (never Ready) has nothing to migrate: its version simply changes.",
             lambda r: _alive(r) and bool(catalogue.upgrade_targets(r.harbor_version)),
             lambda r, data, user: service.upgrade(r, data["target_version"], actor=user, via=Via.UI),
             form=UpgradeForm,
+            warning=_in_place,
         ),
         Operation(
             "rotate",

@@ -130,23 +130,30 @@ def registry_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
             return forbidden(request, "Upgrading needs the operator role.")
         if form.is_valid():
             full = Registry.objects.select_related("cluster", "database", "cache", "storage").get(pk=pk)
-            started = operation.start_upgrade(
-                full,
-                form.cleaned_data["target_version"],
-                actor=request.user,
-                via=Via.UI,
-                budget_seconds=form.cleaned_data["budget_seconds"],
-            )
-            if started.is_open:
-                messages.success(request, f"Upgrade of {registry} to Harbor {started.to_version} started.")
+            try:
+                started = operation.start_upgrade(
+                    full,
+                    form.cleaned_data["target_version"],
+                    actor=request.user,
+                    via=Via.UI,
+                    budget_seconds=form.cleaned_data["budget_seconds"],
+                )
+            except ActionRefused as exc:  # a registry deleted or purged: nothing changed
+                form.add_error(None, exc.message)
             else:
-                messages.error(request, started.reason)
-            return redirect("provisioning:registry-upgrade", pk=pk)
+                if started.is_open:
+                    messages.success(
+                        request, f"Upgrade of {registry} to Harbor {started.to_version} started."
+                    )
+                else:
+                    messages.error(request, started.reason)
+                return redirect("provisioning:registry-upgrade", pk=pk)
     upgrade = Upgrade.objects.filter(registry=registry).order_by("-created_at", "-id").first()
     context = {"registry": registry, "upgrade": upgrade, "form": form}
+    status = 409 if form is not None and form.non_field_errors() else 200
     if getattr(request, "htmx", False):
         return live_response(request, render(request, "provisioning/upgrades/progress.html", context))
-    return render(request, "provisioning/upgrades/registry_upgrade.html", context)
+    return render(request, "provisioning/upgrades/registry_upgrade.html", context, status=status)
 
 
 UPGRADE_ACTIONS: dict[str, Callable[..., Any]] = {"resume": operation.resume, "rollback": operation.rollback}

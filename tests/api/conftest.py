@@ -80,6 +80,17 @@ def suspended_registry(**fields: Any) -> Registry:
     return registry
 
 
+def deployed_registry(**fields: Any) -> Registry:
+    """A registry once seen Ready at its version: an upgrade of it is the step-by-step one (here halted at its
+    pre-flight, as nothing of it was checked)."""
+    registry = factories.registry(**fields)
+    Registry.objects.filter(pk=registry.pk).update(
+        deployed_version=registry.harbor_version, phase=Phase.READY
+    )
+    registry.refresh_from_db()
+    return registry
+
+
 def provisioned(registry: Registry) -> Registry:
     """Fill the registry's bindings the way the external services do once they provisioned its share."""
     now = timezone.now()

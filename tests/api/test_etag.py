@@ -6,7 +6,7 @@ import pytest
 
 from provisioning.models import AuditEvent, ReconcileRun, Registry
 from tests import factories
-from tests.api.conftest import deleted_registry
+from tests.api.conftest import deleted_registry, deployed_registry
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +54,7 @@ def test_a_stale_if_match_is_refused_with_412_and_nothing_changes(operator_api, 
         ("post", "reconcile/", None, factories.registry),
         ("post", "suspend/", None, factories.registry),
         ("post", "upgrade/", {"target_version": "2.15.2"}, factories.registry),
+        ("post", "upgrade/", {"target_version": "2.15.2"}, deployed_registry),
         ("post", "rotate-credentials/", {"kinds": ["database"]}, factories.registry),
         ("post", "delete/", None, factories.registry),
         ("delete", "", None, factories.registry),

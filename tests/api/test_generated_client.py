@@ -1,7 +1,8 @@
 """A typed client generated from the committed schema (docs/openapi.yaml) with openapi-python-client, offline and
-with no hand edits, drives a registry's whole life against the live server: create, upgrade, suspend, resume,
-delete and purge, each reconciled by a real Celery worker on the Kubernetes API emulator; a webhook subscribed
-through the same client receives each event on a local receiver, signed and in order."""
+with no hand edits, drives a registry's whole life against the live server: create, upgrade (step by step, followed
+to its end), suspend, resume, delete and purge, each reconciled by a real Celery worker on the Kubernetes API
+emulator; a webhook subscribed through the same client receives each event on a local receiver, signed and in
+order."""
 
 from __future__ import annotations
 
@@ -91,6 +92,36 @@ def operate(client: Any, operation: str, registry_id: int, etag: str | None = No
     return wait_for_run(client, run.id)
 
 
+def upgrade(client: Any, registry_id: int, version: str, **kwargs: Any) -> Any:
+    """Upgrade (202 with the step-by-step upgrade), follow it at its Location until it ends (it must succeed),
+    then wait until the registry is Ready at the new version."""
+    response = api("registries.v1_registries_upgrade_create").sync_detailed(
+        registry_id,
+        client=client,
+        body=model("UpgradeRequest")(target_version=model("HarborVersionEnum")(version)),
+        **kwargs,
+    )
+    assert response.status_code == 202, response.content[:300]
+    started = response.parsed
+    assert response.headers["Location"] == started.url and f"/api/v1/upgrades/{started.id}/" in started.url
+    assert [step["name"] for step in started.steps][:2] == ["preflight", "migration"]
+    retrieve = api("upgrades.v1_upgrades_retrieve")
+    deadline = time.monotonic() + 2 * RUN_TIMEOUT_SECONDS
+    current = started
+    while str(current.status) == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        current = retrieve.sync(started.id, client=client)
+    assert str(current.status) == "succeeded", (current.status, current.reason)
+    while time.monotonic() < deadline:
+        registry, _ = read(client, registry_id)
+        if registry.deployed_version == version and str(registry.phase) == "Ready":
+            return current
+        time.sleep(0.5)
+    raise AssertionError(
+        f"the registry is {registry.phase} at {registry.deployed_version}, not Ready at {version}"
+    )
+
+
 def read(client: Any, registry_id: int) -> tuple[Any, str]:
     response = api("registries.v1_registries_retrieve").sync_detailed(registry_id, client=client)
     assert response.status_code == 200
@@ -104,7 +135,9 @@ def test_a_generated_client_drives_the_whole_lifecycle(
     queue = f"gen-{uuid.uuid4().hex[:8]}"  # one worker runs the reconciles and the webhook deliveries
     settings.WEBHOOK_QUEUE = queue
     celery_worker = celery_worker_factory(queue=queue, env={"WEBHOOK_QUEUE": queue})
-    cluster = make_emulated_cluster(name=f"gen-{factories.RUN}", region="test", queue=celery_worker.queue)
+    cluster = make_emulated_cluster(
+        name=f"gen-{factories.RUN}", region="test", queue=celery_worker.queue, backup_marker="PITR, 7 days"
+    )
     _, raw = ApiToken.issue(admin_user, "generated client")
     client = generated.AuthenticatedClient(
         base_url=live_server.url, token=raw, raise_on_unexpected_status=True
@@ -144,15 +177,10 @@ def test_a_generated_client_drives_the_whole_lifecycle(
     current, etag = read(client, registry.id)
     assert str(current.phase) == "Ready"
 
-    operate(
-        client,
-        "upgrade_create",
-        registry.id,
-        body=model("UpgradeRequest")(target_version=model("HarborVersionEnum")("2.15.2")),
-        if_match=etag,
-    )
+    upgrade(client, registry.id, "2.15.2", if_match=etag)
     current, etag = read(client, registry.id)
-    assert current.harbor_version == "2.15.2" and str(current.phase) == "Ready"
+    assert current.harbor_version == "2.15.2" and current.deployed_version == "2.15.2"
+    assert str(current.phase) == "Ready"
 
     operate(client, "suspend_create", registry.id, if_match=etag)
     assert str(read(client, registry.id)[0].phase) == "Suspended"

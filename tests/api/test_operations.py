@@ -1,4 +1,5 @@
-"""Operations on a registry: 202 with the run to poll, and each refusal with its reason and stable code."""
+"""Operations on a registry: 202 with the run to poll (an upgrade: the step-by-step upgrade to follow), and each
+refusal with its reason and stable code."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from provisioning.choices import DesiredState, Phase, RunStatus
 from provisioning.models import AuditEvent, DatabaseBinding, ReconcileRun, Registry, RegistrySecret
 from provisioning.rendering import REDACTED
 from tests import factories
-from tests.api.conftest import deleted_registry, provisioned, provisioned_registry, suspended_registry
+from tests.api.conftest import (
+    deleted_registry,
+    deployed_registry,
+    provisioned,
+    provisioned_registry,
+    suspended_registry,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +42,6 @@ def settle(registry):
         ("reconcile", None, factories.registry, "reconcile", lambda r: r.generation == 1),
         ("suspend", None, factories.registry, "suspend", lambda r: r.desired_state == DesiredState.SUSPENDED),
         ("resume", None, suspended_registry, "resume", lambda r: r.desired_state == DesiredState.RUNNING),
-        (
-            "upgrade",
-            {"target_version": "2.15.2"},
-            factories.registry,
-            "upgrade",
-            lambda r: r.harbor_version == "2.15.2",
-        ),
-        (
-            "upgrade",
-            {"target_version": "2.14.4"},
-            lambda: factories.registry(harbor_version="2.14.0"),
-            "upgrade",
-            None,
-        ),
         ("rotate-credentials", {"kinds": ["database"]}, provisioned_registry, "rotate_credentials", None),
         ("rotate-credentials", {}, provisioned_registry, "rotate_credentials", None),
         ("delete", None, factories.registry, "delete", lambda r: r.desired_state == DesiredState.DELETED),
@@ -75,6 +68,50 @@ def test_operation_answers_202_with_the_run_to_poll(
     if check:
         assert check(registry)
     assert AuditEvent.objects.filter(registry=registry, via="api", actor=admin_user).exists()
+
+
+@pytest.mark.parametrize(("current", "target"), [("2.14.4", "2.15.2"), ("2.14.0", "2.14.4")])
+def test_upgrade_of_a_deployed_registry_answers_202_with_the_step_by_step_upgrade(
+    admin_api, admin_user, current, target
+):
+    registry = deployed_registry(harbor_version=current)
+    settle(registry)
+
+    response = post(admin_api, registry, "upgrade", {"target_version": target})
+
+    assert response.status_code == 202, response.json()
+    upgrade = response.json()
+    assert response["Location"] == upgrade["url"] and upgrade["url"].endswith(
+        f"/api/v1/upgrades/{upgrade['id']}/"
+    )
+    assert upgrade["registry"] == registry.pk and upgrade["to_version"] == target
+    # nothing of it was ever checked: the pre-flight halts it, and nothing else changes
+    assert upgrade["status"] == "halted" and upgrade["step"] == "preflight"
+    assert admin_api.get(upgrade["url"]).json()["id"] == upgrade["id"]
+    assert Registry.objects.get(pk=registry.pk).harbor_version == current
+    assert not ReconcileRun.objects.filter(registry=registry, status=RunStatus.QUEUED).exists()
+    assert AuditEvent.objects.filter(
+        registry=registry, action="upgrade", via="api", actor=admin_user
+    ).exists()
+
+
+@pytest.mark.parametrize(("current", "target"), [("2.14.4", "2.15.2"), ("2.14.0", "2.14.4")])
+def test_upgrade_of_a_registry_never_deployed_answers_200_with_the_run(
+    admin_api, admin_user, current, target
+):
+    registry = factories.registry(harbor_version=current)
+    settle(registry)
+
+    response = post(admin_api, registry, "upgrade", {"target_version": target})
+
+    assert response.status_code == 200, response.json()
+    run = response.json()
+    assert response["Location"] == run["url"] and run["url"].endswith(f"/api/v1/runs/{run['id']}/")
+    assert run["operation"] == "upgrade" and run["status"] == RunStatus.QUEUED
+    assert Registry.objects.get(pk=registry.pk).harbor_version == target
+    assert AuditEvent.objects.filter(
+        registry=registry, action="upgrade", via="api", actor=admin_user
+    ).exists()
 
 
 def test_delete_method_is_the_soft_delete(operator_api, registry):
@@ -139,9 +176,17 @@ REFUSALS: list[tuple[Any, ...]] = [
         "upgrade",
         {"target_version": "2.15.2"},
         lambda: factories.registry(harbor_version="2.13.5"),
-        202,
+        200,
         None,
         None,
+    ),
+    (
+        "upgrade",
+        {"target_version": "2.14.0"},
+        deployed_registry,
+        400,
+        "upgrade_not_allowed",
+        "target_version",
     ),
     ("upgrade", {"target_version": "9.9.9"}, factories.registry, 400, "invalid", "target_version"),
     ("upgrade", {}, factories.registry, 400, "invalid", "target_version"),
@@ -168,7 +213,7 @@ def test_operation_refusals_say_why(admin_api, action, body, make, status, code,
     response = post(admin_api, registry, action, body)
 
     assert response.status_code == status, response.json()
-    if status == 202:
+    if status < 300:
         return
     error = response.json()["error"]
     assert error["code"] == code and len(error["message"]) > 20

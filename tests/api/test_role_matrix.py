@@ -17,6 +17,7 @@ from tests import factories
 from tests.api.conftest import (
     PERSONAS,
     deleted_registry,
+    deployed_registry,
     persona_user,
     provisioned_registry,
     suspended_registry,
@@ -138,7 +139,7 @@ CASES = [
     Case(
         "registries upgrade",
         "post",
-        on_registry("upgrade/"),
+        on_registry("upgrade/", deployed_registry),
         "operator",
         202,
         lambda url: {"target_version": "2.15.2"},

@@ -84,14 +84,16 @@ def test_long_operations_document_202_with_location_and_if_match(viewer):
     for action in ("reconcile", "suspend", "resume", "upgrade", "rotate-credentials", "delete", "purge"):
         operation = schema["paths"][f"/api/v1/registries/{{id}}/{action}/"]["post"]
         accepted = operation["responses"]["202"]
-        assert (
-            accepted["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ReconcileRun"
-        )
+        answer = "Upgrade" if action == "upgrade" else "ReconcileRun"  # an upgrade: the step-by-step one
+        assert accepted["content"]["application/json"]["schema"]["$ref"] == f"#/components/schemas/{answer}"
         assert "Location" in accepted["headers"]
         assert "412" in operation["responses"] and "409" in operation["responses"]
         assert any(p["name"] == "If-Match" and p["in"] == "header" for p in operation["parameters"])
     upgrade = schema["paths"]["/api/v1/registries/{id}/upgrade/"]["post"]
     assert upgrade["requestBody"]["required"] is True
+    in_place = upgrade["responses"]["200"]  # only a registry never deployed: its version changes in place
+    assert in_place["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ReconcileRun"
+    assert "Location" in in_place["headers"] and "never deployed" in in_place["description"]
     purge = schema["paths"]["/api/v1/registries/{id}/purge/"]["post"]
     body = purge["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     force = schema["components"]["schemas"][body]["properties"]["force"]

@@ -89,9 +89,13 @@ def test_operations_answering_202_link_to_their_run(schema):
     assert len(accepted) >= 8
     for path, operation in accepted:
         links = operation["responses"]["202"]["links"]
-        # what was started: the run, or the summary of a bulk operation (a run per registry)
-        link = links["summary"] if path == "/api/v1/registries/bulk/" else links["run"]
-        expected = "v1_bulk_operations_retrieve" if path == "/api/v1/registries/bulk/" else "v1_runs_retrieve"
+        # what was started: the run, the summary of a bulk operation (a run per registry) or the step-by-step
+        # upgrade of a registry
+        name, expected = {
+            "/api/v1/registries/bulk/": ("summary", "v1_bulk_operations_retrieve"),
+            "/api/v1/registries/{id}/upgrade/": ("upgrade", "v1_upgrades_retrieve"),
+        }.get(path, ("run", "v1_runs_retrieve"))
+        link = links[name]
         assert link["operationId"] == expected, path
         assert link["parameters"] == {"id": "$response.body#/id"}
     created = document["paths"]["/api/v1/registries/"]["post"]["responses"]["201"]["links"]

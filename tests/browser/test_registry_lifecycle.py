@@ -30,7 +30,9 @@ def phase_badge(page):
 
 
 def test_registry_lifecycle_in_the_browser(console, celery_worker, make_emulated_cluster, kube_emulator):
-    cluster = make_emulated_cluster(name=f"emu-{factories.RUN}", region="test", queue=celery_worker.queue)
+    cluster = make_emulated_cluster(
+        name=f"emu-{factories.RUN}", region="test", queue=celery_worker.queue, backup_marker="PITR, 7 days"
+    )
     operator = factories.user("operator")
     page = console.page
     slug = (
@@ -96,17 +98,19 @@ def test_registry_lifecycle_in_the_browser(console, celery_worker, make_emulated
     assert registry.trivy_enabled is None and registry.generation == 1
     page.get_by_role("link", name="Cancel").click()
 
-    # Upgrade: only newer versions are offered; the run's progress shows until it ends.
+    # Upgrade: only newer versions are offered; it goes step by step on the upgrade's page until it ends.
     page.get_by_role("link", name="Upgrade Harbor").click()
+    expect(page.locator("main")).to_contain_text("migration Job")
     options = page.locator("#id_target_version option").all_inner_texts()
     assert "Harbor 2.14.4" not in options and "Harbor 2.13.5" not in options and "Harbor 2.15.2" in options
     page.get_by_label("Upgrade to").select_option("2.15.2")
     page.get_by_role("button", name="Upgrade Harbor").click()
-    expect(page.get_by_text("Upgrade Harbor: requested")).to_be_visible()
-    expect(page.locator("#progress .run-progress")).to_be_visible()
-    expect(page.locator("#progress").get_by_text(re.compile(r"Done in .*created"))).to_be_visible(
-        timeout=SETTLE
+    expect(page.get_by_text("to Harbor 2.15.2 started: pre-flight passed")).to_be_visible()
+    expect(page.locator("#upgrade-progress")).to_contain_text("migration")
+    expect(page.locator("#upgrade-progress h2")).to_have_text(
+        "Upgrade to Harbor 2.15.2: Succeeded", timeout=SETTLE
     )
+    page.get_by_role("link", name=str(registry)).first.click()
     expect(phase_badge(page)).to_have_text("Ready", timeout=SETTLE)
     registry.refresh_from_db()
     assert registry.harbor_version == "2.15.2"

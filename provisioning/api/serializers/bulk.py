@@ -66,10 +66,23 @@ class BulkRunSerializer(serializers.Serializer[Any]):
     status = serializers.CharField(help_text="The run's status now; 'unknown' once its record was pruned.")
 
 
+class BulkUpgradeSerializer(serializers.Serializer[Any]):
+    registry = serializers.IntegerField()
+    upgrade = serializers.IntegerField(help_text="The step-by-step upgrade started: /api/v1/upgrades/<id>/.")
+    status = serializers.CharField(
+        help_text="The upgrade's status now (running, succeeded, halted, rolled_back); 'unknown' once its record "
+        "is gone."
+    )
+
+
 class BulkRefusalSerializer(serializers.Serializer[Any]):
     registry = serializers.IntegerField()
     code = serializers.CharField()
     reason = serializers.CharField()
+    upgrade = serializers.IntegerField(
+        required=False,
+        help_text="Code preflight_failed: the upgrade recorded halted at its pre-flight (nothing else changed).",
+    )
 
 
 class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
@@ -78,10 +91,17 @@ class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
         slug_field="username", read_only=True, allow_null=True
     )
     counts = serializers.SerializerMethodField(
-        help_text="selected, accepted, refused, and accepted runs per status (queued, running, succeeded, "
-        "failed, skipped, unknown)."
+        help_text="selected, accepted (runs and upgrades), refused, accepted runs per status (queued, running, "
+        "succeeded, failed, skipped, unknown) and, for an upgrade, upgrades per status (upgrades_running, "
+        "upgrades_succeeded, upgrades_halted, upgrades_rolled_back, upgrades_unknown)."
     )
-    runs = serializers.SerializerMethodField()
+    runs = serializers.SerializerMethodField(
+        help_text="A reconcile run per registry accepted; an upgrade has runs only for registries never deployed "
+        "(their version changes in place)."
+    )
+    upgrades = serializers.SerializerMethodField(
+        help_text="An upgrade: the step-by-step upgrade started for each deployed registry (pre-flight passed)."
+    )
     refusals = BulkRefusalSerializer(many=True, read_only=True)
 
     class Meta:
@@ -96,6 +116,7 @@ class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
             "requested_at",
             "counts",
             "runs",
+            "upgrades",
             "refusals",
         ]
         read_only_fields = fields
@@ -108,15 +129,29 @@ class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
         statuses = self._statuses(operation)
         return [{**item, "status": statuses.get(item["run"], "unknown")} for item in operation.runs]
 
+    def _upgrade_statuses(self, operation: BulkOperation) -> dict[int, str]:
+        return dict(self.context.get("upgrade_statuses", {}))
+
+    @extend_schema_field(BulkUpgradeSerializer(many=True))
+    def get_upgrades(self, operation: BulkOperation) -> list[dict[str, Any]]:
+        statuses = self._upgrade_statuses(operation)
+        return [{**item, "status": statuses.get(item["upgrade"], "unknown")} for item in operation.upgrades]
+
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
     def get_counts(self, operation: BulkOperation) -> dict[str, int]:
         statuses = self._statuses(operation)
         per_status = Counter(statuses.get(item["run"], "unknown") for item in operation.runs)
+        accepted = len(operation.runs) + len(operation.upgrades)
         counts = {
-            "selected": len(operation.runs) + len(operation.refusals),
-            "accepted": len(operation.runs),
+            "selected": accepted + len(operation.refusals),
+            "accepted": accepted,
             "refused": len(operation.refusals),
         }
         for status in ("queued", "running", "succeeded", "failed", "skipped", "unknown"):
             counts[status] = per_status.get(status, 0)
+        if operation.action == BulkAction.UPGRADE:
+            upgrade_statuses = self._upgrade_statuses(operation)
+            per_upgrade = Counter(upgrade_statuses.get(i["upgrade"], "unknown") for i in operation.upgrades)
+            for status in ("running", "succeeded", "halted", "rolled_back", "unknown"):
+                counts[f"upgrades_{status}"] = per_upgrade.get(status, 0)
         return counts

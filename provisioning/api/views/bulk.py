@@ -17,7 +17,7 @@ from provisioning.api.serializers.bulk import BulkOperationSerializer, BulkReque
 from provisioning.api.views.base import ApiViewSet
 from provisioning.choices import Via
 from provisioning.filtersets import RegistryFilterSet
-from provisioning.models import BulkOperation, ReconcileRun, Registry
+from provisioning.models import BulkOperation, ReconcileRun, Registry, Upgrade
 from provisioning.services.bulk import run_bulk
 
 
@@ -47,6 +47,7 @@ class BulkOperationViewSet(mixins.ListModelMixin, ApiViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         context["run_statuses"] = getattr(self, "_run_statuses", {})
+        context["upgrade_statuses"] = getattr(self, "_upgrade_statuses", {})
         return context
 
     def paginate_queryset(self, queryset: Any) -> Any:
@@ -55,9 +56,15 @@ class BulkOperationViewSet(mixins.ListModelMixin, ApiViewSet):
         return page
 
     def _load_statuses(self, operations: list[BulkOperation]) -> None:
-        """Every run's status for these operations, in one query."""
+        """Every run's status for these operations, in one query; every upgrade's in one more."""
         ids = [item["run"] for operation in operations for item in operation.runs]
         self._run_statuses = dict(ReconcileRun.objects.filter(pk__in=ids).values_list("id", "status"))
+        upgrade_ids = [item["upgrade"] for operation in operations for item in operation.upgrades]
+        self._upgrade_statuses = (
+            dict(Upgrade.objects.filter(pk__in=upgrade_ids).values_list("id", "status"))
+            if upgrade_ids
+            else {}
+        )
 
     def summary(self, operation: BulkOperation, status: int = 200) -> Response:
         self._load_statuses([operation])
@@ -87,7 +94,9 @@ class RegistryBulkViewSet(BulkOperationViewSet):
     )
     def create(self, request: Request) -> Response:
         """Reconcile, suspend, resume or upgrade the registries selected by ids or list filters: one run per
-        registry accepted; each registry that may not take the action is listed with the reason."""
+        registry accepted; each registry that may not take the action is listed with the reason. An upgrade starts
+        each deployed registry's own step-by-step upgrade (listed in upgrades; a failed pre-flight is a refusal
+        naming the halted upgrade); a registry never deployed changes version in place (a run)."""
         return idempotent(request, lambda: self._create(request))
 
     def _create(self, request: Request) -> Response:

@@ -2,7 +2,8 @@
 
 Every write locks the registry row, checks ``If-Match`` against its current ETag, then calls the service function
 the web console calls too; the service changes the database, audits and enqueues the reconciliation after commit.
-Operations answer 202 with the reconcile run to poll and its URL in ``Location``.
+Operations answer 202 with the reconcile run to poll and its URL in ``Location``; the upgrade answers with the
+step-by-step upgrade to follow (``/api/v1/upgrades/<id>/``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -38,11 +39,12 @@ from provisioning.api.serializers.registries import (
 )
 from provisioning.api.serializers.rotation import RotateCredentialsSerializer, SecretMetadataSerializer
 from provisioning.api.serializers.runs import ReconcileRunSerializer
+from provisioning.api.serializers.upgrades import UpgradeSerializer as UpgradeProgressSerializer
 from provisioning.api.views.base import ApiViewSet
 from provisioning.choices import Via
 from provisioning.filtersets import RegistryFilterSet
 from provisioning.health import verdicts
-from provisioning.models import ManagedResource, ReconcileRun, Registry
+from provisioning.models import ManagedResource, ReconcileRun, Registry, Upgrade
 from provisioning.reconcile.errors import InvalidSpec
 from provisioning.reconcile.export import export_helm_values, export_manifests_yaml
 from provisioning.services import registries as services
@@ -50,6 +52,25 @@ from provisioning.services.errors import ActionRefused
 from provisioning.services.rotation import rotate_credentials
 
 ACCEPTED = OpenApiResponse(ReconcileRunSerializer, description="Accepted: poll the run at Location.")
+UPGRADE_STARTED = OpenApiResponse(
+    UpgradeProgressSerializer,
+    description="Accepted: the step-by-step upgrade started; follow it at Location (/api/v1/upgrades/<id>/). "
+    "When a pre-flight check failed it is halted at step preflight with the reason and each check, and nothing "
+    "else changed.",
+)
+VERSION_CHANGED = OpenApiResponse(
+    ReconcileRunSerializer,
+    description="Only for a registry never deployed (no deployed_version: it never was Ready, no Harbor ran on its "
+    "database, so there is nothing to migrate): its version changed in place; the body is the reconcile run that "
+    "deploys it, to poll at Location (/api/v1/runs/<id>/).",
+)
+RUN_LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The reconcile run to poll.",
+)
 OPERATIONS = (
     "reconcile",
     "suspend",
@@ -171,9 +192,13 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
     def run_operation(self, operate: Callable[[Registry], ReconcileRun]) -> Response:
         with transaction.atomic():
             run = operate(self.locked_registry())
+        return self.run_answer(run)
+
+    def run_answer(self, run: ReconcileRun, status: int = 202) -> Response:
+        """202 (or ``status``) with the run to poll, its URL in ``Location``."""
         run = ReconcileRun.objects.select_related("registry__tenant", "requested_by").get(pk=run.pk)
         data = ReconcileRunSerializer(run, context=self.get_serializer_context()).data
-        return Response(data, status=202, headers={"Location": str(data["url"])})
+        return Response(data, status=status, headers={"Location": str(data["url"])})
 
     def actor(self) -> dict[str, Any]:
         return {"actor": self.request.user, "via": Via.API}
@@ -229,15 +254,28 @@ class RegistryViewSet(mixins.ListModelMixin, ApiViewSet):
         """Run a suspended registry again."""
         return self.run_operation(lambda registry: services.resume(registry, **self.actor()))
 
-    @extend_schema(request=UpgradeSerializer, responses={202: ACCEPTED})
+    @extend_schema(
+        request=UpgradeSerializer,
+        responses={202: UPGRADE_STARTED, 200: VERSION_CHANGED},
+        parameters=[RUN_LOCATION],
+    )
     @action(detail=True, methods=["post"])
     def upgrade(self, request: Request, pk: str) -> Response:
         """Move to another Harbor version: any newer patch, a newer minor only from the two previous minors,
-        never down. A path that is not allowed is refused with 400 and the reason."""
+        never down; a path that is not allowed is refused with 400 and the reason, a registry already being
+        upgraded with 409. It starts the step-by-step upgrade (as POST /api/v1/upgrades/ does): pre-flight,
+        Harbor's schema migration as a Job once before the new core, then each component in Harbor's order,
+        each Ready before the next. Only a registry never deployed changes its version in place (200 with the run)."""
         serializer = UpgradeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         target = serializer.validated_data["target_version"]
-        return self.run_operation(lambda registry: services.upgrade(registry, target, **self.actor()))
+        with transaction.atomic():
+            result = services.upgrade(self.locked_registry(), target, **self.actor())
+        if isinstance(result, ReconcileRun):
+            return self.run_answer(result, status=200)
+        upgrade = Upgrade.objects.select_related("registry__tenant").get(pk=result.pk)
+        data = UpgradeProgressSerializer(upgrade, context=self.get_serializer_context()).data
+        return Response(data, status=202, headers={"Location": str(data["url"])})
 
     @extend_schema(request=RotateCredentialsSerializer, responses={202: ACCEPTED})
     @action(detail=True, methods=["post"], url_path="rotate-credentials")
