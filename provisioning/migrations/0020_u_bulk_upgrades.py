@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provisioning', '0018_h1_watch_trigger'),
+        ('provisioning', '0019_stack_read_and_resources_digest'),
     ]
 
     operations = [
