@@ -11,6 +11,7 @@ from provisioning.models import Registry
 from provisioning.reconcile import reconcile
 from tests import factories
 from tests.api.conftest import token_client
+from tests.placement.clusters import contacted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,8 +32,8 @@ def namespaces(emulator: KubeEmulator) -> set[str]:
 def test_placement_fills_the_freer_cluster_first_and_refuses_when_the_region_is_full(
     make_emulated_cluster, kube_emulator, second_emulator, operator
 ):
-    first = make_emulated_cluster(region="emu-north", capacity=2)
-    second = make_emulated_cluster(region="emu-north", capacity=3, api_url=second_emulator.url)
+    first = contacted(make_emulated_cluster(region="emu-north", capacity=2))
+    second = contacted(make_emulated_cluster(region="emu-north", capacity=3, api_url=second_emulator.url))
     on = {first.name: kube_emulator, second.name: second_emulator}
     api = token_client(operator)
     tenant = factories.tenant()
