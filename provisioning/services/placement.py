@@ -99,11 +99,6 @@ class ClusterUse:
 
     # What pages and the API show.
     @property
-    def placement_text(self) -> str:
-        verdict = self.usability
-        return "used by placement" if verdict.usable else f"excluded from placement: {verdict.reason}"
-
-    @property
     def registries_text(self) -> str:
         return f"{self.registries} / {self.cluster.capacity}"
 
