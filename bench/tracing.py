@@ -2,7 +2,8 @@
 whose exporter drops them (the export itself runs in the processor's thread).
 
 Measures, in CPU time of the calling thread, the wrappers the console puts around each Kubernetes request, each
-external-service call and each reconcile, around a function that does nothing: the figure is the wrapper's own cost.
+external-service call and each reconcile, around a function that does nothing: the figure is the wrapper's own cost;
+and what sending a task adds (the trace context put into its headers while a span is current).
 Prints medians of ``--repeat`` rounds of ``--calls`` calls; asserts nothing on time.
 
 Run: ``.venv/bin/python bench/tracing.py [--calls N] [--repeat N]``.
@@ -67,11 +68,14 @@ def per_call_ns(call: Callable[[], Any], calls: int, repeat: int) -> float:
 def measure(calls: int, repeat: int) -> dict[str, float]:
     gateway, binding = Gateway(), Binding()
     provider = tracing.traced_provider(Provider(), "database")
-    return {
+    figures = {
         "kube request": per_call_ns(lambda: gateway._request("get", "x", "GET", "/api/v1"), calls, repeat),
         "service call": per_call_ns(lambda: provider.check(binding), calls, repeat),
         "reconcile": per_call_ns(lambda: reconcile(1, 2), calls, repeat),
     }
+    with tracing.span("request"):  # a task sent while a request's span is current gets its trace context
+        figures["task publish"] = per_call_ns(lambda: tracing._task_published(headers={}), calls, repeat)
+    return figures
 
 
 def main() -> None:

@@ -8,6 +8,10 @@ provider (not OpenTelemetry's process-wide one), so tests can point it at a coll
 
 Attributes carry the console's ids: ``harborconsole.registry_id`` and ``harborconsole.run_id``. A run records the
 trace id of its reconcile span (``ReconcileRun.trace_id``), shown on the run page and in the run API.
+
+A task sent while a span is current (e.g. the reconcile a request queues) carries the W3C trace context
+(``traceparent``/``tracestate``) in its message headers; the worker's task span continues that trace, so the request's
+span is an ancestor of the task's, the reconcile's and their calls' spans.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +240,22 @@ def traced_provider(provider: object, kind: str) -> Any:
 # ---- Celery tasks ------------------------------------------------------------------------------------------
 
 _task_spans: dict[str, tuple[Span, object]] = {}
+_propagator = TraceContextTextMapPropagator()
+
+
+def _task_published(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    """Put the current trace context into a task message's headers (nothing without a current span)."""
+    if _tracer is None or headers is None or not trace.get_current_span().get_span_context().is_valid:
+        return
+    _propagator.inject(headers)
+
+
+def _sender_context(task: Any) -> otel_context.Context | None:
+    """The trace context the task's message carries (its headers are attributes of the request), if any."""
+    request = getattr(task, "request", None)
+    carrier = {name: getattr(request, name, None) for name in _propagator.fields}
+    carrier = {name: value for name, value in carrier.items() if isinstance(value, str)}
+    return _propagator.extract(carrier) if carrier else None
 
 
 def _task_started(task_id: str = "", task: Any = None, args: Any = (), kwargs: Any = None, **_: Any) -> None:
@@ -249,6 +270,7 @@ def _task_started(task_id: str = "", task: Any = None, args: Any = (), kwargs: A
     }
     started = _tracer.start_span(
         f"celery {getattr(task, 'name', 'task')}",
+        context=_sender_context(task),  # None: the current context (an eager task runs inside its caller)
         kind=SpanKind.CONSUMER,
         attributes={k: v for k, v in attributes.items() if v not in (None, "")},
     )
@@ -270,9 +292,13 @@ def _task_finished(task_id: str = "", state: str = "", **_: Any) -> None:
 
 
 def connect_celery_signals() -> None:
-    """Open a span when a task starts and close it when it ends (eager tasks included)."""
+    """Carry the trace context in the messages of tasks sent; open a span when a task starts (a child of the
+    sender's span when its message carries one) and close it when it ends (eager tasks included)."""
     from celery import signals
 
+    signals.before_task_publish.connect(
+        _task_published, weak=False, dispatch_uid="harborconsole.tracing.publish"
+    )
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="harborconsole.tracing.prerun")
     signals.task_postrun.connect(_task_finished, weak=False, dispatch_uid="harborconsole.tracing.postrun")
 

@@ -307,6 +307,13 @@ def _cluster_api(cluster: Cluster) -> str:
     )
 
 
+def _placement(use: Any) -> str:
+    verdict = use.usability
+    if verdict.usable:
+        return "used"
+    return format_html('<span class="muted">excluded</span> <span class="cell-sub">{}</span>', verdict.reason)
+
+
 class ClusterTable(Table):
     caption = "Clusters"
     default_sort = "name"
@@ -333,6 +340,7 @@ class ClusterTable(Table):
             ("registry_count",),
             numeric=True,
         ),
+        Column("placement", "Placement", lambda c: _placement(c.use)),
         Column("cpu", "CPU reserved", lambda c: c.use.cpu_text, numeric=True),
         Column("memory", "Memory reserved", lambda c: c.use.memory_text, numeric=True),
         Column("queue", "Queue", _text("queue"), ("queue",)),

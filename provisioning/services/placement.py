@@ -6,8 +6,12 @@ registry reserves its plan's namespace ceilings (``namespace_cpu_limit``/``names
 namespace's quota may ever admit. A new registry goes to the cluster it names, or to the freest cluster of its region
 with room for its plan (the one whose tightest limit keeps the largest share free), among those carrying the
 labels asked for (``cluster_labels``); with no room, nothing is stored
-and the error names the region and what each cluster lacks. The UI form and the API both go through
-:func:`choose_cluster` (from ``create_registry``) and :func:`move_refusal` (from ``update_registry``).
+and the error names the region and what each cluster lacks. Automatic placement only takes a cluster it can vouch
+for (:mod:`provisioning.services.cluster_usability`: reached recently, prerequisites present); when every cluster
+with room is unknown or unusable the refusal names each and why, apart from "no room". A named cluster known to be
+unusable is refused; an unknown one is taken (the UI shows :func:`cluster_usability.named_warning`). The UI form
+and the API both go through :func:`choose_cluster` (from ``create_registry``) and :func:`move_refusal` (from
+``update_registry``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -22,6 +27,8 @@ from django.db.models import Count
 from provisioning.choices import BindingStatus, CacheMode, Phase
 from provisioning.models import Cluster, Plan, Registry
 from provisioning.rendering.quantities import cpu_words, memory_words, millicores, whole_bytes
+from provisioning.services import cluster_usability
+from provisioning.services.cluster_usability import Usability
 from provisioning.services.errors import ActionRefused
 
 PLACEMENT_FIELDS = ("region", "capacity", "allocatable_cpu", "allocatable_memory", "labels")
@@ -85,6 +92,11 @@ class ClusterUse:
                 shares.append(Fraction(max(total - reserved, 0), total))
         return min(shares)
 
+    @property
+    def usability(self) -> Usability:
+        """Whether automatic placement may choose the cluster now, from its row (no query)."""
+        return cluster_usability.usability(self.cluster)
+
     # What pages and the API show.
     @property
     def registries_text(self) -> str:
@@ -101,7 +113,8 @@ class ClusterUse:
         limit = memory_words(total) if total is not None else "not recorded"
         return f"{memory_words(self.memory_reserved)} / {limit}"
 
-    def as_dict(self) -> dict[str, int | None]:
+    def as_dict(self) -> dict[str, Any]:
+        verdict = self.usability
         return {
             "registries": self.registries,
             "capacity": self.cluster.capacity,
@@ -109,6 +122,8 @@ class ClusterUse:
             "cpu_allocatable_millicores": self.cpu_allocatable,
             "memory_reserved_bytes": self.memory_reserved,
             "memory_allocatable_bytes": self.memory_allocatable,
+            "placement": verdict.state,
+            "placement_reason": verdict.reason,
         }
 
 
@@ -171,8 +186,9 @@ def choose_cluster(
     cluster: Cluster | None = None,
     labels: dict[str, str] | None = None,
 ) -> Cluster:
-    """The cluster a new registry of ``plan`` goes to: ``cluster`` if named, else the freest cluster of ``region``
-    carrying every one of ``labels`` with room for the plan. ``ValidationError`` on ``cluster``, ``region`` or
+    """The cluster a new registry of ``plan`` goes to: ``cluster`` if named (unless known to be unusable), else the
+    freest usable cluster of ``region`` carrying every one of ``labels`` with room for the plan (see
+    :mod:`provisioning.services.cluster_usability`). ``ValidationError`` on ``cluster``, ``region`` or
     ``cluster_labels`` when there is none. Locks the candidate clusters' rows until the transaction ends, so two
     creates cannot both take the last place."""
     if cluster is None and not region:
@@ -203,6 +219,9 @@ def choose_cluster(
                     f"{'; '.join(reasons)}. Choose another cluster, or give only a region to place it."
                 }
             )
+        refusal = cluster_usability.named_refusal(locked)
+        if refusal:
+            raise ValidationError({"cluster": refusal})
         return locked
     in_region = list(Cluster.objects.select_for_update().filter(region=region).order_by("pk"))
     if not in_region:
@@ -229,7 +248,32 @@ def choose_cluster(
                 "smaller plan, or another region."
             }
         )
-    return max(fitting, key=lambda use: (use.free_share(), -use.cluster.pk)).cluster
+    usable = [use for use in fitting if use.usability.usable]
+    if not usable:
+        why = "; ".join(f"{use.cluster.name}: {use.usability.reason}" for use in fitting)
+        full = [use for use in uses.values() if use not in fitting]
+        without_room = (
+            " Without room: "
+            + "; ".join(f"{use.cluster.name}: {', '.join(use.shortfalls(needs))}" for use in full)
+            + "."
+            if full
+            else ""
+        )
+        raise ValidationError(
+            {
+                "region": f"No cluster in region {region} with room for a registry of {plan_name} can be vouched "
+                f"for now ({why}).{without_room} Placement takes only a cluster the console reached in the last "
+                f"{_minutes(cluster_usability.stale_after().total_seconds())} with every prerequisite present: "
+                "fix what the cluster pages show, wait for the next contact, add a cluster to the region, or "
+                "name a cluster whose state is unknown to place it there anyway."
+            }
+        )
+    return max(usable, key=lambda use: (use.free_share(), -use.cluster.pk)).cluster
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else f"{seconds:g} s"
 
 
 def data_held(registry: Registry) -> list[str]:

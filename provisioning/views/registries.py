@@ -19,6 +19,7 @@ from provisioning.models import Plan, Registry, Tenant
 from provisioning.reconcile.errors import InvalidSpec
 from provisioning.reconcile.export import export_manifests_yaml
 from provisioning.services import registries as registry_service
+from provisioning.services.cluster_usability import named_warning
 from provisioning.services.errors import ActionRefused
 from provisioning.services.preview import preview_changes
 from provisioning.tables import RegistryTable
@@ -119,6 +120,10 @@ def registry_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, "A registry with this name or host name was just created by someone else.")
         else:
             messages.success(request, f"Registry {registry} created: its first reconciliation is queued.")
+            if form.cleaned_data.get("cluster"):
+                warning = named_warning(registry.cluster)
+                if warning:
+                    messages.warning(request, warning)
             return redirect("provisioning:registry-detail", pk=registry.pk)
     return render(
         request, "provisioning/registries/create.html", {"form": form}, status=400 if form.errors else 200

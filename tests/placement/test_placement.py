@@ -16,6 +16,7 @@ from provisioning.rendering.quantities import cpu_text, cpu_words
 from provisioning.services.placement import Reservation
 from tests import factories
 from tests.api.conftest import token_client
+from tests.placement.clusters import usable
 from tests.ui.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +41,9 @@ def field_error(body: str, field: str) -> str:
 def test_the_api_places_in_the_freer_cluster_of_the_region_and_refuses_naming_the_region_when_full(operator):
     api = token_client(operator)
     tenant = factories.tenant()
-    small = factories.cluster(region="north", capacity=1)
-    large = factories.cluster(region="north", capacity=3)
-    factories.cluster(region="south", capacity=100)  # another region is never a fallback
+    small = usable(region="north", capacity=1)
+    large = usable(region="north", capacity=3)
+    usable(region="south", capacity=100)  # another region is never a fallback
 
     placed = [api_create(api, tenant, f"r{n}", region="north") for n in range(4)]
     assert [r.status_code for r in placed] == [201] * 4, placed[-1].json()
@@ -66,8 +67,8 @@ def test_allocatable_cpu_and_memory_bound_placement_by_the_plans_namespace_ceili
     plan = Plan.objects.get(name="m")
     needs = Reservation.of(plan)
     # Room for exactly one registry of the plan by CPU on the first cluster, two by memory on the second.
-    by_cpu = factories.cluster(region="west", allocatable_cpu=cpu_text(needs.cpu + needs.cpu // 2))
-    by_memory = factories.cluster(region="west", allocatable_memory=str(needs.memory * 2))
+    by_cpu = usable(region="west", allocatable_cpu=cpu_text(needs.cpu + needs.cpu // 2))
+    by_memory = usable(region="west", allocatable_memory=str(needs.memory * 2))
 
     clusters = [api_create(api, tenant, f"w{n}", region="west").json()["cluster"] for n in range(3)]
     assert sorted(clusters) == sorted([by_cpu.name, by_memory.name, by_memory.name])
@@ -103,7 +104,7 @@ def test_a_named_cluster_overrides_placement_but_not_its_capacity(operator):
 def test_the_ui_form_places_by_region_and_shows_the_refusal_on_the_region_field(operator):
     client = logged_in(operator)
     tenant = factories.tenant()
-    cluster = factories.cluster(region="ui-land", capacity=1)
+    cluster = usable(region="ui-land", capacity=1)
     data = {
         "tenant": tenant.pk,
         "name": "first",
@@ -198,14 +199,16 @@ def test_cluster_use_is_shown_on_the_clusters_page_the_cluster_page_and_the_flee
         "cpu_allocatable_millicores": 64_000,
         "memory_reserved_bytes": needs.memory,
         "memory_allocatable_bytes": 256 * 2**30,
+        "placement": "unknown",  # reached, but its prerequisites were never checked
+        "placement_reason": "prerequisites never checked",
     }
 
 
 def test_cluster_labels_narrow_placement_and_a_mismatch_says_which_labels_exist(operator):
     api = token_client(operator)
     tenant = factories.tenant()
-    factories.cluster(region="lab", capacity=50, labels={"tier": "bronze"})
-    gold = factories.cluster(region="lab", capacity=2, labels={"tier": "gold", "zone": "a"})
+    usable(region="lab", capacity=50, labels={"tier": "bronze"})
+    gold = usable(region="lab", capacity=2, labels={"tier": "gold", "zone": "a"})
     placed = api_create(api, tenant, "g1", region="lab", cluster_labels={"tier": "gold"})
     assert placed.status_code == 201 and placed.json()["cluster"] == gold.name
 

@@ -11,6 +11,7 @@ from provisioning.models import Registry
 from provisioning.reconcile import reconcile
 from tests import factories
 from tests.api.conftest import token_client
+from tests.placement.clusters import contacted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,8 +32,8 @@ def namespaces(emulator: KubeEmulator) -> set[str]:
 def test_placement_fills_the_freer_cluster_first_and_refuses_when_the_region_is_full(
     make_emulated_cluster, kube_emulator, second_emulator, operator
 ):
-    first = make_emulated_cluster(region="emu-north", capacity=2)
-    second = make_emulated_cluster(region="emu-north", capacity=3, api_url=second_emulator.url)
+    first = contacted(make_emulated_cluster(region="emu-north", capacity=2))
+    second = contacted(make_emulated_cluster(region="emu-north", capacity=3, api_url=second_emulator.url))
     on = {first.name: kube_emulator, second.name: second_emulator}
     api = token_client(operator)
     tenant = factories.tenant()
@@ -83,3 +84,34 @@ def test_placement_fills_the_freer_cluster_first_and_refuses_when_the_region_is_
     assert not Registry.objects.filter(name="p5").exists()
     assert namespaces(kube_emulator) | namespaces(second_emulator) == reached
     assert reached - before == {r.namespace for r in placed}
+
+
+def test_a_cluster_whose_api_server_stopped_answering_is_left_out_and_the_refusal_says_so(
+    make_emulated_cluster, kube_emulator, second_emulator, operator
+):
+    near = contacted(make_emulated_cluster(region="emu-south", capacity=2))
+    far = contacted(make_emulated_cluster(region="emu-south", capacity=10, api_url=second_emulator.url))
+    on_near, on_far = factories.registry(cluster=near), factories.registry(cluster=far)
+    assert reconcile(on_near.pk).phase == reconcile(on_far.pk).phase == Phase.READY
+    api = token_client(operator)
+    tenant = factories.tenant()
+
+    def create(name: str):
+        body = {"tenant": tenant.slug, "name": name, "plan": "s", "region": "emu-south"}
+        return api.post("/api/v1/registries/", {**body, "hostname": f"{name}.example.com"}, format="json")
+
+    second_emulator.stop()
+    reconcile(on_far.pk)  # the run finds the API server gone and records it on the cluster
+    far.refresh_from_db()
+    assert far.api_reachable is False and far.last_error
+
+    placed = create("q1")  # far is the freer (9/10 against 1/2) but cannot be used: near takes it
+    assert placed.status_code == 201, placed.json()
+    assert placed.json()["cluster"] == near.name
+    kept = Registry.objects.count()
+    refused = create("q2")
+    assert refused.status_code == 400
+    message = " ".join(refused.json()["error"]["fields"]["region"])
+    assert f"{far.name}: not reachable since" in message
+    assert f"Without room: {near.name}: 2 of 2 registries placed" in message
+    assert Registry.objects.count() == kept

@@ -27,6 +27,16 @@ USE_SCHEMA = {
         "cpu_allocatable_millicores": {"type": "integer", "nullable": True},
         "memory_reserved_bytes": {"type": "integer"},
         "memory_allocatable_bytes": {"type": "integer", "nullable": True},
+        "placement": {
+            "type": "string",
+            "enum": ["usable", "unknown", "unusable"],
+            "description": "Whether automatic placement may choose the cluster now: usable (reached recently, "
+            "prerequisites present), unknown or unusable.",
+        },
+        "placement_reason": {
+            "type": "string",
+            "description": "Why it is excluded from placement ('' if usable).",
+        },
     },
 }
 LABEL_KEY_MAX = 317  # an optional 253-character prefix, '/', and a 63-character name
@@ -121,7 +131,8 @@ class ClusterSerializer(CleanedModelSerializer):
     )
     use = serializers.SerializerMethodField(
         help_text="Registries placed (not purged) against capacity, and the CPU (millicores) and memory (bytes) "
-        "their plans' namespace ceilings reserve against what the cluster offers (null: not recorded)."
+        "their plans' namespace ceilings reserve against what the cluster offers (null: not recorded), and "
+        "whether automatic placement may choose it now (placement, placement_reason)."
     )
     dns_pod_labels = serializers.DictField(
         child=serializers.CharField(max_length=63, allow_blank=True),
@@ -182,7 +193,7 @@ class ClusterSerializer(CleanedModelSerializer):
         }
 
     @extend_schema_field(USE_SCHEMA)
-    def get_use(self, cluster: Cluster) -> dict[str, int | None]:
+    def get_use(self, cluster: Cluster) -> dict[str, Any]:
         """Every cluster's reservations are read once per response (one query), kept in the context."""
         if "reserved_by_cluster" not in self.context:
             self.context["reserved_by_cluster"] = reserved_by_cluster()
