@@ -220,7 +220,7 @@ CATALOGUE: tuple[Query, ...] = (
         "Components down",
         Unit.STATE,
         "Harbor components the exporter reports down (only those).",
-        "min by (namespace, component) (harbor_up{$sel}) == 0",
+        "min by (namespace, component) (harbor_up{$sel} == 0)",  # filtered first: the fleet's few, not all
         by=("component",),
     ),
     Query(
