@@ -6,8 +6,9 @@ and asks the overview page and its API repeatedly. "cold" clears the console's P
 request (every figure is asked of Prometheus); "warm" answers from the cache.
 
 Runs twice: with the fleet columns computed from the raw counters (``PROMETHEUS_RECORDING_RULES=false``), then with
-the recording rules of ``manage.py monitoring_rules`` loaded (backfilled with promtool) and the default setting
-(``auto``: the console finds them and reads them; "cold" also clears what it found, so it asks again).
+the recording rules of ``manage.py monitoring_rules`` loaded as a deployment loads them (the file under
+``rule_files``; its series over the benchmark's minutes evaluated by promtool from the same file) and the default
+setting (``auto``: the console finds them and reads them; "cold" also clears what it found, so it asks again).
 
 Each run also prints where a cold page's time goes (medians, in the order the page spends it): the recording-rules
 probe, starting the Prometheus queries, the SQL queries (database time) and turning their rows into objects while
@@ -357,10 +358,17 @@ def main() -> None:
             settings.PROMETHEUS_RECORDING_RULES = "false"
             measure(client, args.iterations)
         if args.mode in ("rules", "both"):
+            # As a deployment: the file `manage.py monitoring_rules` prints, listed under rule_files (Prometheus
+            # refuses to start on a file it cannot load). Its series are evaluated by promtool over the same
+            # file, for the minutes the bench reads: the generated samples run 30 minutes past `now`, and
+            # Prometheus does not append live evaluations older than the blocks it holds.
+            rules_file = workdir / "harbor-console.rules.yml"
+            rules_file.write_text(rules_yaml())
             backfill_rules(
                 server.url, rules_yaml(), now - 5 * MINUTE, now + 25 * MINUTE, workdir / "tsdb", workdir
             )
             server.stop()
+            server.rule_files = [rules_file]
             settings.PROMETHEUS_URL = server.start()
             settings.PROMETHEUS_RECORDING_RULES = "auto"
             print("\n== recording rules loaded (manage.py monitoring_rules), default setting auto ==")

@@ -39,8 +39,8 @@ RULES_MISSING = (
 
 
 def rules_check_promql() -> str:
-    """1 when not one series of the recording rules exists (rules not loaded), nothing otherwise."""
-    return f"absent({queries.REQUESTS_RATE}{{{queries.FLEET_SELECTOR}}})"
+    """1 when some recording rule has not one series (rules not loaded, or an older file), nothing otherwise."""
+    return " or ".join(f"absent({record}{{{queries.FLEET_SELECTOR}}})" for record in queries.RECORDING_RULES)
 
 
 def signal_promql(selector: str = queries.FLEET_SELECTOR, recorded: bool | None = None) -> dict[str, str]:
