@@ -34,7 +34,8 @@ RULES_CHECK = "rules_missing"
 RULES_MISSING = (
     "The console reads its recording rules (PROMETHEUS_RECORDING_RULES) but Prometheus holds no series of the "
     "console's recording rules: load the output of `manage.py monitoring_rules` into Prometheus (or turn the "
-    "setting off). Until then the 5xx and latency figures are unknown and no registry is called Healthy."
+    "setting off). Until then the 5xx, latency and pods-not-ready figures are unknown and no registry is called "
+    "Healthy."
 )
 
 
