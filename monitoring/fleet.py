@@ -2,9 +2,10 @@
 staff watch (failed reconciliations, expiring certificates, tenants near quota, clusters).
 
 The cost does not grow with the fleet: one Prometheus query per column for the whole fleet (aggregated by
-namespace, see :data:`COLUMNS`), one range query for the pulls of registries younger than a day, and a fixed
-handful of SQL queries. Rows are merged, filtered, sorted and paged in Python, because half of the sortable
-columns come from Prometheus. Each row's health is :func:`provisioning.health.assess`, as everywhere else.
+namespace, see :data:`COLUMNS`) sent at once and answered while the SQL queries (a fixed handful) run, and a range
+query for the pulls of registries younger than a day, over those registries only, when there are some. Rows are
+merged, filtered, sorted and paged in Python, because half of the sortable columns come from Prometheus. Each
+row's health is :func:`provisioning.health.assess`, as everywhere else.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from monitoring import period_totals, queries
 from monitoring.health import NEAR_QUOTA, SIGNAL_COLUMNS, STRIP, reading, signal_promql
-from monitoring.prometheus import Batch, PrometheusSource, Result
+from monitoring.prometheus import Batch, PrometheusSource, Result, Status
 from monitoring.units import Unit
 from provisioning.health import (
     OBSERVATION_FIELDS,
@@ -57,13 +58,21 @@ UNITS = {
 }
 
 
+YOUNG_PULLS = "pulls_young"
+"""The batch's query naming the namespaces with pull counts younger than a day."""
+MAX_YOUNG_NAMESPACES = 200
+"""Beyond this many young namespaces the range query reads the whole fleet (a shorter query string)."""
+
+
 def fleet_promql(recorded: bool | None = None) -> dict[str, str]:
     """The PromQL of every column, for the whole fleet (the health signals from the recording rules when the
-    console is told to read them, with the check that Prometheus holds them)."""
+    console is told to read them, with the check that Prometheus holds them), and which namespaces have pull
+    counts younger than a day."""
     out = signal_promql(queries.FLEET_SELECTOR, recorded)
     for column, (key, period) in COLUMNS.items():
         if column not in SIGNAL_COLUMNS:
             out[column] = queries.get(key).promql(queries.FLEET_SELECTOR, period=period)
+    out[YOUNG_PULLS] = period_totals.young_namespaces_promql("pulls", queries.FLEET_SELECTOR, PULLS_PERIOD)
     return out
 
 
@@ -265,10 +274,23 @@ def registry_rows() -> QuerySet[Registry]:
     )
 
 
-def young_pulls(source: PrometheusSource, at: float) -> Result:
-    """Pull counts of the projects younger than a day (see :mod:`monitoring.period_totals`)."""
+def young_pulls(source: PrometheusSource, batch: Batch) -> Result | None:
+    """Pull counts of the projects younger than a day (see :mod:`monitoring.period_totals`): a range query over
+    the namespaces the batch found holding some (none when there are none); over the whole fleet when the batch
+    could not tell which."""
+    if batch.status in (Status.UNAVAILABLE, Status.UNCONFIGURED):
+        return None
+    found = batch[YOUNG_PULLS]
+    selector = queries.FLEET_SELECTOR
+    if found.ok:
+        namespaces = sorted(ns for ns in found.by() if ns)
+        if not namespaces:
+            return None
+        if len(namespaces) <= MAX_YOUNG_NAMESPACES:
+            selector = period_totals.namespaces_selector(namespaces) or queries.FLEET_SELECTOR
+    at = batch.evaluated_at
     spec = period_totals.young_spec(period_totals.seconds(PULLS_PERIOD), at)
-    promql = period_totals.young_promql("pulls", queries.FLEET_SELECTOR, PULLS_PERIOD, at)
+    promql = period_totals.young_promql("pulls", selector, PULLS_PERIOD, at)
     return source.range({"young": promql}, spec)["young"]
 
 
@@ -386,17 +408,14 @@ def expiring_certificates(days: int = CERTIFICATE_WARNING_DAYS, limit: int = 20)
 def build_overview(filters: FleetFilter, source: PrometheusSource | None = None) -> FleetOverview:
     """The whole fleet overview: table rows, health strip and panels."""
     source = source or PrometheusSource.from_settings()
-    batch = source.instant(fleet_promql())
-    young = (
-        young_pulls(source, batch.evaluated_at)
-        if batch.status not in ("unavailable", "unconfigured")
-        else None
-    )
+    answers = source.start_instant(fleet_promql())  # Prometheus works while the database is read
     registries = list(registry_rows())
     clusters = list(observed_clusters().only(*OBSERVATION_FIELDS, *PLACEMENT_FIELDS))
     uses = cluster_uses(clusters)
     views = {c.pk: ClusterView(c.name, c.health()) for c in clusters}
-    rows, metrics = build_rows(registries, batch, views, young)
+    failed, error_classes, certificates = failed_registries(), error_class_counts(), expiring_certificates()
+    batch = answers()
+    rows, metrics = build_rows(registries, batch, views, young_pulls(source, batch))
     counts: dict[Health, int] = {}
     per_cluster: dict[int, int] = {}
     for registry, row in zip(registries, rows, strict=True):
@@ -409,9 +428,9 @@ def build_overview(filters: FleetFilter, source: PrometheusSource | None = None)
         metrics=batch,
         reading=metrics,
         counts=counts,
-        failed=failed_registries(),
-        error_classes=error_class_counts(),
-        certificates=expiring_certificates(),
+        failed=failed,
+        error_classes=error_classes,
+        certificates=certificates,
         clusters=sorted(
             (ClusterRow(c, views[c.pk], per_cluster.get(c.pk, 0), uses[c.pk]) for c in clusters),
             key=lambda r: (CLUSTER_ORDER.get(r.state, len(CLUSTER_ORDER)), r.cluster.name),

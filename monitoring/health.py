@@ -34,13 +34,14 @@ RULES_CHECK = "rules_missing"
 RULES_MISSING = (
     "The console reads its recording rules (PROMETHEUS_RECORDING_RULES) but Prometheus holds no series of the "
     "console's recording rules: load the output of `manage.py monitoring_rules` into Prometheus (or turn the "
-    "setting off). Until then the 5xx and latency figures are unknown and no registry is called Healthy."
+    "setting off). Until then the 5xx, latency and pods-not-ready figures are unknown and no registry is called "
+    "Healthy."
 )
 
 
 def rules_check_promql() -> str:
-    """1 when not one series of the recording rules exists (rules not loaded), nothing otherwise."""
-    return f"absent({queries.REQUESTS_RATE}{{{queries.FLEET_SELECTOR}}})"
+    """1 when some recording rule has not one series (rules not loaded, or an older file), nothing otherwise."""
+    return " or ".join(f"absent({record}{{{queries.FLEET_SELECTOR}}})" for record in queries.RECORDING_RULES)
 
 
 def signal_promql(selector: str = queries.FLEET_SELECTOR, recorded: bool | None = None) -> dict[str, str]:

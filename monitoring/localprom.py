@@ -128,7 +128,8 @@ def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None
 
 
 class LocalPrometheus:
-    """One ``prometheus`` process serving ``tsdb_dir`` on 127.0.0.1."""
+    """One ``prometheus`` process serving ``tsdb_dir`` on 127.0.0.1 (evaluating ``rule_files``, as a deployment
+    lists the console's recording rules)."""
 
     def __init__(
         self,
@@ -137,10 +138,12 @@ class LocalPrometheus:
         *,
         scrape_configs: list[dict[str, Any]] | None = None,
         scrape_interval: str = "15s",
+        rule_files: list[Path] | None = None,
     ) -> None:
         self.tsdb_dir = tsdb_dir
         self.work_dir = work_dir
         self.scrape_configs = scrape_configs or []
+        self.rule_files = rule_files or []
         self.scrape_interval = scrape_interval
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -162,6 +165,7 @@ class LocalPrometheus:
                 {
                     "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": "1m"},
                     "scrape_configs": self.scrape_configs,
+                    "rule_files": [str(path) for path in self.rule_files],
                 }
             )
         )

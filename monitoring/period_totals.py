@@ -9,6 +9,7 @@ from a whole period.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from string import Template
 
@@ -26,6 +27,11 @@ YOUNG_PROMQL = {
         f"sum by (namespace) ({USAGE}{{$sel}} @ $at offset $range)"
     ),
 }
+YOUNG_NAMESPACES_PROMQL = {
+    # one instant query: the namespaces holding a project series now that had none a period ago
+    "pulls": Template(f"count by (namespace) ({PULLED}{{$sel}} unless {PULLED}{{$sel}} offset $range)"),
+}
+NAMESPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400)
 MAX_POINTS = 200
 
@@ -55,6 +61,20 @@ def young_spec(period_seconds: int, at: float) -> RangeSpec:
 
 def young_promql(figure: str, selector: str, period: str, at: float) -> str:
     return YOUNG_PROMQL[figure].substitute(sel=selector, range=period, at=f"{at:.3f}")
+
+
+def young_namespaces_promql(figure: str, selector: str, period: str) -> str:
+    """Which namespaces hold series of ``figure`` younger than ``period`` (those present now only): asked as an
+    instant query, so the range query of :func:`young_promql` reads only them, not every tenant's series over
+    the whole period (on a fleet of a thousand, most of the fleet overview's Prometheus time)."""
+    return YOUNG_NAMESPACES_PROMQL[figure].substitute(sel=selector, range=period)
+
+
+def namespaces_selector(namespaces: list[str]) -> str | None:
+    """A label matcher for exactly these namespaces, or None when one is not a Kubernetes namespace name."""
+    if not namespaces or not all(NAMESPACE_NAME.match(ns) for ns in namespaces):
+        return None
+    return f'namespace=~"{"|".join(sorted(namespaces))}"'
 
 
 def young_by_namespace(figure: str, result: Result) -> dict[str, Young]:

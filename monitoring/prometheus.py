@@ -30,7 +30,8 @@ from django.core.cache import cache
 
 log = logging.getLogger(__name__)
 
-MAX_PARALLEL = 8
+MAX_PARALLEL = 12
+"""Enough for every query of the fleet overview at once: Prometheus answers them in parallel."""
 _CACHE_PREFIX = "monitoring:prom:v1:"
 
 
@@ -245,9 +246,14 @@ class PrometheusSource:
 
     def instant(self, queries: Mapping[str, str], at: float | None = None) -> Batch:
         """Evaluate every query at one instant (default :meth:`evaluation_time`)."""
+        return self.start_instant(queries, at)()
+
+    def start_instant(self, queries: Mapping[str, str], at: float | None = None) -> Callable[[], Batch]:
+        """Send the queries of :meth:`instant` now and return what waits for their answers: the caller reads
+        its database meanwhile (a page's SQL and Prometheus's work overlap instead of adding up)."""
         when = self.evaluation_time() if at is None else at
         params = {name: {"query": q, "time": _fmt(when)} for name, q in queries.items()}
-        return self._batch("query", params, when)
+        return self._start("query", params, when)
 
     def range(self, queries: Mapping[str, str], spec: RangeSpec) -> Batch:
         """Evaluate every query over ``spec`` (start and end should be multiples of the step)."""
@@ -255,16 +261,20 @@ class PrometheusSource:
             name: {"query": q, "start": _fmt(spec.start), "end": _fmt(spec.end), "step": str(spec.step)}
             for name, q in queries.items()
         }
-        return self._batch("query_range", params, spec.end)
+        return self._start("query_range", params, spec.end)()
 
     # -- internals
 
-    def _batch(self, endpoint: str, params: dict[str, dict[str, str]], when: float) -> Batch:
+    def _start(self, endpoint: str, params: dict[str, dict[str, str]], when: float) -> Callable[[], Batch]:
+        """Answer what the cache holds, send the rest to Prometheus in parallel; the returned call waits for them
+        (at most the timeout) and gives the batch."""
         if not self.configured:
-            return self._whole(params, when, Status.UNCONFIGURED, "PROMETHEUS_URL is not set.")
+            unconfigured = self._whole(params, when, Status.UNCONFIGURED, "PROMETHEUS_URL is not set.")
+            return lambda: unconfigured
         down = self._known_down()
         if down:
-            return self._whole(params, when, Status.UNAVAILABLE, down)
+            unavailable = self._whole(params, when, Status.UNAVAILABLE, down)
+            return lambda: unavailable
         keys = {name: self._key(endpoint, p) for name, p in params.items()}
         cached: dict[str, Any] = (
             _cached(lambda: cache.get_many(list(keys.values()))) or {} if self.cache_seconds else {}
@@ -276,23 +286,29 @@ class PrometheusSource:
                 results[name] = _parse(endpoint, cached[key])
             else:
                 missing[name] = params[name]
-        if missing:
-            try:
-                fetched = self._fetch_all(endpoint, missing)
-            except _Unavailable as exc:
-                reason = str(exc)
-                self._remember_down(reason)
-                return self._whole(params, when, Status.UNAVAILABLE, reason)
-            to_cache = {}
-            for name, payload in fetched.items():
-                if payload.get("status") == "success":
-                    to_cache[keys[name]] = payload
-                results[name] = _parse(endpoint, payload)
-            if to_cache and self.cache_seconds:
-                _cached(lambda: cache.set_many(to_cache, timeout=self.cache_seconds))
-        errors = [f"{name}: {r.reason}" for name, r in results.items() if not r.ok]
-        status = Status.ERROR if errors else Status.OK
-        return Batch(results=results, evaluated_at=when, status=status, reason="; ".join(errors))
+        pending = self._send_all(endpoint, missing) if missing else {}
+
+        def finish() -> Batch:
+            if pending:
+                try:
+                    fetched = self._collect(pending)
+                except _Unavailable as exc:
+                    reason = str(exc)
+                    self._remember_down(reason)
+                    return self._whole(params, when, Status.UNAVAILABLE, reason)
+                to_cache = {}
+                for name, payload in fetched.items():
+                    if payload.get("status") == "success":
+                        to_cache[keys[name]] = payload
+                    results[name] = _parse(endpoint, payload)
+                if to_cache and self.cache_seconds:
+                    _cached(lambda: cache.set_many(to_cache, timeout=self.cache_seconds))
+            ordered = {name: results[name] for name in params}
+            errors = [f"{name}: {r.reason}" for name, r in ordered.items() if not r.ok]
+            status = Status.ERROR if errors else Status.OK
+            return Batch(results=ordered, evaluated_at=when, status=status, reason="; ".join(errors))
+
+        return finish
 
     def _down_seconds(self) -> int:
         return min(self.cache_seconds, DOWN_MEMORY_SECONDS)
@@ -328,11 +344,13 @@ class PrometheusSource:
         text = endpoint + "|" + "|".join(f"{k}={params[k]}" for k in sorted(params))
         return self._cache_key + hashlib.sha256(text.encode()).hexdigest()
 
-    def _fetch_all(self, endpoint: str, params: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    def _send_all(
+        self, endpoint: str, params: dict[str, dict[str, str]]
+    ) -> dict[str, Future[dict[str, Any]]]:
         deadline = time.monotonic() + self.timeout
-        futures: dict[str, Future[dict[str, Any]]] = {
-            name: _pool().submit(self._fetch, endpoint, p, deadline) for name, p in params.items()
-        }
+        return {name: _pool().submit(self._fetch, endpoint, p, deadline) for name, p in params.items()}
+
+    def _collect(self, futures: dict[str, Future[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
         done, pending = wait(futures.values(), timeout=self.timeout + 0.1, return_when=FIRST_EXCEPTION)
         for future in pending:
             future.cancel()

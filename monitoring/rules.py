@@ -1,11 +1,12 @@
 """Prometheus recording rules that make the fleet overview cheap on large fleets, and whether to read them.
 
-Without them the overview's request, 5xx and latency columns rate every core pod's counters on each cache miss;
-with them Prometheus keeps one pre-computed series per namespace (:data:`monitoring.queries.RECORDING_RULES`).
-Install: ``manage.py monitoring_rules > harbor-console.rules.yml`` (or ``--write PATH``), list that file under
-``rule_files`` in Prometheus's configuration. ``PROMETHEUS_RECORDING_RULES`` says whether to read them: ``auto``
-(the default) reads them once Prometheus holds their series (asked at most every :data:`PROBE_SECONDS`, and again
-as soon as a page finds them gone), ``true`` always (a page then says when they are missing and calls nothing
+Without them the overview's request, 5xx and latency columns rate every core pod's counters, and its pods-not-ready
+signal reads every pod's readiness, on each cache miss; with them Prometheus keeps one pre-computed series per
+namespace (:data:`monitoring.queries.RECORDING_RULES`). Install: ``manage.py monitoring_rules >
+harbor-console.rules.yml`` (or ``--write PATH``), list that file under ``rule_files`` in Prometheus's
+configuration. ``PROMETHEUS_RECORDING_RULES`` says whether to read them: ``auto`` (the default) reads them once
+Prometheus holds the series of every rule (asked at most every :data:`PROBE_SECONDS`, and again as soon as a page
+finds them gone), ``true`` always (a page then says when they are missing and calls nothing
 Healthy on the figures they would give), ``false`` never.
 """
 
@@ -18,7 +19,7 @@ import yaml
 from django.conf import settings
 from django.core.cache import cache
 
-from monitoring.queries import RECORDING_RULES, REQUESTS_RATE
+from monitoring.queries import RECORDING_RULES
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,9 @@ def enabled() -> bool:
 
 
 def probe_promql() -> str:
-    return f"count({REQUESTS_RATE})"
+    """A sample when Prometheus holds series of every rule, none otherwise (a rules file written by an older
+    console lacks the newer rules: their figures would all be unknown)."""
+    return " and ".join(f"count({record})" for record in RECORDING_RULES)
 
 
 def loaded() -> bool:

@@ -41,14 +41,19 @@ def test_fleet_reads_the_recorded_series_when_rules_are_installed(
     with capture_queries() as sent:
         body = viewer_client.get("/api/v1/monitoring/fleet/").json()
     assert body["metrics"]["status"] == "ok" and body["metrics"]["message"] == ""
-    assert len(sent) == 10  # 8 figures, the check that the rules are loaded, the pulls of young projects
+    assert (
+        len(sent) == 10
+    )  # 9 figures (which namespaces have young projects: none, so no range query), the check
     assert not any("rate(harbor_core_http_request" in q for q in sent), "no raw counter is rated any more"
+    assert not any("kube_pod_status_ready{" in q for q in sent), "no pod's readiness is read any more"
     assert any(queries.ERRORS_RATE in q for q in sent) and any(queries.DURATION_SUM_RATE in q for q in sent)
+    assert any(queries.PODS_NOT_READY in q for q in sent)
     at = prometheus_with_rules.rule_time(body["metrics"]["evaluated_at"])
     for row in body["results"]:
         ns = row["namespace"]
         assert pm.close(row["error_ratio"], pm.error_ratio(model, ns, at)), ns
         assert pm.close(row["mean_latency_seconds"], pm.mean_latency(model, ns, at)), ns
+        assert pm.close(row["pods_not_ready"], pm.pods_not_ready(model, ns, at)), ns
         assert pm.close(
             row["storage_used_bytes"], pm.storage_used(model, ns, body["metrics"]["evaluated_at"])
         )

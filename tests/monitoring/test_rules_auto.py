@@ -6,13 +6,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
+import yaml
 from django.test import Client
 
 from monitoring import queries, rules
+from monitoring.localprom import LocalPrometheus, backfill_rules, copy_blocks
 from monitoring.prometheus import capture_queries
-from tests.fixtures.prometheus import MonitoredFleet, RulesPrometheus, clear_prometheus_cache
+from tests.fixtures.prometheus import (
+    MonitoredFleet,
+    PrometheusHistory,
+    RulesPrometheus,
+    clear_prometheus_cache,
+)
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.xdist_group("prometheus")]
 
@@ -61,7 +69,9 @@ def test_auto_without_the_rules_reads_the_raw_counters(
     assert body["metrics"]["status"] == "ok"
     assert "recording rules" not in body["metrics"]["message"]
     assert any("rate(harbor_core_http_request_total" in q for q in sent)
-    assert not any(queries.ERRORS_RATE in q for q in sent)
+    assert not any(
+        queries.ERRORS_RATE in q for q in sent if q != rules.probe_promql()
+    )  # the probe names them
     health = {r["tenant"]: r["health"] for r in body["results"]}
     assert health["acme"] == "Healthy" and health["initech"] == "Down"
 
@@ -87,3 +97,45 @@ def test_the_rules_file_is_written_where_prometheus_reads_it(tmp_path) -> None:
     assert target.read_text() == rules.rules_yaml()
     with pytest.raises(CommandError, match="is not a directory"):
         call_command("monitoring_rules", write=str(tmp_path / "missing" / "rules.yml"))
+
+
+@pytest.fixture(scope="module")
+def prometheus_with_older_rules(
+    prometheus_history: PrometheusHistory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A Prometheus holding the rules file of an older console: every rule but the pods' readiness."""
+    base = tmp_path_factory.mktemp("prometheus-older-rules")
+    copy_blocks(prometheus_history.server.tsdb_dir, base / "tsdb")
+    document = rules.rules_document()
+    group = document["groups"][0]
+    group["rules"] = [rule for rule in group["rules"] if rule["record"] != queries.PODS_NOT_READY]
+    now = prometheus_history.history.now
+    start = (now - 40 * 60) // 60 * 60
+    backfill_rules(
+        prometheus_history.url, yaml.safe_dump(document), start, now + 2 * 3600 - 120, base / "tsdb", base
+    )
+    server = LocalPrometheus(base / "tsdb", base)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def test_auto_reads_the_raw_counters_while_prometheus_lacks_one_of_the_rules(
+    monitored_fleet: MonitoredFleet, prometheus_with_older_rules: str, viewer_client: Client, settings
+) -> None:
+    """A console upgraded before its rules file: reading a rule Prometheus does not evaluate would leave every
+    pod count unknown; the raw series are read until the whole file is loaded."""
+    settings.PROMETHEUS_URL = prometheus_with_older_rules
+    settings.PROMETHEUS_RECORDING_RULES = "auto"
+    clear_prometheus_cache()
+    with capture_queries() as sent:
+        body = viewer_client.get("/api/v1/monitoring/fleet/").json()
+    assert body["metrics"]["status"] == "ok" and body["metrics"]["message"] == ""
+    assert rules.probe_promql() in sent
+    assert not any(queries.PODS_NOT_READY in q for q in sent if q != rules.probe_promql())
+    assert any("kube_pod_status_ready{" in q for q in sent)
+    health = {r["tenant"]: r["health"] for r in body["results"]}
+    assert health["globex"] == "Degraded" and health["acme"] == "Healthy"
+    assert all(r["pods_not_ready"] is not None for r in body["results"] if r["tenant"] == "acme")

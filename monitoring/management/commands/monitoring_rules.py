@@ -15,7 +15,8 @@ from monitoring.rules import INTERVAL, rules_yaml
 class Command(BaseCommand):
     help = (
         "Print the recording rules to load into Prometheus (or write them to a rules file Prometheus reads); with "
-        "PROMETHEUS_RECORDING_RULES=auto (the default) the console reads them once Prometheus holds their series."
+        "PROMETHEUS_RECORDING_RULES=auto (the default) the console reads them once Prometheus holds the series of "
+        "every rule (after an upgrade, write the file again and reload Prometheus)."
     )
 
     def add_arguments(self, parser: Any) -> None:
