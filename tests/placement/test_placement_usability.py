@@ -227,3 +227,13 @@ def test_the_cluster_pages_and_apis_say_which_clusters_placement_leaves_out_and_
     )
     fleet = {c["name"]: c["use"] for c in api.get("/api/v1/monitoring/fleet/").json()["clusters"]}
     assert fleet[down.name]["placement"] == "unusable" and fleet[good.name]["placement"] == "usable"
+
+
+def test_the_fleet_page_says_which_clusters_placement_leaves_out_and_why(viewer):
+    unreachable(region="fleet-shown", error="connection refused")
+    usable(region="fleet-shown")
+    page = html.unescape(logged_in(viewer).get(reverse("monitoring:fleet")).content.decode())
+
+    assert "excluded from placement (unusable): not reachable since" in page
+    assert "(connection refused)" in page
+    assert page.count("excluded from placement") == 1  # the usable cluster is not
