@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from datetime import timedelta
 
@@ -152,3 +153,20 @@ def test_the_beat_task_sends_one_expiring_probe_per_quiet_cluster_to_its_queue(q
     assert [(task, args) for task, args, _ in sent] == [("provisioning.tasks.probe_cluster", [quiet.pk])]
     assert sent[0][2] is not None
     assert "cluster-probe" in django_settings.CELERY_BEAT_SCHEDULE
+
+
+def test_a_worker_on_the_clusters_queue_carries_out_the_probe(
+    make_emulated_cluster, kube_emulator, celery_worker
+):
+    empty = aged(contacted(make_emulated_cluster(queue=celery_worker.queue)), 16)
+    assert cluster_usability.usability(empty).state == cluster_usability.UNKNOWN
+
+    assert probe_clusters.apply().get() == 1
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        empty.refresh_from_db()
+        if cluster_usability.usability(empty).usable:
+            break
+        time.sleep(0.2)
+    assert cluster_usability.usability(empty).usable, celery_worker.log()[-2000:]
