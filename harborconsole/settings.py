@@ -259,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=SWEEP_INTERVAL_SECONDS),
         "options": {"expires": SWEEP_INTERVAL_SECONDS * 0.9},
     },
+    "cluster-probe": {  # keeps clusters no reconciliation contacts (e.g. empty ones) known to placement
+        "task": "provisioning.tasks.probe_clusters",
+        "schedule": timedelta(seconds=SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": SWEEP_INTERVAL_SECONDS * 0.9},
+    },
     "dependency-checks": {
         "task": "provisioning.external.check_all_dependencies",
         "schedule": timedelta(seconds=DEPENDENCY_CHECK_INTERVAL_SECONDS),

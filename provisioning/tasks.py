@@ -25,10 +25,10 @@ from provisioning import external
 from provisioning.choices import Phase, RunStatus, RunTrigger, WhoseMove
 from provisioning.events import hooks as event_hooks
 from provisioning.events.retention import prune_events
-from provisioning.models import ReconcileRun, Registry
+from provisioning.models import Cluster, ReconcileRun, Registry
 from provisioning.reconcile import Outcome, reconcile
 from provisioning.reconcile.lock import holding, lock_holder, registry_lock
-from provisioning.services import history
+from provisioning.services import cluster_probe, history
 
 logger = logging.getLogger("provisioning.tasks")
 
@@ -230,6 +230,33 @@ def reconcile_batch(registry_ids: list[int]) -> int:
         except Exception:
             logger.exception("sweep of registry %s failed", registry_id)
     return done
+
+
+@shared_task(name="provisioning.tasks.probe_clusters", acks_late=True, ignore_result=True)
+def probe_clusters() -> int:
+    """Every sweep interval (its beat entry): send one probe per cluster that nothing contacted lately (typically
+    one without registries, :mod:`provisioning.services.cluster_probe`) to the cluster's queue, expiring before the
+    next round. Returns how many were sent."""
+    from harborconsole.celery import app
+
+    expires = settings.SWEEP_INTERVAL_SECONDS * 0.9
+    quiet = list(cluster_probe.quiet_clusters().values_list("pk", "queue"))
+    with app.producer_or_acquire() as producer:
+        for pk, queue in quiet:
+            probe_cluster.apply_async(args=(pk,), queue=queue, expires=expires, producer=producer)
+    if quiet:
+        logger.info("cluster probe: %d quiet clusters to probe", len(quiet))
+    return len(quiet)
+
+
+@shared_task(name="provisioning.tasks.probe_cluster", acks_late=True, ignore_result=True)
+def probe_cluster(cluster_id: int) -> bool | None:
+    """Probe one quiet cluster and record the contact: True reachable, False not, None nothing learned."""
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return None
+    contact = cluster_probe.probe_cluster(cluster)
+    return None if contact is None else contact.reachable
 
 
 @shared_task(name="provisioning.tasks.prune_history", ignore_result=True)

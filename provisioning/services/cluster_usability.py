@@ -87,16 +87,19 @@ def named_refusal(cluster: Cluster, now: datetime | None = None) -> str | None:
     verdict = usability(cluster, now)
     if verdict.state != UNUSABLE:
         return None
-    if verdict.reason.startswith("prerequisites"):
-        move = "Have them installed on the cluster (or point the cluster's settings at what it has), then try again"
-    else:
-        move = (
-            "Check the cluster's access settings and that its API server answers (the cluster page shows the "
-            "last error), then try again"
-        )
     return (
-        f"Cluster {cluster.name} is {verdict.reason}: a registry placed there would fail to provision. {move}; "
-        "or choose another cluster, or give only a region to place it on a usable one."
+        f"Cluster {cluster.name} is {verdict.reason}: a registry placed there would fail to provision. "
+        f"{remedy(verdict)}; or choose another cluster, or give only a region to place it on a usable one."
+    )
+
+
+def remedy(verdict: Usability) -> str:
+    """What makes an unusable cluster usable again, as a sentence without its full stop."""
+    if verdict.reason.startswith("prerequisites"):
+        return "Have them installed on the cluster (or point the cluster's settings at what it has), then try again"
+    return (
+        "Check the cluster's access settings and that its API server answers (the cluster page shows the "
+        "last error), then try again"
     )
 
 

@@ -9,7 +9,8 @@ labels asked for (``cluster_labels``); with no room, nothing is stored
 and the error names the region and what each cluster lacks. Automatic placement only takes a cluster it can vouch
 for (:mod:`provisioning.services.cluster_usability`: reached recently, prerequisites present); when every cluster
 with room is unknown or unusable the refusal names each and why, apart from "no room". A named cluster known to be
-unusable is refused; an unknown one is taken (the UI shows :func:`cluster_usability.named_warning`). The UI form
+unusable is refused; an unknown one is taken (the UI shows :func:`cluster_usability.named_warning`); the same holds
+for the target of a move, which only a registry holding no data yet may make. The UI form
 and the API both go through :func:`choose_cluster` (from ``create_registry``) and :func:`move_refusal` (from
 ``update_registry``).
 """
@@ -317,8 +318,10 @@ def data_held(registry: Registry) -> list[str]:
 
 
 def move_refusal(registry: Registry, target: Cluster) -> str | None:
-    """Why ``registry`` may not move to ``target``: it holds data (a migration the console does not run), or the
-    target has no room. ``None`` when it may."""
+    """Why ``registry`` may not move to ``target``: it holds data (a migration the console does not run, so only a
+    registry holding nothing yet moves at all), the target has no room, or the target is known to be unusable (the
+    rule for a cluster named at creation; an unknown one is accepted, the UI warns with
+    :func:`cluster_usability.named_warning`). ``None`` when it may."""
     if target.pk == registry.cluster_id:
         return None
     held = data_held(registry)
@@ -333,6 +336,12 @@ def move_refusal(registry: Registry, target: Cluster) -> str | None:
     if reasons:
         return (
             f"Cluster {target.name} has no room for {registry}: {'; '.join(reasons)}. Choose another cluster."
+        )
+    verdict = cluster_usability.usability(target)
+    if verdict.state == cluster_usability.UNUSABLE:
+        return (
+            f"Cluster {target.name} is {verdict.reason}: {registry} moved there would fail to provision. "
+            f"{cluster_usability.remedy(verdict)}; or choose another cluster, or keep it on {registry.cluster.name}."
         )
     return None
 

@@ -155,6 +155,9 @@ def registry_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("hostname", "This host name was just taken by another registry.")
             else:
                 messages.success(request, f"Registry {registry} saved: a reconciliation is queued.")
+                warning = named_warning(changes["cluster"]) if "cluster" in changes else None
+                if warning:
+                    messages.warning(request, warning)
                 return redirect("provisioning:registry-detail", pk=registry.pk)
     return render(
         request,

@@ -237,3 +237,74 @@ def test_the_fleet_page_says_which_clusters_placement_leaves_out_and_why(viewer)
     assert "excluded from placement (unusable): not reachable since" in page
     assert "(connection refused)" in page
     assert page.count("excluded from placement") == 1  # the usable cluster is not
+
+
+def edit_data(registry: Registry, cluster: Any) -> dict[str, Any]:
+    return {"hostname": registry.hostname, "plan": registry.plan.pk, "cluster": cluster.pk}
+
+
+@pytest.mark.parametrize(
+    ("make", "why", "what_to_do"),
+    [
+        (
+            lambda **f: unreachable(error="dial tcp 10.0.0.1:6443: i/o timeout", **f),
+            "not reachable since",
+            "access",
+        ),
+        (lambda **f: in_state("prerequisite absent", **f), "prerequisites missing", "installed"),
+    ],
+    ids=["unreachable", "prerequisite-absent"],
+)
+def test_moving_a_registry_to_a_cluster_known_to_be_unusable_is_refused_with_what_to_do(
+    operator, make, why, what_to_do
+):
+    home = usable(region="move")
+    registry = factories.registry(cluster=home)  # holds nothing yet: the only kind that may move at all
+    target = make(region="move")
+    before = AuditEvent.objects.count()
+
+    refused = token_client(operator).patch(
+        f"/api/v1/registries/{registry.pk}/", {"cluster": target.name}, format="json"
+    )
+    assert refused.status_code == 409, refused.json()
+    error = refused.json()["error"]
+    assert error["code"] == "move_refused"
+    message = error["message"]
+    assert message.startswith(f"Cluster {target.name} is {why}")
+    assert what_to_do in message and f"keep it on {home.name}" in message
+    assert "give only a region" not in message
+    page = logged_in(operator).post(
+        reverse("provisioning:registry-edit", args=[registry.pk]), edit_data(registry, target)
+    )
+    assert page.status_code == 400
+    assert why in field_error(page.content.decode(), "cluster")
+    registry.refresh_from_db()
+    assert registry.cluster == home and AuditEvent.objects.count() == before
+
+
+def test_moving_a_registry_to_a_cluster_whose_state_is_unknown_goes_ahead_with_a_visible_warning(operator):
+    home = usable(region="move")
+    registry = factories.registry(cluster=home)
+    unknown = factories.cluster(region="move")  # never contacted
+
+    moved = token_client(operator).patch(
+        f"/api/v1/registries/{registry.pk}/", {"cluster": unknown.name}, format="json"
+    )
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["cluster"] == unknown.name
+
+    client = logged_in(operator)
+    back = client.post(
+        reverse("provisioning:registry-edit", args=[registry.pk]), edit_data(registry, home), follow=True
+    )
+    assert "not vouched for" not in html.unescape(back.content.decode())
+    registry.refresh_from_db()
+    page = client.post(
+        reverse("provisioning:registry-edit", args=[registry.pk]), edit_data(registry, unknown), follow=True
+    )
+    assert page.status_code == 200
+    assert f"Cluster {unknown.name} is not vouched for (never contacted)" in html.unescape(
+        page.content.decode()
+    )
+    registry.refresh_from_db()
+    assert registry.cluster == unknown
