@@ -17,13 +17,15 @@ the rest, for a shared machine where a full run takes an hour.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,12 +69,25 @@ STEP = 15
 class QueryCount:
     """SQL statements run inside ``with connection.execute_wrapper(counter)`` (no cap, unlike the query log)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shapes: Counter[str] | None = None) -> None:
         self.count = 0
+        self.shapes = shapes
 
     def __call__(self, execute: Any, sql: Any, params: Any, many: Any, context: Any) -> Any:
         self.count += 1
+        if self.shapes is not None:
+            self.shapes[_shape(str(sql))] += 1
         return execute(sql, params, many, context)
+
+
+def _shape(sql: str) -> str:
+    """The statement's verb and table, enough to see where the queries go."""
+    words = sql.split()
+    verb = words[0].upper() if words else "?"
+    table = next(
+        (words[i + 1] for i, w in enumerate(words[:-1]) if w.upper() in ("FROM", "INTO", "UPDATE")), "?"
+    )
+    return f"{verb} {table.strip(chr(34))}"
 
 
 def checked_bindings(now: datetime) -> None:
@@ -111,9 +126,13 @@ def main() -> None:
     parser.add_argument("--registries", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--batches", type=int, default=0, help="run only the first N batches (0: all)")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where the wave's time (cProfile) and SQL (by table) go"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hc-bench-wave-"))
     external.prepare_dependencies = lambda registry: DependencyReport([])
+    external.prepare_changed_dependencies = lambda registry: DependencyReport([])
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         with running_emulator() as emulator:
@@ -176,6 +195,8 @@ def main() -> None:
                 sql: dict[int, int] = defaultdict(int)
                 gate_seconds: list[float] = []
                 emulator.reset_stats()
+                profiler = cProfile.Profile() if args.profile else None
+                shapes: Counter[str] = Counter()
                 advanced: Wave | None = None
                 while True:
                     current = wave.batches.exclude(
@@ -186,10 +207,14 @@ def main() -> None:
                     if index >= run:
                         advanced = waves.abort_wave(wave, actor="bench", via=Via.CLI)
                         break
-                    counted = QueryCount()
+                    counted = QueryCount(shapes if args.profile else None)
                     with connection.execute_wrapper(counted):
                         started = time.monotonic()
+                        if profiler is not None:
+                            profiler.enable()
                         advanced = waves.advance_wave(wave.pk, now=clock, source=lambda: source)
+                        if profiler is not None:
+                            profiler.disable()
                         took = time.monotonic() - started
                     seconds[index] += took
                     sql[index] += counted.count
@@ -201,6 +226,11 @@ def main() -> None:
                     if advanced.next_step_at and advanced.next_step_at > clock:
                         clock = advanced.next_step_at
                 stats = emulator.stats()
+                if profiler is not None:
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+                    print("SQL by statement and table:")
+                    for shape, count in shapes.most_common(30):
+                        print(f"  {count:8d}  {shape}")
             finally:
                 server.stop()
             per_batch = [seconds[i] for i in sorted(seconds) if i >= 0]

@@ -198,12 +198,12 @@ def _start_batch(wave: Wave, batch: WaveBatch, now: datetime) -> None:
     batch.status, batch.started_at = BatchStatus.UPGRADING, now
     batch.save(update_fields=["status", "started_at"])
     members = _members(batch)
+    registries = Registry.objects.select_related("database", "cache", "storage", "cluster").in_bulk(
+        [member.registry_id for member in members]
+    )
     for member in members:
-        registry = Registry.objects.select_related("database", "cache", "storage", "cluster").get(
-            pk=member.registry_id
-        )
         member.upgrade = operation.start_upgrade(
-            registry,
+            registries[member.registry_id],
             wave.target_version,
             actor="system",
             via=Via.SYSTEM,
