@@ -176,7 +176,10 @@ def main() -> None:
     try:
         with running_emulator() as emulator:
             cluster = factories.cluster(
-                api_url=emulator.url, backup_marker="bench: PITR", egress_cidrs=["127.0.0.1/32"]
+                api_url=emulator.url,
+                backup_marker="bench: PITR",
+                egress_cidrs=["127.0.0.1/32"],
+                capacity=args.registries,
             )
             plan = factories.plan("s")
             print(f"wave: {args.registries} registries in batches of {args.batch}, on the emulator")

@@ -34,9 +34,11 @@ def drive_wave(wave_id: int) -> str:
     from provisioning.models import WaveStatus
     from provisioning.upgrades import waves
 
-    wave = waves.advance_wave(wave_id)
+    wave, drove = waves.try_advance_wave(wave_id)
     if wave is None:
         return "gone"
+    if not drove:
+        return "driven elsewhere"  # that driver sends the next step
     if wave.status == WaveStatus.RUNNING:
         due = wave.next_step_at or timezone.now()
         delay = max(1.0, (due - timezone.now()).total_seconds())

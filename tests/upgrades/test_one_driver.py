@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 
 from provisioning.choices import Phase, Via
-from provisioning.models import AuditEvent, StepStatus, Upgrade, UpgradeStatus
+from provisioning.models import AuditEvent, StepStatus, Upgrade, UpgradeStatus, Wave
 from provisioning.reconcile import Outcome, reconcile
-from provisioning.upgrades import operation
+from provisioning.upgrades import operation, waves
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,3 +92,61 @@ def test_two_drivers_at_once_act_on_each_step_once(registry, kube_emulator):
     finished = AuditEvent.objects.filter(action="upgrade-finished", registry=registry)
     assert finished.count() == 1
     assert not AuditEvent.objects.filter(action="upgrade-halted", registry=registry).exists()
+
+
+def test_two_drivers_of_one_wave_at_once_start_its_batch_once(make_emulated_cluster):
+    """Two ``drive_wave`` chains (a start and a resume each send one): while the first is inside its batch, the
+    second leaves the wave alone; each registry gets one upgrade, each finished once."""
+    cluster = make_emulated_cluster(backup_marker="PITR on the shared PostgreSQL, 7 days")
+    fleet = [factories.registry(cluster=cluster, harbor_version=FROM, trivy_enabled=False) for _ in range(2)]
+    for member in fleet:
+        assert reconcile(member.pk).phase == Phase.READY
+    wave = waves.plan_wave(
+        Wave(name="two drivers", target_version=TO, from_version=FROM, batch_size=2, pause_seconds=0),
+        actor="test",
+        via=Via.CLI,
+    )
+    waves.start_wave(wave, actor="test", via=Via.CLI, drive=False)
+    first_inside, second_done = threading.Event(), threading.Event()
+    reconciles: dict[str, int] = {"first": 0, "second": 0}
+    errors: list[BaseException] = []
+
+    def held(registry_id: int) -> Outcome:
+        reconciles["first"] += 1
+        if reconciles["first"] == 1:
+            first_inside.set()
+            second_done.wait(timeout=60)
+        return reconcile(registry_id)
+
+    def counted(registry_id: int) -> Outcome:
+        reconciles["second"] += 1
+        return reconcile(registry_id)
+
+    def driver(reconcile_fn: Any, before: threading.Event | None, after: threading.Event | None) -> None:
+        try:
+            if before is not None:
+                assert before.wait(timeout=60), "the first driver never reached its reconcile"
+            waves.advance_wave(wave.pk, reconcile_fn=reconcile_fn)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            if after is not None:
+                after.set()
+            connection.close()
+
+    threads = [
+        threading.Thread(target=driver, args=(held, None, None)),
+        threading.Thread(target=driver, args=(counted, first_inside, second_done)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+
+    assert reconciles["second"] == 0
+    upgrades = Upgrade.objects.filter(wave=wave)
+    assert sorted(upgrades.values_list("registry_id", flat=True)) == sorted(r.pk for r in fleet)
+    assert set(upgrades.values_list("status", flat=True)) == {UpgradeStatus.SUCCEEDED}
+    for member in fleet:
+        assert AuditEvent.objects.filter(action="upgrade-finished", registry=member).count() == 1
