@@ -225,6 +225,7 @@ def main() -> None:
                 Wave.objects.filter(pk=wave.pk).update(next_step_at=clock)
                 source = PrometheusSource(server.url, cache_seconds=0, timeout=30)
                 seconds: dict[int, float] = defaultdict(float)
+                cpu: dict[int, float] = defaultdict(float)
                 sql: dict[int, int] = defaultdict(int)
                 gate_seconds: list[float] = []
                 rollout_seconds: list[float] = []
@@ -250,7 +251,7 @@ def main() -> None:
                         rollout_seconds.append(_first_rollout(current, emulator, rollout_requests))
                     counted = QueryCount(shapes if args.profile else None)
                     with connection.execute_wrapper(counted):
-                        started = time.monotonic()
+                        started, cpu_started = time.monotonic(), time.process_time()
                         if profiler is not None:
                             profiler.enable()
                         advanced = waves.advance_wave(wave.pk, now=clock, source=lambda: source)
@@ -258,11 +259,13 @@ def main() -> None:
                             profiler.disable()
                         took = time.monotonic() - started
                     seconds[index] += took
+                    cpu[index] += time.process_time() - cpu_started
                     sql[index] += counted.count
                     if gating:
                         gate_seconds.append(took)
                         print(
-                            f"  batch {index + 1}: {seconds[index]:.1f} s, {sql[index]} SQL "
+                            f"  batch {index + 1}: {seconds[index]:.1f} s ({cpu[index]:.1f} s CPU in this process), "
+                            f"{sql[index]} SQL "
                             f"(first rollout of its registries before it, not counted: {rollout_seconds[index]:.1f} s)",
                             flush=True,
                         )
@@ -282,6 +285,7 @@ def main() -> None:
                 server.stop()
             per_batch = [seconds[i] for i in sorted(seconds) if i >= 0]
             queries_per_batch = [sql[i] for i in sorted(sql) if i >= 0]
+            cpu_per_batch = [cpu[i] for i in sorted(cpu) if i >= 0]
             ran = len(per_batch)
             print(
                 f"  wave ended {advanced.get_status_display()}{': ' + advanced.reason if advanced.reason else ''}"
@@ -292,6 +296,11 @@ def main() -> None:
                 f"p95 {_p95(per_batch):.1f} s, max {max(per_batch):.1f} s "
                 f"({statistics.median(per_batch) / args.batch * 1000:.0f} ms per registry); "
                 f"total {sum(per_batch):.0f} s for {ran} of {batches} batches"
+            )
+            print(
+                f"  CPU of this process per batch (the console's side; wall time above also waits for the machine, "
+                f"PostgreSQL and the emulator): median {statistics.median(cpu_per_batch):.1f} s, "
+                f"p95 {_p95(cpu_per_batch):.1f} s"
             )
             print(
                 f"  SQL per batch: median {statistics.median(queries_per_batch):.0f}, "
@@ -314,8 +323,8 @@ def main() -> None:
             if ran < batches:
                 print(
                     f"  PROJECTION (not measured): all {batches} batches at the measured median would take "
-                    f"{statistics.median(per_batch) * batches / 60:.0f} min of wave steps "
-                    f"(p95: {_p95(per_batch) * batches / 60:.0f} min), "
+                    f"{statistics.median(per_batch) * batches / 60:.1f} min of wave steps "
+                    f"(p95: {_p95(per_batch) * batches / 60:.1f} min), "
                     f"{statistics.median(queries_per_batch) * batches} SQL"
                 )
     finally:

@@ -11,10 +11,13 @@ A wave has its own (two ``drive_wave`` chains would otherwise both start a batch
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DatabaseError, connection
+
+logger = logging.getLogger("provisioning.upgrades")
 
 UPGRADE_SPACE = 0x48435550  # "HCUP": keeps these keys apart from any other advisory lock on the database
 WAVE_SPACE = 0x48435741  # "HCWA"
@@ -38,5 +41,12 @@ def driving(upgrade_id: int, space: int = UPGRADE_SPACE) -> Iterator[bool]:
         yield held
     finally:
         if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError as error:
+                # A broken connection or transaction: the lock goes with the connection, so close it (outside a
+                # transaction; inside one, its owner's rollback and the worker's connection handling do).
+                logger.warning("could not release the driver lock %s: %s", key, error)
+                if not connection.in_atomic_block:
+                    connection.close()
