@@ -403,10 +403,21 @@ def rollback_refusal(upgrade: Upgrade) -> str | None:
     return None
 
 
-@transaction.atomic
 def rollback(upgrade: Upgrade, *, actor: Any, via: str) -> Upgrade:
     """Put every component back on ``from_version`` while the schema is untouched; refused (nothing changes)
-    once the migration has run."""
+    once the migration has run, or while a driver is taking a step (it could write the migration Job meanwhile)."""
+    with driving(upgrade.pk) as held:
+        if not held:
+            raise ActionRefused(
+                "This upgrade is taking a step right now (its migration Job or a component may be moving): try "
+                "again in a few seconds, once the step is recorded.",
+                "being_driven",
+            )
+        return _rollback(upgrade, actor=actor, via=via)
+
+
+@transaction.atomic
+def _rollback(upgrade: Upgrade, *, actor: Any, via: str) -> Upgrade:
     upgrade = Upgrade.objects.select_for_update().select_related("registry__cluster").get(pk=upgrade.pk)
     refusal = rollback_refusal(upgrade)
     if refusal:

@@ -12,6 +12,7 @@ from django.db import connection
 from provisioning.choices import Phase, Via
 from provisioning.models import AuditEvent, StepStatus, Upgrade, UpgradeStatus, Wave
 from provisioning.reconcile import Outcome, reconcile
+from provisioning.services.errors import ActionRefused
 from provisioning.upgrades import operation, waves
 from tests import factories
 
@@ -150,3 +151,45 @@ def test_two_drivers_of_one_wave_at_once_start_its_batch_once(make_emulated_clus
     assert set(upgrades.values_list("status", flat=True)) == {UpgradeStatus.SUCCEEDED}
     for member in fleet:
         assert AuditEvent.objects.filter(action="upgrade-finished", registry=member).count() == 1
+
+
+def test_a_rollback_while_a_driver_acts_is_refused_and_changes_nothing(registry, kube_emulator):
+    """A driver is inside the migration step (the Job not written yet): a rollback then would race it (the driver
+    goes on to write the Job and finish the upgrade it rolled back). It is refused, saying to try again."""
+    upgrade = operation.start_upgrade(registry, TO, actor=None, via=Via.SYSTEM, drive=False)
+    inside, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def held(registry_id: int) -> Outcome:
+        inside.set()
+        release.wait(timeout=60)
+        return reconcile(registry_id)
+
+    def driver() -> None:
+        try:
+            operation.advance(upgrade.pk, reconcile_fn=held)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=driver)
+    thread.start()
+    try:
+        assert inside.wait(timeout=60)
+        with pytest.raises(ActionRefused) as refused:
+            operation.rollback(upgrade, actor=None, via=Via.SYSTEM)
+        assert refused.value.code == "being_driven"
+        assert "try again" in refused.value.message
+    finally:
+        release.set()
+        thread.join(timeout=120)
+    assert not errors, errors
+    current = Upgrade.objects.get(pk=upgrade.pk)
+    assert current.status == UpgradeStatus.SUCCEEDED and current.migration_job  # the driver went on, unharmed
+    assert not AuditEvent.objects.filter(action="upgrade-rollback", registry=registry).exists()
+
+    # With no driver on it, the rollback is judged on its own terms (here: the migration has run).
+    with pytest.raises(ActionRefused) as refused:
+        operation.rollback(current, actor=None, via=Via.SYSTEM)
+    assert refused.value.code == "migration_ran"
