@@ -325,7 +325,7 @@ def main() -> None:
                     f"  PROJECTION (not measured): all {batches} batches at the measured median would take "
                     f"{statistics.median(per_batch) * batches / 60:.1f} min of wave steps "
                     f"(p95: {_p95(per_batch) * batches / 60:.1f} min), "
-                    f"{statistics.median(queries_per_batch) * batches} SQL"
+                    f"{statistics.median(queries_per_batch) * batches:.0f} SQL"
                 )
     finally:
         teardown_databases(old_config, verbosity=0)
