@@ -9,21 +9,26 @@ step answers "ready" at once (``bench/dependencies.py`` measures that part), so 
 engine's own. The wave's clock is moved by the benchmark (the gate window and pauses are not waited for in real
 time). Prints figures; asserts nothing on time.
 
-Run: ``.venv/bin/python bench/wave.py [--registries 1000] [--batch 50] [--batches N]``: the wave is planned over all
-the registries; ``--batches`` runs only its first N batches (only their registries are rolled out first) and aborts
-the rest, for a shared machine where a full run takes an hour.
+Run: ``.venv/bin/python bench/wave.py [--registries 1000] [--batch 50] [--batches N] [--until HH:MM] [--profile]``:
+the wave is planned over all the registries; each batch's registries get their first rollout just before the batch
+starts (timed apart, not in the batch's figures). ``--batches`` runs only the first N batches, ``--until`` starts no
+batch that would end past that UTC time (on a shared machine a full run takes over an hour); the rest is aborted and
+a projection for all batches is printed, labelled as such. Each batch's line is printed as it passes its gate.
+``--profile`` prints where the wave's time (cProfile) and SQL (by statement and table) went.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,7 +58,7 @@ from provisioning.models import (  # noqa: E402
     Registry,
     StorageBinding,
     Wave,
-    WaveMember,
+    WaveBatch,
     WaveStatus,
 )
 from provisioning.reconcile import reconcile  # noqa: E402
@@ -67,12 +72,25 @@ STEP = 15
 class QueryCount:
     """SQL statements run inside ``with connection.execute_wrapper(counter)`` (no cap, unlike the query log)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shapes: Counter[str] | None = None) -> None:
         self.count = 0
+        self.shapes = shapes
 
     def __call__(self, execute: Any, sql: Any, params: Any, many: Any, context: Any) -> Any:
         self.count += 1
+        if self.shapes is not None:
+            self.shapes[_shape(str(sql))] += 1
         return execute(sql, params, many, context)
+
+
+def _shape(sql: str) -> str:
+    """The statement's verb and table, enough to see where the queries go."""
+    words = sql.split()
+    verb = words[0].upper() if words else "?"
+    table = next(
+        (words[i + 1] for i, w in enumerate(words[:-1]) if w.upper() in ("FROM", "INTO", "UPDATE")), "?"
+    )
+    return f"{verb} {table.strip(chr(34))}"
 
 
 def checked_bindings(now: datetime) -> None:
@@ -106,19 +124,62 @@ def history(path: Path, namespaces: list[str], start: int, end: int) -> None:
         out.write("# EOF\n")
 
 
+def _p95(values: list[float] | list[int]) -> float:
+    ordered = sorted(values)
+    return float(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))])
+
+
+def _deadline(until: str) -> float | None:
+    """``HH:MM`` (UTC, today) as a time stamp; None without one."""
+    if not until:
+        return None
+    hours, minutes = (int(part) for part in until.split(":"))
+    return datetime.now(UTC).replace(hour=hours, minute=minutes, second=0, microsecond=0).timestamp()
+
+
+def _first_rollout(batch: WaveBatch, emulator: Any, requests: dict[str, int]) -> float:
+    """Roll out the batch's registries at their current version (the wave's setup, timed apart); the emulator's
+    requests meanwhile are kept in ``requests`` so that the wave's own can be told apart."""
+    before = emulator.stats()
+    started = time.monotonic()
+    ids = list(batch.members.values_list("registry_id", flat=True))
+    for pk in ids:
+        reconcile(pk)
+    took = time.monotonic() - started
+    after = emulator.stats()
+    for name in requests:
+        requests[name] += after[name] - before[name]
+    ready = Registry.objects.filter(pk__in=ids, phase=Phase.READY).count()
+    if ready != len(ids):
+        print(
+            f"  batch {batch.index + 1}: only {ready} of {len(ids)} registries Ready after their first rollout"
+        )
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--registries", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--batches", type=int, default=0, help="run only the first N batches (0: all)")
+    parser.add_argument(
+        "--until", default="", help="HH:MM UTC: start no batch that would end past it (prints a projection)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="print where the wave's time (cProfile) and SQL (by table) go"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hc-bench-wave-"))
     external.prepare_dependencies = lambda registry: DependencyReport([])
+    external.prepare_changed_dependencies = lambda registry: DependencyReport([])
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         with running_emulator() as emulator:
             cluster = factories.cluster(
-                api_url=emulator.url, backup_marker="bench: PITR", egress_cidrs=["127.0.0.1/32"]
+                api_url=emulator.url,
+                backup_marker="bench: PITR",
+                egress_cidrs=["127.0.0.1/32"],
+                capacity=args.registries,
             )
             plan = factories.plan("s")
             print(f"wave: {args.registries} registries in batches of {args.batch}, on the emulator")
@@ -159,71 +220,113 @@ def main() -> None:
                     f"  plan: {planned * 1000:.0f} ms, {queries.count} SQL queries, {wave.batches.count()} batches"
                 )
                 run = args.batches or batches
-                members = WaveMember.objects.filter(batch__wave=wave, batch__index__lt=run)
-                ids = Registry.objects.filter(pk__in=members.values("registry_id"))
-                started = time.monotonic()
-                for pk in ids.values_list("pk", flat=True):
-                    reconcile(pk)
-                ready = ids.filter(phase=Phase.READY).count()
-                print(
-                    f"  first rollout of the {ready} registries of the first {run} batches, in process: "
-                    f"{time.monotonic() - started:.1f} s"
-                )
+                stop_at = _deadline(args.until)
                 waves.start_wave(wave, actor="bench", via=Via.CLI, drive=False)
                 Wave.objects.filter(pk=wave.pk).update(next_step_at=clock)
                 source = PrometheusSource(server.url, cache_seconds=0, timeout=30)
                 seconds: dict[int, float] = defaultdict(float)
+                cpu: dict[int, float] = defaultdict(float)
                 sql: dict[int, int] = defaultdict(int)
                 gate_seconds: list[float] = []
+                rollout_seconds: list[float] = []
+                rollout_requests = {"reads": 0, "writes": 0}
                 emulator.reset_stats()
+                profiler = cProfile.Profile() if args.profile else None
+                shapes: Counter[str] = Counter()
                 advanced: Wave | None = None
+                stopped = ""
+                wall = time.monotonic()
                 while True:
                     current = wave.batches.exclude(
                         status__in=[BatchStatus.PASSED, BatchStatus.FAILED]
                     ).first()
                     index = current.index if current else -1
                     gating = current is not None and current.status == BatchStatus.GATING
-                    if index >= run:
-                        advanced = waves.abort_wave(wave, actor="bench", via=Via.CLI)
-                        break
-                    counted = QueryCount()
+                    if current is not None and current.status == BatchStatus.PENDING:
+                        done = [seconds[i] + rollout_seconds[i] for i in range(len(rollout_seconds))]
+                        if index >= run or (stop_at and done and time.time() + max(done) > stop_at):
+                            stopped = "" if index >= run else f"--until {args.until} reached"
+                            advanced = waves.abort_wave(wave, actor="bench", via=Via.CLI)
+                            break
+                        rollout_seconds.append(_first_rollout(current, emulator, rollout_requests))
+                    counted = QueryCount(shapes if args.profile else None)
                     with connection.execute_wrapper(counted):
-                        started = time.monotonic()
+                        started, cpu_started = time.monotonic(), time.process_time()
+                        if profiler is not None:
+                            profiler.enable()
                         advanced = waves.advance_wave(wave.pk, now=clock, source=lambda: source)
+                        if profiler is not None:
+                            profiler.disable()
                         took = time.monotonic() - started
                     seconds[index] += took
+                    cpu[index] += time.process_time() - cpu_started
                     sql[index] += counted.count
                     if gating:
                         gate_seconds.append(took)
+                        print(
+                            f"  batch {index + 1}: {seconds[index]:.1f} s ({cpu[index]:.1f} s CPU in this process), "
+                            f"{sql[index]} SQL "
+                            f"(first rollout of its registries before it, not counted: {rollout_seconds[index]:.1f} s)",
+                            flush=True,
+                        )
                     assert advanced is not None
                     if advanced.status != WaveStatus.RUNNING:
                         break
                     if advanced.next_step_at and advanced.next_step_at > clock:
                         clock = advanced.next_step_at
                 stats = emulator.stats()
+                elapsed = time.monotonic() - wall
+                if profiler is not None:
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+                    print("SQL by statement and table:")
+                    for shape, count in shapes.most_common(30):
+                        print(f"  {count:8d}  {shape}")
             finally:
                 server.stop()
             per_batch = [seconds[i] for i in sorted(seconds) if i >= 0]
             queries_per_batch = [sql[i] for i in sorted(sql) if i >= 0]
+            cpu_per_batch = [cpu[i] for i in sorted(cpu) if i >= 0]
+            ran = len(per_batch)
             print(
                 f"  wave ended {advanced.get_status_display()}{': ' + advanced.reason if advanced.reason else ''}"
+                f"{' (' + stopped + ')' if stopped else ''}"
             )
             print(
-                f"  per batch of {args.batch}: median {statistics.median(per_batch):.1f} s, max {max(per_batch):.1f} s "
+                f"  per batch of {args.batch}: median {statistics.median(per_batch):.1f} s, "
+                f"p95 {_p95(per_batch):.1f} s, max {max(per_batch):.1f} s "
                 f"({statistics.median(per_batch) / args.batch * 1000:.0f} ms per registry); "
-                f"total {sum(per_batch):.0f} s for {len(per_batch)} batches"
+                f"total {sum(per_batch):.0f} s for {ran} of {batches} batches"
             )
             print(
-                f"  SQL per batch: median {statistics.median(queries_per_batch):.0f}, max {max(queries_per_batch)} "
+                f"  CPU of this process per batch (the console's side; wall time above also waits for the machine, "
+                f"PostgreSQL and the emulator): median {statistics.median(cpu_per_batch):.1f} s, "
+                f"p95 {_p95(cpu_per_batch):.1f} s"
+            )
+            print(
+                f"  SQL per batch: median {statistics.median(queries_per_batch):.0f}, "
+                f"p95 {_p95(queries_per_batch):.0f}, max {max(queries_per_batch)} "
                 f"({statistics.median(queries_per_batch) / args.batch:.0f} per registry: upgrade steps and reconciles)"
             )
             print(
                 f"  gate (Prometheus, 3 queries twice): median {statistics.median(gate_seconds) * 1000:.0f} ms"
             )
             print(
-                f"  emulator during the wave: {stats['writes']} writes, {stats['reads']} reads "
-                f"({stats['reads'] / (run * args.batch):.0f} per registry upgraded)"
+                f"  first rollout before each batch (setup, not counted above): median "
+                f"{statistics.median(rollout_seconds):.1f} s per batch; wall time of the wave with it {elapsed:.0f} s"
             )
+            wave_reads = stats["reads"] - rollout_requests["reads"]
+            wave_writes = stats["writes"] - rollout_requests["writes"]
+            print(
+                f"  emulator during the wave's steps: {wave_writes} writes, {wave_reads} reads "
+                f"({wave_reads / (ran * args.batch):.0f} per registry upgraded)"
+            )
+            if ran < batches:
+                print(
+                    f"  PROJECTION (not measured): all {batches} batches at the measured median would take "
+                    f"{statistics.median(per_batch) * batches / 60:.1f} min of wave steps "
+                    f"(p95: {_p95(per_batch) * batches / 60:.1f} min), "
+                    f"{statistics.median(queries_per_batch) * batches:.0f} SQL"
+                )
     finally:
         teardown_databases(old_config, verbosity=0)
 

@@ -32,6 +32,7 @@ from provisioning.rendering.upgrade import MIGRATION, ROLL_ORDER
 from provisioning.services.errors import ActionRefused
 from provisioning.services.registries import refuse_if_gone, request_reconcile, sync_components
 from provisioning.upgrades import migration_job
+from provisioning.upgrades.driver_lock import driving
 from provisioning.upgrades.preflight import preflight
 
 logger = logging.getLogger("provisioning.upgrades")
@@ -131,9 +132,29 @@ def send_drive(upgrade_id: int, queue: str, countdown: float = 0) -> None:
 def advance(
     upgrade_id: int, *, now: datetime | None = None, reconcile_fn: Reconcile = _reconcile
 ) -> Upgrade | None:
-    """Carry the upgrade as far as it can go now; returns it (None when it is gone)."""
-    now = now or timezone.now()
-    upgrade = Upgrade.objects.select_related("registry", "registry__cluster").filter(pk=upgrade_id).first()
+    """Carry the upgrade as far as it can go now; returns it (None when it is gone). While another driver holds
+    it, nothing is done and the upgrade is returned as that driver last saved it."""
+    return try_advance(upgrade_id, now=now, reconcile_fn=reconcile_fn)[0]
+
+
+def try_advance(
+    upgrade_id: int, *, now: datetime | None = None, reconcile_fn: Reconcile = _reconcile
+) -> tuple[Upgrade | None, bool]:
+    """``advance`` as the upgrade's one driver (``driver_lock``); the flag says whether this call drove it (False:
+    another driver holds it, and carries it on)."""
+    with driving(upgrade_id) as held:
+        if not held:
+            return _load(upgrade_id), False
+        return _advance(upgrade_id, now or timezone.now(), reconcile_fn), True
+
+
+def _load(upgrade_id: int) -> Upgrade | None:
+    return Upgrade.objects.select_related("registry", "registry__cluster").filter(pk=upgrade_id).first()
+
+
+def _advance(upgrade_id: int, now: datetime, reconcile_fn: Reconcile) -> Upgrade | None:
+    """Read the upgrade under the driver lock (what a previous driver saved), then take every step that is ready."""
+    upgrade = _load(upgrade_id)
     if upgrade is None or not upgrade.is_open:
         return upgrade
     for _ in range(len(upgrade.steps) + 1):
@@ -213,40 +234,62 @@ def _migrate(upgrade: Upgrade, now: datetime, reconcile_fn: Reconcile) -> None:
 
 
 def _roll(upgrade: Upgrade, now: datetime, reconcile_fn: Reconcile) -> None:
+    """Reconcile once with the component moved (again only if that did not go through), then wait for it."""
     component = upgrade.step
     registry = upgrade.registry
-    if upgrade.step_entry(component)["status"] == StepStatus.PENDING:
-        upgrade.set_step(
-            component, StepStatus.RUNNING, f"Rolling {component} to Harbor {upgrade.to_version}.", now
-        )
+    entry = upgrade.step_entry(component)
+    if entry["status"] == StepStatus.PENDING:
+        _begin(upgrade, component, now)
         upgrade.save(update_fields=["step", "steps"])
-    if not _succeeded(reconcile_fn(registry.pk), upgrade, now):
-        return
+    applied_now = False
+    if not entry.get(APPLIED):
+        if not _succeeded(reconcile_fn(registry.pk), upgrade, now):
+            return
+        entry[APPLIED] = applied_now = True
     gateway = cluster_gateway(registry.cluster)
-    workloads = [
-        obj
-        for api_version, kind in (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"))
-        for obj in [gateway.get(api_version, kind, f"{registry.name}-{component}", registry.namespace)]
-        if obj is not None and (obj["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == component
-    ]
-    if not workloads:
-        _note(upgrade, component, f"The {component} workload is not on the cluster yet.")
+    workload = _workload(gateway, registry, component)
+    if workload is None:
+        _note(upgrade, component, f"The {component} workload is not on the cluster yet.", save=applied_now)
         return
-    state = workload_state(workloads[0])
+    state = workload_state(workload)
     if state.rolled_out and state.available and state.version == upgrade.to_version:
         upgrade.set_step(
             component, StepStatus.DONE, f"{component} is Ready at Harbor {upgrade.to_version}.", now
         )
         _next(upgrade, now)
         return
-    _note(upgrade, component, f"Waiting for {state.describe()}")
+    _note(upgrade, component, f"Waiting for {state.describe()}", save=applied_now)
+
+
+STATEFUL = frozenset({"trivy"})
+"""Components that run as a StatefulSet; every other one of ``ROLL_ORDER`` is a Deployment."""
+APPLIED = "applied"
+"""Set on a component's step once a reconcile with it moved went through: polls then only read its readiness."""
+
+
+def _workload(gateway: Any, registry: Registry, component: str) -> dict[str, Any] | None:
+    """The component's workload as the cluster has it now: its own kind first, the other only when not found."""
+    kinds = ("StatefulSet", "Deployment") if component in STATEFUL else ("Deployment", "StatefulSet")
+    for kind in kinds:
+        obj = gateway.get("apps/v1", kind, f"{registry.name}-{component}", registry.namespace)
+        if obj is not None and (obj["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == component:
+            return dict(obj)
+    return None
+
+
+def _begin(upgrade: Upgrade, component: str, now: datetime) -> None:
+    upgrade.set_step(
+        component, StepStatus.RUNNING, f"Rolling {component} to Harbor {upgrade.to_version}.", now
+    )
 
 
 def _next(upgrade: Upgrade, now: datetime) -> None:
-    """Move to the next pending step, or finish."""
+    """Move to the next pending step (a component's begins at once: one save for both steps), or finish."""
     pending = [entry["name"] for entry in upgrade.steps if entry["status"] == StepStatus.PENDING]
     if pending:
         upgrade.step = pending[0]
+        if upgrade.step in ROLL_ORDER:
+            _begin(upgrade, upgrade.step, now)
         upgrade.save(update_fields=["step", "steps"])
         return
     _finish(upgrade, now)
@@ -269,9 +312,10 @@ def _finish(upgrade: Upgrade, now: datetime) -> None:
     request_reconcile(registry, RunTrigger.ACTION, operation="upgrade")
 
 
-def _note(upgrade: Upgrade, step: str, message: str) -> None:
+def _note(upgrade: Upgrade, step: str, message: str, *, save: bool = False) -> None:
+    """Say what the step waits for; saved when that changed (or ``save``: the steps changed otherwise)."""
     entry = upgrade.step_entry(step)
-    if entry.get("message") != message:
+    if entry.get("message") != message or save:
         entry["message"] = message
         upgrade.save(update_fields=["steps"])
 
@@ -323,6 +367,7 @@ def resume(
             ) from None
     entry["status"] = StepStatus.PENDING if upgrade.step in ROLL_ORDER else StepStatus.RUNNING
     entry["message"] = "Resumed."
+    entry.pop(APPLIED, None)  # the step's reconcile runs again
     upgrade.status, upgrade.reason, upgrade.whose_move, upgrade.finished_at = (
         UpgradeStatus.RUNNING,
         "",
@@ -358,10 +403,21 @@ def rollback_refusal(upgrade: Upgrade) -> str | None:
     return None
 
 
-@transaction.atomic
 def rollback(upgrade: Upgrade, *, actor: Any, via: str) -> Upgrade:
     """Put every component back on ``from_version`` while the schema is untouched; refused (nothing changes)
-    once the migration has run."""
+    once the migration has run, or while a driver is taking a step (it could write the migration Job meanwhile)."""
+    with driving(upgrade.pk) as held:
+        if not held:
+            raise ActionRefused(
+                "This upgrade is taking a step right now (its migration Job or a component may be moving): try "
+                "again in a few seconds, once the step is recorded.",
+                "being_driven",
+            )
+        return _rollback(upgrade, actor=actor, via=via)
+
+
+@transaction.atomic
+def _rollback(upgrade: Upgrade, *, actor: Any, via: str) -> Upgrade:
     upgrade = Upgrade.objects.select_for_update().select_related("registry__cluster").get(pk=upgrade.pk)
     refusal = rollback_refusal(upgrade)
     if refusal:

@@ -34,6 +34,7 @@ from provisioning.models import (
 )
 from provisioning.services.errors import ActionRefused
 from provisioning.upgrades import gate, operation
+from provisioning.upgrades.driver_lock import WAVE_SPACE, driving
 
 logger = logging.getLogger("provisioning.upgrades")
 
@@ -168,7 +169,27 @@ def advance_wave(
     source: Source = PrometheusSource.from_settings,
 ) -> Wave | None:
     """Take the wave's next step if it is due; returns the wave (None when it is gone)."""
-    now = now or timezone.now()
+    return try_advance_wave(wave_id, now=now, reconcile_fn=reconcile_fn, source=source)[0]
+
+
+def try_advance_wave(
+    wave_id: int,
+    *,
+    now: datetime | None = None,
+    reconcile_fn: operation.Reconcile | None = None,
+    source: Source = PrometheusSource.from_settings,
+) -> tuple[Wave | None, bool]:
+    """``advance_wave`` as the wave's one driver; the flag says whether this call drove it (False: another driver
+    holds it and carries it on, nothing was done)."""
+    with driving(wave_id, WAVE_SPACE) as held:
+        if not held:
+            return Wave.objects.filter(pk=wave_id).first(), False
+        return _advance_wave(wave_id, now or timezone.now(), reconcile_fn, source), True
+
+
+def _advance_wave(
+    wave_id: int, now: datetime, reconcile_fn: operation.Reconcile | None, source: Source
+) -> Wave | None:
     wave = Wave.objects.filter(pk=wave_id).first()
     if wave is None or wave.status != WaveStatus.RUNNING:
         return wave
@@ -198,12 +219,12 @@ def _start_batch(wave: Wave, batch: WaveBatch, now: datetime) -> None:
     batch.status, batch.started_at = BatchStatus.UPGRADING, now
     batch.save(update_fields=["status", "started_at"])
     members = _members(batch)
+    registries = Registry.objects.select_related("database", "cache", "storage", "cluster").in_bulk(
+        [member.registry_id for member in members]
+    )
     for member in members:
-        registry = Registry.objects.select_related("database", "cache", "storage", "cluster").get(
-            pk=member.registry_id
-        )
         member.upgrade = operation.start_upgrade(
-            registry,
+            registries[member.registry_id],
             wave.target_version,
             actor="system",
             via=Via.SYSTEM,

@@ -181,3 +181,36 @@ def test_preflight_refuses_without_a_backup_marker_and_changes_nothing(emulated_
 def test_preflight_refuses_a_target_the_catalogue_forbids(registry):
     upgrade = operation.start_upgrade(registry, "2.13.5", actor=None, via=Via.SYSTEM, drive=False)
     assert upgrade.status == UpgradeStatus.HALTED and "cannot be downgraded" in upgrade.reason
+
+
+def test_polls_of_a_component_waiting_to_get_ready_read_it_without_reconciling_again(registry, kube_emulator):
+    """A step reconciles once with its component moved; the polls after only read the workload's readiness (a
+    resumed step reconciles again)."""
+    kube_emulator.break_workload(
+        registry.namespace, f"{registry.name}-core", "ImagePullBackOff", "Back-off pulling image"
+    )
+    upgrade = operation.start_upgrade(
+        registry, TO, actor=None, via=Via.SYSTEM, budget_seconds=60, drive=False
+    )
+    runs: list[str] = []
+
+    def counted(registry_id: int) -> Outcome:
+        runs.append(Upgrade.objects.get(pk=upgrade.pk).step)
+        return reconcile(registry_id)
+
+    current = operation.advance(upgrade.pk, reconcile_fn=counted)
+    assert current is not None and current.step == "core" and runs == ["migration", "core"]
+    for _ in range(3):
+        current = operation.advance(upgrade.pk, reconcile_fn=counted)
+        assert current is not None and current.status == UpgradeStatus.RUNNING and current.step == "core"
+        assert "ImagePullBackOff" in current.step_entry("core")["message"]
+    assert runs == ["migration", "core"]
+
+    assert upgrade.deadline is not None
+    halted = operation.advance(upgrade.pk, now=upgrade.deadline, reconcile_fn=counted)
+    assert halted is not None and halted.status == UpgradeStatus.HALTED
+    kube_emulator.heal_workload(registry.namespace, f"{registry.name}-core")
+    operation.resume(halted, actor=None, via=Via.SYSTEM, drive=False)
+    done = drive(upgrade, counted)
+    assert done.status == UpgradeStatus.SUCCEEDED, done.reason
+    assert runs[:3] == ["migration", "core", "core"]
