@@ -155,6 +155,11 @@ def bench_bulk(client: APIClient, count: int, iterations: int) -> None:
             "action": "suspend",
             "filters": {"cluster": "bench"},
         },
+        f"bulk upgrade, {count} registries (1 request)": {
+            "action": "upgrade",
+            "target_version": "2.15.2",
+            "filters": {"cluster": "bench"},
+        },
     }
     for label, payload in bulks.items():
         measure(

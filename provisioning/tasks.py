@@ -365,4 +365,5 @@ def _finish_purge_run(
     return status
 
 
+from provisioning.services import bulk as _bulk_tasks  # noqa: E402, F401  (registers the bulk fan-outs)
 from provisioning.upgrades import tasks as _upgrade_tasks  # noqa: E402, F401  (registers them)

@@ -6,14 +6,19 @@ upgrade is under way), the same state change, audit event, event and one reconci
 single message after the commit, whose task enqueues every run over one broker connection. The
 :class:`BulkOperation` row records the runs and refusals.
 
-An upgrade is the exception: each deployed registry gets its own step-by-step upgrade
-(:func:`provisioning.upgrades.operation.start_upgrade`, with its pre-flight, audit and event; a failed pre-flight is
-listed as a refusal with the halted upgrade), which costs a few queries per registry. Only registries never
-deployed (:func:`provisioning.services.registries.never_deployed`) change version in place, as above.
+An upgrade gives each deployed registry its own step-by-step upgrade
+(:func:`provisioning.upgrades.operation.start_upgrade`: pre-flight, audit, event), which costs a few dozen queries
+per registry, so the request does not start them: it refuses what every upgrade entry point refuses, lists each
+deployed registry accepted as a pending upgrade and sends one :func:`start_bulk_upgrades` message per cluster queue;
+the worker starts them one by one and records each outcome on the operation as it comes (the upgrade started, or a
+refusal: a failed pre-flight names its halted upgrade). Registries never deployed
+(:func:`provisioning.services.registries.never_deployed`) change version in place, as above.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +34,11 @@ from provisioning.choices import DesiredState, Phase, RunStatus, RunTrigger, Via
 from provisioning.events import hooks
 from provisioning.models import AuditEvent, BulkOperation, ReconcileRun, Registry, Upgrade
 from provisioning.models.bulk import BulkAction
+from provisioning.services.errors import ActionRefused
+from provisioning.services.registries import refuse_upgrade
 from provisioning.upgrades.operation import start_upgrade
+
+logger = logging.getLogger("provisioning.bulk")
 
 STATE_CHANGES: dict[str, dict[str, Any]] = {
     BulkAction.SUSPEND: {"desired_state": DesiredState.SUSPENDED},
@@ -48,6 +57,7 @@ class Row:
     harbor_version: str
     deployed_version: str
     generation: int
+    queue: str = ""
 
     @property
     def never_deployed(self) -> bool:
@@ -89,7 +99,11 @@ def refusal(row: Row, action: str, target_version: str, stepwise: bool = False) 
 
 def _rows(selection: QuerySet[Registry]) -> list[Row]:
     fields = ("id", "tenant__slug", "name", "phase", "desired_state", "harbor_version", "deployed_version")
-    values = selection.select_for_update(of=("self",)).order_by("id").values_list(*fields, "generation")
+    values = (
+        selection.select_for_update(of=("self",))
+        .order_by("id")
+        .values_list(*fields, "generation", "cluster__queue")
+    )
     return [Row(v[0], f"{v[1]}/{v[2]}", *v[3:]) for v in values]
 
 
@@ -113,12 +127,10 @@ def run_bulk(
         row.id: reason for row in rows if (reason := refusal(row, action, target_version, row.id in stepwise))
     }
     accepted = [row for row in rows if row.id not in refused]
-    upgrades: list[dict[str, int]] = []
-    halted: dict[int, dict[str, int]] = {}
+    pending: list[Row] = []
     if action == BulkAction.UPGRADE:
-        stepwise_rows = [row for row in accepted if not row.never_deployed]
+        pending = [row for row in accepted if not row.never_deployed]
         accepted = [row for row in accepted if row.never_deployed]
-        upgrades, halted = _start_upgrades(stepwise_rows, target_version, actor, via, refused)
     ids = [row.id for row in accepted]
     now = timezone.now()
     changes = dict(STATE_CHANGES.get(action, {}))
@@ -151,38 +163,28 @@ def run_bulk(
         selection=described or {},
         requested_by=user,
         runs=[{"registry": registry_id, "run": run.pk} for registry_id, run in runs],
-        upgrades=upgrades,
+        upgrades=[{"registry": row.id, "upgrade": None} for row in pending],
         refusals=[
-            {"registry": registry_id, "code": code, "reason": reason, **halted.get(registry_id, {})}
+            {"registry": registry_id, "code": code, "reason": reason}
             for registry_id, (code, reason) in refused.items()
         ],
     )
-    accepted_count = len(ids) + len(upgrades)
+    accepted_count = len(ids) + len(pending)
     record(
         actor, via, f"bulk_{action}", operation, changes={"accepted": accepted_count, "refused": len(refused)}
     )
     if new:
         transaction.on_commit(lambda: fan_out_bulk.apply_async(args=(operation.pk,)))
+    by_queue: dict[str, list[int]] = defaultdict(list)
+    for row in pending:
+        by_queue[row.queue].append(row.id)
+    for queue, registry_ids in by_queue.items():
+        transaction.on_commit(
+            lambda queue=queue, registry_ids=registry_ids: start_bulk_upgrades.apply_async(  # type: ignore[misc]
+                args=(operation.pk, registry_ids), queue=queue
+            )
+        )
     return operation
-
-
-def _start_upgrades(
-    rows: list[Row], target_version: str, actor: Any, via: str, refused: dict[int, tuple[str, str]]
-) -> tuple[list[dict[str, int]], dict[int, dict[str, int]]]:
-    """Start each registry's step-by-step upgrade; one whose pre-flight failed joins ``refused`` (code
-    ``preflight_failed``, the reason) and its halted upgrade is named. Returns ([{registry, upgrade}] started,
-    {registry: {"upgrade": id}} halted)."""
-    started: list[dict[str, int]] = []
-    halted: dict[int, dict[str, int]] = {}
-    full = Registry.objects.select_related("cluster", "tenant", "database", "cache", "storage")
-    for registry in full.filter(pk__in=[row.id for row in rows]).order_by("id"):
-        upgrade = start_upgrade(registry, target_version, actor=actor, via=via)
-        if upgrade.is_open:
-            started.append({"registry": registry.pk, "upgrade": upgrade.pk})
-        else:
-            refused[registry.pk] = ("preflight_failed", f"{registry}: {upgrade.reason}")
-            halted[registry.pk] = {"upgrade": upgrade.pk}
-    return started, halted
 
 
 def _diff(row: Row, changes: dict[str, Any]) -> dict[str, Any]:
@@ -238,3 +240,63 @@ def enqueue(items: Iterable[tuple[int, int, str]]) -> None:
             reconcile_registry.apply_async(
                 args=(registry_id,), kwargs={"run_id": run_id}, queue=queue, producer=producer
             )
+
+
+START_BULK_UPGRADES_TASK = "provisioning.services.bulk.start_bulk_upgrades"
+
+
+@shared_task(name=START_BULK_UPGRADES_TASK, acks_late=True, ignore_result=True)
+def start_bulk_upgrades(operation_id: int, registry_ids: list[int]) -> int:
+    """In a worker (on the registries' cluster queue): start the step-by-step upgrade of each of these registries
+    still pending on the bulk upgrade, recording each outcome on the operation as it comes. A message delivered
+    again starts none twice. Returns how many upgrades were started (pre-flight passed)."""
+    return sum(start_pending_upgrade(operation_id, registry_id) for registry_id in registry_ids)
+
+
+@transaction.atomic
+def start_pending_upgrade(operation_id: int, registry_id: int) -> bool:
+    """Start one registry's upgrade of the bulk upgrade, if still pending, and record the outcome in the same
+    transaction (the operation's row locked, so that outcomes from several queues do not overwrite each other):
+    the upgrade started, or a refusal — the refusals of every upgrade entry point when things changed since the
+    request, ``preflight_failed`` naming the halted upgrade, ``start_failed`` on an unexpected error (nothing
+    stored for this registry, retry with a new upgrade). True when an upgrade started."""
+    locked = BulkOperation.objects.select_for_update(of=("self",)).select_related("requested_by")
+    bulk = locked.filter(pk=operation_id).first()
+    if bulk is None:
+        return False
+    pending = [i for i in bulk.upgrades if i["registry"] == registry_id and i.get("upgrade") is None]
+    if not pending:
+        return False
+    entry = pending[0]
+    full = Registry.objects.select_related("cluster", "tenant", "database", "cache", "storage")
+    registry = full.filter(pk=registry_id).first()
+    refusal: dict[str, Any] | None = None
+    upgrade = None
+    if registry is None:
+        refusal = {"code": "registry_gone", "reason": f"Registry {registry_id} no longer exists."}
+    else:
+        try:
+            with transaction.atomic():
+                refuse_upgrade(registry, bulk.target_version)
+                upgrade = start_upgrade(registry, bulk.target_version, actor=bulk.requested_by, via=Via.API)
+        except ActionRefused as exc:
+            refusal = {"code": exc.code, "reason": f"{registry}: {exc.message}"}
+        except Exception as exc:  # recorded, not left pending for ever; the worker goes on with the next one
+            logger.exception("bulk upgrade %s: starting the upgrade of %s failed", operation_id, registry)
+            refusal = {
+                "code": "start_failed",
+                "reason": f"{registry}: the upgrade could not be started ({exc}); nothing changed. Upgrade it again.",
+            }
+    if upgrade is not None and not upgrade.is_open:
+        refusal = {
+            "code": "preflight_failed",
+            "reason": f"{registry}: {upgrade.reason}",
+            "upgrade": upgrade.pk,
+        }
+    if refusal is None and upgrade is not None:
+        entry["upgrade"] = upgrade.pk
+    else:
+        bulk.upgrades.remove(entry)
+        bulk.refusals.append({"registry": registry_id, **(refusal or {})})
+    bulk.save(update_fields=["upgrades", "refusals"])
+    return refusal is None

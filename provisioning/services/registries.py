@@ -223,6 +223,22 @@ def never_deployed(registry: Registry) -> bool:
     return not registry.deployed_version and registry.phase != Phase.READY
 
 
+def refuse_upgrade(registry: Registry, target_version: str) -> None:
+    """The refusals of every upgrade entry point (the registry action, bulk, ``/api/v1/upgrades/``, the pages),
+    raised before anything is stored: a deleted registry, a path the catalogue forbids (400 on target_version), an
+    upgrade already under way (409). What the pre-flight finds beyond these is recorded as a halted upgrade."""
+    refuse_if_gone(registry, "upgraded")
+    refusal = catalogue.upgrade_refusal(registry.harbor_version, target_version)
+    if refusal:
+        raise ActionRefused(refusal, code="upgrade_not_allowed", field="target_version", status=400)
+    if Upgrade.objects.open().filter(registry_id=registry.pk).exists():
+        raise ActionRefused(
+            f"{registry} is being upgraded step by step: follow that upgrade (its page, or /api/v1/upgrades/), "
+            "roll it back, or wait until it ends.",
+            code="upgrade_under_way",
+        )
+
+
 @transaction.atomic
 def upgrade(
     registry: Registry,
@@ -239,16 +255,7 @@ def upgrade(
     at its pre-flight when a check failed (then nothing else changed). A registry never deployed
     (:func:`never_deployed`) has nothing to migrate nor an order to keep: its version changes in place and the
     reconcile run is returned."""
-    refuse_if_gone(registry, "upgraded")
-    refusal = catalogue.upgrade_refusal(registry.harbor_version, target_version)
-    if refusal:
-        raise ActionRefused(refusal, code="upgrade_not_allowed", field="target_version", status=400)
-    if Upgrade.objects.open().filter(registry_id=registry.pk).exists():
-        raise ActionRefused(
-            f"{registry} is being upgraded step by step: follow that upgrade (its page, or /api/v1/upgrades/), "
-            "roll it back, or wait until it ends.",
-            code="upgrade_under_way",
-        )
+    refuse_upgrade(registry, target_version)
     if never_deployed(registry):
         return _change_state(registry, actor=actor, via=via, action="upgrade", harbor_version=target_version)
     from provisioning.upgrades.operation import start_upgrade  # it builds on this module

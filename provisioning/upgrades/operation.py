@@ -95,8 +95,19 @@ def start_upgrade(
         upgrade.whose_move = failed[0].whose_move or WhoseMove.PROVIDER
         upgrade.finished_at = now
         upgrade.save()
+        # the attempt is audited as what happened, halted at pre-flight: not "upgrade", whose event
+        # (registry.upgraded) would tell subscribers of a version change that did not happen
         audit.record(
-            actor, via, "upgrade", locked, changes={"to_version": target, "result": "pre-flight failed"}
+            actor,
+            via,
+            "upgrade-halted",
+            locked,
+            changes={
+                "upgrade": upgrade.pk,
+                "to_version": target,
+                "step": PREFLIGHT,
+                "reason": upgrade.reason,
+            },
         )
         return upgrade
     upgrade.set_step(PREFLIGHT, StepStatus.DONE, "Every check passed.", now)

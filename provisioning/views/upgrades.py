@@ -23,6 +23,7 @@ from provisioning.choices import Via
 from provisioning.models import Registry, Upgrade, Wave
 from provisioning.permissions import can, require
 from provisioning.services.errors import ActionRefused
+from provisioning.services.registries import refuse_upgrade
 from provisioning.upgrades import operation, waves
 from provisioning.views.access import forbidden, requires
 from provisioning.views.live import live_response
@@ -106,8 +107,17 @@ def wave_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     return redirect("provisioning:wave-detail", pk=pk)
 
 
+class TargetVersionField(forms.ChoiceField):
+    """Offers the versions the registry may move to, but takes any supported one: a path the catalogue forbids is
+    then refused with its reason, as every upgrade entry point refuses it
+    (:func:`provisioning.services.registries.refuse_upgrade`)."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in catalogue.SUPPORTED_VERSIONS
+
+
 class UpgradeForm(forms.Form):
-    target_version = forms.ChoiceField()
+    target_version = TargetVersionField()
     budget_seconds = forms.IntegerField(
         min_value=60, max_value=86_400, initial=operation.DEFAULT_BUDGET_SECONDS
     )
@@ -116,7 +126,7 @@ class UpgradeForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         targets = catalogue.upgrade_targets(registry.harbor_version)
         field = self.fields["target_version"]
-        assert isinstance(field, forms.ChoiceField)
+        assert isinstance(field, TargetVersionField)
         field.choices = [(v, v) for v in targets]
 
 
@@ -125,12 +135,14 @@ def registry_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
     """A registry's latest upgrade step by step (a live region of its page); operators start one here."""
     registry = get_object_or_404(Registry.objects.with_related(), pk=pk)
     form = UpgradeForm(registry, request.POST or None) if can(request.user, "upgrade") else None
+    status = 200
     if request.method == "POST":
         if form is None:
             return forbidden(request, "Upgrading needs the operator role.")
         if form.is_valid():
             full = Registry.objects.select_related("cluster", "database", "cache", "storage").get(pk=pk)
             try:
+                refuse_upgrade(full, form.cleaned_data["target_version"])
                 started = operation.start_upgrade(
                     full,
                     form.cleaned_data["target_version"],
@@ -138,8 +150,9 @@ def registry_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
                     via=Via.UI,
                     budget_seconds=form.cleaned_data["budget_seconds"],
                 )
-            except ActionRefused as exc:  # a registry deleted or purged: nothing changed
-                form.add_error(None, exc.message)
+            except ActionRefused as exc:  # as every entry point refuses: nothing changed
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status
             else:
                 if started.is_open:
                     messages.success(
@@ -148,9 +161,10 @@ def registry_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
                 else:
                     messages.error(request, started.reason)
                 return redirect("provisioning:registry-upgrade", pk=pk)
+        else:
+            status = 400
     upgrade = Upgrade.objects.filter(registry=registry).order_by("-created_at", "-id").first()
     context = {"registry": registry, "upgrade": upgrade, "form": form}
-    status = 409 if form is not None and form.non_field_errors() else 200
     if getattr(request, "htmx", False):
         return live_response(request, render(request, "provisioning/upgrades/progress.html", context))
     return render(request, "provisioning/upgrades/registry_upgrade.html", context, status=status)

@@ -36,7 +36,7 @@ def test_a_failed_preflight_is_recorded_halted_and_changes_nothing(operator_api,
     assert checks["target"]["ok"] is True and checks["ready"]["ok"] is False
     registry.refresh_from_db()
     assert registry.harbor_version == "2.14.4" and registry.generation == 1
-    assert AuditEvent.objects.filter(action="upgrade", registry=registry).exists()
+    assert AuditEvent.objects.filter(action="upgrade-halted", registry=registry, actor__isnull=False).exists()
 
 
 def test_rollback_after_the_migration_ran_is_refused_with_why(operator_api, registry):

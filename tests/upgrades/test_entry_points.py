@@ -14,6 +14,7 @@ from provisioning.choices import Phase, RunStatus
 from provisioning.models import AuditEvent, ReconcileRun, Registry, StepStatus, Upgrade, UpgradeStatus
 from provisioning.reconcile import reconcile
 from provisioning.rendering.upgrade import MIGRATION, ROLL_ORDER
+from provisioning.services import bulk
 from provisioning.upgrades import operation
 from tests import factories
 from tests.api.conftest import deleted_registry, token_client
@@ -111,20 +112,27 @@ def test_a_failed_preflight_through_the_registry_api_is_the_halted_upgrade_and_c
     assert "backup marker" in body["reason"]
     registry.refresh_from_db()
     assert registry.harbor_version == FROM and registry.generation == generation
-    assert AuditEvent.objects.filter(action="upgrade", registry=registry).count() == 1
+    assert not AuditEvent.objects.filter(action="upgrade", registry=registry).exists()
+    assert AuditEvent.objects.get(action="upgrade-halted", registry=registry).changes["upgrade"] == body["id"]
+
+
+def bulk_upgrade(operator: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """A bulk upgrade, then what the worker does with it (start each pending upgrade): its summary."""
+    api = token_client(operator)
+    answer = api.post(
+        "/api/v1/registries/bulk/", {"action": "upgrade", "target_version": TO, **payload}, format="json"
+    )
+    assert answer.status_code == 202, answer.json()
+    pending = [item["registry"] for item in answer.json()["upgrades"]]
+    bulk.start_bulk_upgrades(answer.json()["id"], pending)
+    return dict(api.get(answer.json()["url"]).json())
 
 
 def test_a_bulk_upgrade_gives_each_registry_its_own_step_by_step_upgrade(make_ready, operator):
     first, second = make_ready(), make_ready()
     upgrading = make_ready()
     Upgrade.objects.create(registry=upgrading, from_version=FROM, to_version=TO, step=MIGRATION)
-    answer = token_client(operator).post(
-        "/api/v1/registries/bulk/",
-        {"action": "upgrade", "target_version": TO, "ids": [first.pk, second.pk, upgrading.pk]},
-        format="json",
-    )
-    assert answer.status_code == 202, answer.json()
-    data = answer.json()
+    data = bulk_upgrade(operator, {"ids": [first.pk, second.pk, upgrading.pk]})
     by_registry = {item["registry"]: item for item in data["upgrades"]}
     assert sorted(by_registry) == sorted([first.pk, second.pk])
     assert data["runs"] == []
@@ -157,15 +165,7 @@ def test_a_bulk_upgrade_changes_a_registry_never_deployed_in_place(make_ready, o
     deployed = make_ready()
     fresh = factories.registry(harbor_version=FROM, tenant=deployed.tenant)
     ReconcileRun.objects.filter(registry=fresh).update(status=RunStatus.SUCCEEDED)
-    data = (
-        token_client(operator)
-        .post(
-            "/api/v1/registries/bulk/",
-            {"action": "upgrade", "target_version": TO, "filters": {"tenant": deployed.tenant.slug}},
-            format="json",
-        )
-        .json()
-    )
+    data = bulk_upgrade(operator, {"filters": {"tenant": deployed.tenant.slug}})
     assert [item["registry"] for item in data["upgrades"]] == [deployed.pk]
     assert [item["registry"] for item in data["runs"]] == [fresh.pk] and data["refusals"] == []
     started(deployed, data["upgrades"][0]["upgrade"])
@@ -177,15 +177,7 @@ def test_a_bulk_upgrade_lists_a_failed_preflight_as_a_refusal_with_its_halted_up
     registry = make_ready()
     registry.cluster.backup_marker = ""
     registry.cluster.save(update_fields=["backup_marker"])
-    data = (
-        token_client(operator)
-        .post(
-            "/api/v1/registries/bulk/",
-            {"action": "upgrade", "target_version": TO, "ids": [registry.pk]},
-            format="json",
-        )
-        .json()
-    )
+    data = bulk_upgrade(operator, {"ids": [registry.pk]})
     assert data["upgrades"] == [] and data["runs"] == []
     [refusal] = data["refusals"]
     assert refusal["code"] == "preflight_failed" and "backup marker" in refusal["reason"]

@@ -68,10 +68,14 @@ class BulkRunSerializer(serializers.Serializer[Any]):
 
 class BulkUpgradeSerializer(serializers.Serializer[Any]):
     registry = serializers.IntegerField()
-    upgrade = serializers.IntegerField(help_text="The step-by-step upgrade started: /api/v1/upgrades/<id>/.")
+    upgrade = serializers.IntegerField(
+        allow_null=True,
+        help_text="The step-by-step upgrade started: /api/v1/upgrades/<id>/; null while it is pending (a worker "
+        "starts each in turn).",
+    )
     status = serializers.CharField(
-        help_text="The upgrade's status now (running, succeeded, halted, rolled_back); 'unknown' once its record "
-        "is gone."
+        help_text="pending (not started yet), then the upgrade's status now (running, succeeded, halted, "
+        "rolled_back); 'unknown' once its record is gone."
     )
 
 
@@ -81,7 +85,10 @@ class BulkRefusalSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField()
     upgrade = serializers.IntegerField(
         required=False,
-        help_text="Code preflight_failed: the upgrade recorded halted at its pre-flight (nothing else changed).",
+        help_text="Code preflight_failed: the upgrade recorded halted at its pre-flight (nothing else changed). "
+        "An upgrade's refusals come from the request (upgrade_not_allowed, upgrade_under_way, registry_deleted) "
+        "and, as the worker starts each upgrade, from the worker (the same codes when things changed since, "
+        "preflight_failed, start_failed).",
     )
 
 
@@ -92,15 +99,16 @@ class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
     )
     counts = serializers.SerializerMethodField(
         help_text="selected, accepted (runs and upgrades), refused, accepted runs per status (queued, running, "
-        "succeeded, failed, skipped, unknown) and, for an upgrade, upgrades per status (upgrades_running, "
-        "upgrades_succeeded, upgrades_halted, upgrades_rolled_back, upgrades_unknown)."
+        "succeeded, failed, skipped, unknown) and, for an upgrade, upgrades per status (upgrades_pending, "
+        "upgrades_running, upgrades_succeeded, upgrades_halted, upgrades_rolled_back, upgrades_unknown)."
     )
     runs = serializers.SerializerMethodField(
         help_text="A reconcile run per registry accepted; an upgrade has runs only for registries never deployed "
         "(their version changes in place)."
     )
     upgrades = serializers.SerializerMethodField(
-        help_text="An upgrade: the step-by-step upgrade started for each deployed registry (pre-flight passed)."
+        help_text="An upgrade: each deployed registry accepted, pending until a worker starts its step-by-step "
+        "upgrade, then that upgrade (pre-flight passed; a failed one moves to refusals)."
     )
     refusals = BulkRefusalSerializer(many=True, read_only=True)
 
@@ -135,7 +143,7 @@ class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
     @extend_schema_field(BulkUpgradeSerializer(many=True))
     def get_upgrades(self, operation: BulkOperation) -> list[dict[str, Any]]:
         statuses = self._upgrade_statuses(operation)
-        return [{**item, "status": statuses.get(item["upgrade"], "unknown")} for item in operation.upgrades]
+        return [{**item, "status": _upgrade_status(item, statuses)} for item in operation.upgrades]
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
     def get_counts(self, operation: BulkOperation) -> dict[str, int]:
@@ -151,7 +159,13 @@ class BulkOperationSerializer(serializers.ModelSerializer[BulkOperation]):
             counts[status] = per_status.get(status, 0)
         if operation.action == BulkAction.UPGRADE:
             upgrade_statuses = self._upgrade_statuses(operation)
-            per_upgrade = Counter(upgrade_statuses.get(i["upgrade"], "unknown") for i in operation.upgrades)
-            for status in ("running", "succeeded", "halted", "rolled_back", "unknown"):
+            per_upgrade = Counter(_upgrade_status(i, upgrade_statuses) for i in operation.upgrades)
+            for status in ("pending", "running", "succeeded", "halted", "rolled_back", "unknown"):
                 counts[f"upgrades_{status}"] = per_upgrade.get(status, 0)
         return counts
+
+
+def _upgrade_status(item: dict[str, Any], statuses: dict[int, str]) -> str:
+    if item.get("upgrade") is None:
+        return "pending"
+    return statuses.get(item["upgrade"], "unknown")

@@ -59,7 +59,9 @@ class BulkOperationViewSet(mixins.ListModelMixin, ApiViewSet):
         """Every run's status for these operations, in one query; every upgrade's in one more."""
         ids = [item["run"] for operation in operations for item in operation.runs]
         self._run_statuses = dict(ReconcileRun.objects.filter(pk__in=ids).values_list("id", "status"))
-        upgrade_ids = [item["upgrade"] for operation in operations for item in operation.upgrades]
+        upgrade_ids = [
+            item["upgrade"] for operation in operations for item in operation.upgrades if item.get("upgrade")
+        ]
         self._upgrade_statuses = (
             dict(Upgrade.objects.filter(pk__in=upgrade_ids).values_list("id", "status"))
             if upgrade_ids
@@ -94,9 +96,10 @@ class RegistryBulkViewSet(BulkOperationViewSet):
     )
     def create(self, request: Request) -> Response:
         """Reconcile, suspend, resume or upgrade the registries selected by ids or list filters: one run per
-        registry accepted; each registry that may not take the action is listed with the reason. An upgrade starts
-        each deployed registry's own step-by-step upgrade (listed in upgrades; a failed pre-flight is a refusal
-        naming the halted upgrade); a registry never deployed changes version in place (a run)."""
+        registry accepted; each registry that may not take the action is listed with the reason. An upgrade lists
+        each deployed registry accepted in upgrades, pending: a worker starts each one's step-by-step upgrade and
+        records it there as it comes (a failed pre-flight becomes a refusal naming the halted upgrade); a registry
+        never deployed changes version in place (a run). The answer costs the same whatever the selection."""
         return idempotent(request, lambda: self._create(request))
 
     def _create(self, request: Request) -> Response:

@@ -17,13 +17,13 @@ from provisioning.api.serializers.upgrades import (
 from provisioning.api.views.base import ApiViewSet
 from provisioning.choices import Via
 from provisioning.models import Registry, Upgrade, Wave, WaveMember
+from provisioning.services.registries import refuse_upgrade
 from provisioning.upgrades import operation, waves
 
 
 @extend_schema(tags=["upgrades"])
 class UpgradeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    """An upgrade is started here, then followed step by step; a failed pre-flight answers 201 with the upgrade
-    halted and its checks (nothing else changed)."""
+    """An upgrade is started here, then followed step by step."""
 
     serializer_class = UpgradeSerializer
     ordering_fields = ["created_at", "finished_at", "status"]
@@ -43,12 +43,17 @@ class UpgradeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
 
     @extend_schema(request=UpgradeRequestSerializer, responses={201: UpgradeSerializer})
     def create(self, request: Request) -> Response:
+        """Start a registry's upgrade. Refused with nothing stored, as every upgrade entry point refuses: a path the
+        catalogue forbids (400 ``upgrade_not_allowed`` on target_version), an upgrade under way (409
+        ``upgrade_under_way``), a deleted registry (409 ``registry_deleted``). A failed pre-flight answers 201 with
+        the upgrade halted and its checks (nothing else changed)."""
         serializer = UpgradeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         registry = Registry.objects.select_related("cluster", "database", "cache", "storage").get(
             pk=data["registry"]
         )
+        refuse_upgrade(registry, data["target_version"])
         upgrade = operation.start_upgrade(
             registry,
             data["target_version"],
