@@ -60,7 +60,9 @@ PHASES = (Phase.READY,) * 7 + (Phase.DEGRADED, Phase.FAILED, Phase.PROVISIONING)
 
 def build_fleet(count: int) -> Registry:
     """``count`` (at least 2) tenants with one registry each; returns one registry with 30 managed resources."""
-    cluster = Cluster.objects.create(name="bench", api_url="http://127.0.0.1:1", simulated=True)
+    cluster = Cluster.objects.create(
+        name="bench", api_url="http://127.0.0.1:1", simulated=True, capacity=count + 100
+    )  # room for the fleet and the registries the bench creates through the API
     plans = list(Plan.objects.order_by("storage_quota_gib"))
     tenants = Tenant.objects.bulk_create(Tenant(slug=f"bench{i}", name=f"Bench {i}") for i in range(count))
     failing = [
