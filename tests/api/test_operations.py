@@ -90,8 +90,9 @@ def test_upgrade_of_a_deployed_registry_answers_202_with_the_step_by_step_upgrad
     assert admin_api.get(upgrade["url"]).json()["id"] == upgrade["id"]
     assert Registry.objects.get(pk=registry.pk).harbor_version == current
     assert not ReconcileRun.objects.filter(registry=registry, status=RunStatus.QUEUED).exists()
+    # the attempt is audited as what happened: an upgrade halted at its pre-flight, by whoever asked
     assert AuditEvent.objects.filter(
-        registry=registry, action="upgrade", via="api", actor=admin_user
+        registry=registry, action="upgrade-halted", via="api", actor=admin_user
     ).exists()
 
 
