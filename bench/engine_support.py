@@ -53,6 +53,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
+    """Terminate ``process``, killing it if it has not exited after ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def _serving(command: list[str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``command`` until the block ends; ready once ``probe`` answers."""
@@ -69,12 +79,7 @@ def _serving(command: list[str], probe: str) -> Iterator[subprocess.Popen[bytes]
                 time.sleep(0.05)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 10)
 
 
 @contextmanager
@@ -145,9 +150,4 @@ def running_watcher(cluster_id: int, log_path: Path, timeout: float = 600.0) -> 
             time.sleep(0.1)
         yield time.monotonic() - started
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 20)

@@ -123,26 +123,6 @@ def edit_as_kubectl(emulator: Any, registry: Any) -> None:
         )
 
 
-def count_requests(
-    emulator: Any, registries: list[Any], runs: int
-) -> tuple[list[int], list[int], Counter[int]]:
-    """Writes and reads of each no-op reconcile, and how many reads each kind took per run."""
-    writes: list[int] = []
-    reads: list[int] = []
-    reads_per_kind: Counter[int] = Counter()
-    for _ in range(runs):
-        for registry in registries:
-            emulator.reset_stats()
-            outcome = reconcile(registry.pk, trigger=RunTrigger.SWEEP)
-            assert outcome.status == "succeeded", outcome
-            stats = emulator.stats()
-            writes.append(stats["writes"])
-            reads.append(stats["reads"])
-            for verbs in stats["by_kind"].values():
-                reads_per_kind[verbs.get("list", 0) + verbs.get("get", 0)] += 1
-    return writes, reads, reads_per_kind
-
-
 def print_requests(label: str, counted: tuple[list[int], list[int], Counter[int]]) -> None:
     writes, reads, reads_per_kind = counted
     print(f"  {label}: writes per no-op reconcile: max {max(writes)} (target 0)")
@@ -252,7 +232,7 @@ def main() -> None:
                 assert outcome.status == "succeeded", outcome
                 repairs.append(emulator.stats()["writes"])
             print(f"  edited by kubectl: writes of the repairing reconcile: max {max(repairs)}")
-            print_requests("edited by kubectl, repaired", count_requests(emulator, registries, args.runs))
+            measure_noop("edited by kubectl, repaired:", emulator, registries, args.runs, probes)
 
             log = Path(tempfile.mkdtemp(prefix="hc-bench-reconcile-")) / "watcher.log"
             with running_watcher(cluster.pk, log) as synced:
